@@ -1,0 +1,29 @@
+/* Shared conventions of libmovl: exit codes, error buffers, small helpers. */
+#ifndef MOVL_COMMON_H
+#define MOVL_COMMON_H
+
+#include <stddef.h>
+
+/* Exit codes of the movl program, also used as function results:
+ * 0 ok, 1 the run failed (device, driver, out of memory), 2 bad input
+ * (config, image, dataset, weights file, device selector). */
+enum { MOVL_OK = 0, MOVL_ERR_RUN = 1, MOVL_ERR_INPUT = 2 };
+
+/* Every fallible function takes an error buffer of this size and writes one
+ * line into it (no trailing newline) when it fails. */
+#define MOVL_ERRLEN 512
+
+/* printf-style write of one error line into err (may be NULL). */
+void movl_set_error(char *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Verbosity of diagnostic output on stderr (set by -v). */
+extern int movl_verbose;
+
+/* Monotonic wall clock in seconds. */
+double movl_now(void);
+
+#endif

@@ -1,0 +1,156 @@
+#include "test_util.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+
+int test_passed, test_failed;
+
+#define CANARY_BYTES 256
+#define CANARY_BYTE 0xA5
+
+void test_check(int ok, const char *file, int line, const char *fmt, ...)
+{
+    if (ok) {
+        test_passed++;
+        return;
+    }
+    test_failed++;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "FAIL %s:%d: ", file, line);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int test_finish(void)
+{
+    printf("%d passed, %d failed\n", test_passed, test_failed);
+    return (test_failed == 0 && test_passed > 0) ? 0 : 1;
+}
+
+void test_open_device(movl_device *dev)
+{
+    char err[MOVL_ERRLEN];
+    if (movl_device_open(NULL, 0, dev, err) != MOVL_OK) {
+        fprintf(stderr, "cannot open an OpenCL device: %s\n", err);
+        exit(1);
+    }
+    printf("device: %s (%s)\n", dev->info.name, dev->info.platform_name);
+}
+
+static uint64_t rng_state;
+
+uint64_t test_seed(void)
+{
+    const char *s = getenv("MOVL_TEST_SEED");
+    uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
+    printf("seed: %llu (replay with MOVL_TEST_SEED)\n", (unsigned long long)seed);
+    return seed;
+}
+
+void test_rng_init(uint64_t seed) { rng_state = seed; }
+
+static uint64_t splitmix64(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+float test_uniform(float lo, float hi)
+{
+    double u = (double)(splitmix64() >> 11) * (1.0 / 9007199254740992.0);
+    return (float)(lo + (hi - lo) * u);
+}
+
+void test_fill_uniform(float *a, size_t n, float lo, float hi)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i] = test_uniform(lo, hi);
+}
+
+double test_nmse(const float *ref, const float *got, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(ref[i]) || !isfinite(got[i]))
+            return INFINITY;
+        double d = (double)ref[i] - (double)got[i];
+        num += d * d;
+        den += (double)ref[i] * (double)ref[i];
+    }
+    if (den == 0)
+        return num == 0 ? 0 : INFINITY;
+    return num / den;
+}
+
+static void die_cl(const char *what, const char *err)
+{
+    fprintf(stderr, "%s: %s\n", what, err);
+    exit(1);
+}
+
+test_guarded test_guarded_alloc(movl_device *dev, size_t n)
+{
+    char err[MOVL_ERRLEN];
+    test_guarded g = {NULL, n};
+    size_t bytes = n * sizeof(float) + CANARY_BYTES;
+    g.buf = movl_buffer(dev, bytes, err);
+    if (!g.buf)
+        die_cl("alloc", err);
+    unsigned char canary[CANARY_BYTES];
+    memset(canary, CANARY_BYTE, sizeof canary);
+    if (movl_upload_at(dev, g.buf, n * sizeof(float), canary, CANARY_BYTES, err))
+        die_cl("canary", err);
+    test_guarded_upload(dev, &g, NULL);
+    return g;
+}
+
+void test_guarded_upload(movl_device *dev, test_guarded *g, const float *data)
+{
+    char err[MOVL_ERRLEN];
+    float *tmp = NULL;
+    if (!data) {
+        tmp = malloc(g->n * sizeof(float) + 1);
+        for (size_t i = 0; i < g->n; i++)
+            tmp[i] = NAN;
+        data = tmp;
+    }
+    if (g->n && movl_upload(dev, g->buf, data, g->n * sizeof(float), err))
+        die_cl("upload", err);
+    free(tmp);
+}
+
+void test_guarded_download(movl_device *dev, test_guarded *g, float *out)
+{
+    char err[MOVL_ERRLEN];
+    if (g->n && movl_download(dev, g->buf, out, g->n * sizeof(float), err))
+        die_cl("download", err);
+}
+
+int test_guard_ok(movl_device *dev, test_guarded *g)
+{
+    char err[MOVL_ERRLEN];
+    unsigned char canary[CANARY_BYTES];
+    if (movl_download_at(dev, g->buf, g->n * sizeof(float), canary, CANARY_BYTES, err))
+        die_cl("canary read", err);
+    for (int i = 0; i < CANARY_BYTES; i++)
+        if (canary[i] != CANARY_BYTE)
+            return 0;
+    return 1;
+}
+
+void test_guarded_free(test_guarded *g)
+{
+    if (g->buf)
+        clReleaseMemObject(g->buf);
+    g->buf = NULL;
+}

@@ -1,0 +1,101 @@
+/* movl devices [--json]: every OpenCL device with the selector it answers to. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "common.h"
+#include "device.h"
+
+static const char *type_name(const movl_device_info *d)
+{
+    return d->is_gpu ? "gpu" : d->is_cpu ? "cpu" : "accelerator";
+}
+
+static void print_tree(const movl_device_info *list, int n, int def)
+{
+    int last_platform = -1;
+    for (int i = 0; i < n; i++) {
+        const movl_device_info *d = &list[i];
+        if (d->platform_index != last_platform) {
+            printf("Platform #%d: %s (%s)\n", d->platform_index, d->platform_name, d->platform_version);
+            last_platform = d->platform_index;
+        }
+        int last_in_platform = i + 1 == n || list[i + 1].platform_index != d->platform_index;
+        printf(" %s-- Device %d:%d [%d] %s%s\n", last_in_platform ? "`" : "+", d->platform_index, d->device_index,
+               d->flat_index, d->name, i == def ? "  (default)" : "");
+        const char *bar = last_in_platform ? " " : "|";
+        printf(" %s     type %s, vendor %s, driver %s, %s\n", bar, type_name(d), d->vendor, d->driver_version,
+               d->opencl_c_version);
+        printf(" %s     %u compute units @ %u MHz, %.1f GiB global memory (max buffer %.1f GiB), %.0f KiB local\n",
+               bar, d->compute_units, d->clock_mhz, d->global_mem / 1073741824.0, d->max_alloc / 1073741824.0,
+               d->local_mem / 1024.0);
+        printf(" %s     optional: fp16 %s, subgroups %s\n", bar, d->has_fp16 ? "yes" : "no",
+               d->has_subgroups ? "yes" : "no");
+    }
+}
+
+static int print_json(const movl_device_info *list, int n, int def)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(root, "devices");
+    for (int i = 0; i < n; i++) {
+        const movl_device_info *d = &list[i];
+        cJSON *o = cJSON_CreateObject();
+        char sel[32];
+        snprintf(sel, sizeof sel, "%d:%d", d->platform_index, d->device_index);
+        cJSON_AddStringToObject(o, "selector", sel);
+        cJSON_AddNumberToObject(o, "index", d->flat_index);
+        cJSON_AddBoolToObject(o, "default", i == def);
+        cJSON_AddStringToObject(o, "name", d->name);
+        cJSON_AddStringToObject(o, "type", type_name(d));
+        cJSON_AddStringToObject(o, "vendor", d->vendor);
+        cJSON_AddStringToObject(o, "platform", d->platform_name);
+        cJSON_AddStringToObject(o, "platform_version", d->platform_version);
+        cJSON_AddStringToObject(o, "driver_version", d->driver_version);
+        cJSON_AddStringToObject(o, "opencl_c_version", d->opencl_c_version);
+        cJSON_AddNumberToObject(o, "compute_units", d->compute_units);
+        cJSON_AddNumberToObject(o, "clock_mhz", d->clock_mhz);
+        cJSON_AddNumberToObject(o, "global_mem_bytes", (double)d->global_mem);
+        cJSON_AddNumberToObject(o, "max_alloc_bytes", (double)d->max_alloc);
+        cJSON_AddNumberToObject(o, "local_mem_bytes", (double)d->local_mem);
+        cJSON_AddBoolToObject(o, "fp16", d->has_fp16);
+        cJSON_AddBoolToObject(o, "subgroups", d->has_subgroups);
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *s = cJSON_Print(root);
+    int ok = s && printf("%s\n", s) > 0;
+    free(s);
+    cJSON_Delete(root);
+    return ok ? MOVL_OK : MOVL_ERR_RUN;
+}
+
+int cmd_devices(int argc, char **argv)
+{
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (!cli_common_flag(argv[i])) {
+            fprintf(stderr, "movl devices: unknown option '%s' (expected --json)\n", argv[i]);
+            return MOVL_ERR_INPUT;
+        }
+    }
+    char err[MOVL_ERRLEN];
+    movl_device_info *list;
+    int n;
+    if (movl_device_list(&list, &n, err) != MOVL_OK) {
+        fprintf(stderr, "movl devices: %s\n", err);
+        return MOVL_ERR_RUN;
+    }
+    if (n == 0) {
+        fprintf(stderr, "movl devices: no OpenCL platform or device found\n%s\n", movl_install_hint());
+        return MOVL_ERR_INPUT;
+    }
+    /* The default ignores MOVL_DEVICE only when it is unset; show what a run would pick. */
+    int def = movl_device_select(list, n, NULL, err);
+    int rc = json ? print_json(list, n, def) : (print_tree(list, n, def), MOVL_OK);
+    free(list);
+    return rc;
+}

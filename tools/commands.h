@@ -1,0 +1,12 @@
+/* Subcommands of the movl program; each returns the process exit code. */
+#ifndef MOVL_COMMANDS_H
+#define MOVL_COMMANDS_H
+
+int cmd_devices(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Shared option scanning: "-v" anywhere after the command raises verbosity. */
+int cli_common_flag(const char *arg);
+
+#endif

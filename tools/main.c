@@ -1,0 +1,54 @@
+/* movl: one binary of subcommands (darknet-style). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "common.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"devices", cmd_devices, "list OpenCL devices and their selectors (--json)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "movl %s: adapt frozen pretrained vision encoders on any OpenCL device\n\n"
+               "usage: movl [-v] COMMAND [ARGS]\n\ncommands:\n", MOVL_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\ncommon options: --device SEL (or env MOVL_DEVICE): P:D, flat index, cpu, gpu, or a name part;\n"
+               "  -v prints device, driver and kernel build times.\n"
+               "exit codes: 0 ok, 1 run failed, 2 bad input\n");
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+            movl_verbose++;
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("movl %s\n", MOVL_VERSION);
+            return 0;
+        } else {
+            fprintf(stderr, "movl: unknown option '%s' (see movl --help)\n", argv[i]);
+            return MOVL_ERR_INPUT;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return MOVL_ERR_INPUT;
+    }
+    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+        if (!strcmp(argv[i], commands[c].name))
+            return commands[c].run(argc - i, argv + i);
+    fprintf(stderr, "movl: unknown command '%s' (see movl --help)\n", argv[i]);
+    return MOVL_ERR_INPUT;
+}
