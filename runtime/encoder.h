@@ -16,6 +16,7 @@ extern const char *const movl_encoder_archs[];
 
 /* Loads `arch` from `weights` (safetensors, torchvision / efficientnet_lite_pytorch
  * tensor names) onto dev for batches of up to max_batch images of size x size.
+ * weights == NULL gives deterministic random stand-in weights (benchmarks).
  * All kernels are built and all buffers allocated here (never during a step).
  * Bad arch, missing or mis-shaped tensor: MOVL_ERR_INPUT naming the tensor. */
 int movl_encoder_load(movl_device *dev, const char *arch, const char *weights, int max_batch, int size,

@@ -12,6 +12,8 @@ static const struct {
     const char *help;
 } commands[] = {
     {"devices", cmd_devices, "list OpenCL devices and their selectors (--json)"},
+    {"classify", cmd_classify, "top-5 ImageNet classes of images (--arch A --weights W IMAGE...)"},
+    {"bench", cmd_bench, "images/s of forward and training step (--arch A --batch N --size S [--json])"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Command-line behaviour of the movl binary: exit codes and one-line errors.
+# Usage: cli_test.sh PATH/TO/movl
+set -u
+movl=$1
+pass=0 fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# expect CODE PATTERN CMD...: CMD exits with CODE and its stderr+stdout matches PATTERN.
+expect() {
+  local code=$1 pattern=$2
+  shift 2
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" = "$code" ] && grep -Eq -- "$pattern" <<<"$out"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL: '$*' exited $rc (expected $code), output:"
+    echo "$out" | head -5
+    echo "  (expected to match: $pattern)"
+  fi
+}
+
+expect 0 "Platform #0" "$movl" devices
+expect 0 '"selector":' "$movl" devices --json
+expect 2 "unknown option '--bogus'" "$movl" devices --bogus
+expect 2 "unknown command 'frobnicate'" "$movl" frobnicate
+expect 0 "usage: movl" "$movl" --help
+
+# No OpenCL platform at all: the ICD loader finds no vendor file.
+mkdir -p "$tmp/empty-vendors"
+expect 2 "no OpenCL platform.*|Checklist" env OCL_ICD_VENDORS="$tmp/empty-vendors" "$movl" devices
+expect 2 "Checklist" env OCL_ICD_VENDORS="$tmp/empty-vendors" "$movl" devices
+
+# A valid 8x8 RGB PNG, so that later checks reach the device and weights.
+base64 -d >"$tmp/x.png" <<<'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAf0lEQVR4nA3JIQEAMQhAUWJMTROCENPoH4Ik04QgBHpJiHD37BMRtmCCCyFcoYQniChbMcWVUK5SytM/DvtgBz/E4R7q8M4fwQ4s8CCCG1Tw4o9kJ5Z4EslNKnn5R7Mba7yJ5jbVvP5j2IMNPsRwhxre/LHYC1v4IhZ3UYu3+AC5/U5BlouRygAAAABJRU5ErkJggg=='
+
+# Device selection errors name the selector and what was expected.
+expect 2 "MOVL_DEVICE 'no-such-device' matches no OpenCL device" env MOVL_DEVICE=no-such-device \
+  "$movl" classify --arch resnet18 --weights "$tmp/none.safetensors" "$tmp/x.png"
+expect 2 "--device '7:3' matches no OpenCL device" \
+  "$movl" classify --device 7:3 --arch resnet18 --weights "$tmp/none.safetensors" "$tmp/x.png"
+
+# Bad images: missing, not a PNG, truncated.
+printf 'not a png at all' >"$tmp/fake.png"
+expect 2 "fake.png: not a PNG file" "$movl" classify --arch resnet18 --weights "$tmp/w" "$tmp/fake.png"
+expect 2 "missing.png: cannot open image" "$movl" classify --arch resnet18 --weights "$tmp/w" "$tmp/missing.png"
+if [ -f tests/data/photos/README.md ]; then
+  first=$(ls tests/data/photos/*.png | head -1)
+  head -c 2000 "$first" >"$tmp/cut.png"
+  expect 2 "cut.png: corrupt or truncated PNG" "$movl" classify --arch resnet18 --weights "$tmp/w" "$tmp/cut.png"
+fi
+expect 2 "none.safetensors" "$movl" classify --arch resnet18 --weights "$tmp/none.safetensors" "$tmp/x.png"
+expect 2 "unknown --arch" "$movl" classify --arch vgg16 --weights "$tmp/w" "$tmp/x.png"
+expect 2 "--arch must be one of" "$movl" bench --arch nope
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
