@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what movl needs on Debian/Ubuntu and builds it.
+#   tools/setup.sh          runtime deps, build, EfficientNet-Lite0 weights
+#   tools/setup.sh --test   also the test deps (PyTorch, oclgrind, model code)
+# Idempotent: re-running only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+sudo_cmd=""
+[ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+
+pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
+      libclblast-dev libiniparser-dev libcjson-dev libpng-dev python3 python3-numpy python3-pip unzip)
+if [ $want_test = 1 ]; then
+  pkgs+=(python3-torch python3-torchvision oclgrind)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Model code of the EfficientNet-Lite PyTorch port, for the golden tests only
+# (installed without its torch dependency: Debian's python3-torch is used).
+if [ $want_test = 1 ] && [ ! -d .deps/python/efficientnet_lite_pytorch ]; then
+  /usr/bin/python3 -m pip install -q --no-deps --target .deps/python efficientnet_lite_pytorch==0.1.0 \
+    || python3 -m pip install -q --no-deps --target .deps/python efficientnet_lite_pytorch==0.1.0
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)"
+
+tools/fetch_weights.sh weights lite0
+echo "setup: done (binary: build/movl)"

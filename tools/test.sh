@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need, builds, and runs the whole suite:
+#   1. every test (ctest label "unit") on the default OpenCL device (PoCL here),
+#   2. the kernel tests again under oclgrind (label "oclgrind", small shapes),
+#   3. the unit tests again with AddressSanitizer + UBSan (build-asan/).
+# Exit code 0 only when all three pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh --test
+export PYTHONPATH="$PWD/.deps/python${PYTHONPATH:+:$PYTHONPATH}"
+jobs=${MOVL_TEST_JOBS:-2}
+
+echo "== unit tests (Release) =="
+ctest --test-dir build -L unit --output-on-failure -j"$jobs"
+
+echo "== kernel tests under oclgrind =="
+ctest --test-dir build -L oclgrind --output-on-failure -j"$jobs"
+
+echo "== unit tests under AddressSanitizer + UBSan =="
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOVL_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$(nproc)"
+# LLVM inside the OpenCL driver keeps compiler state for the process lifetime:
+# leaks reported from the driver's libraries are suppressed, ours are not.
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
+echo "== all tests passed =="
