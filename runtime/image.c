@@ -46,6 +46,7 @@ int movl_image_load_png(const char *path, movl_image *out, char *err)
     /* volatile: modified between setjmp and a possible longjmp */
     unsigned char *volatile rowbuf = NULL;
     float *volatile px = NULL;
+    png_bytep *volatile rows = NULL;
     if (!png || !info) {
         png_destroy_read_struct(&png, &info, NULL);
         fclose(f);
@@ -53,6 +54,7 @@ int movl_image_load_png(const char *path, movl_image *out, char *err)
         return MOVL_ERR_RUN;
     }
     if (setjmp(png_jmpbuf(png))) {
+        png_free(png, rows);
         png_destroy_read_struct(&png, &info, NULL);
         fclose(f);
         free(rowbuf);
@@ -80,7 +82,7 @@ int movl_image_load_png(const char *path, movl_image *out, char *err)
     px = malloc(sizeof(float) * 3 * (size_t)w * (size_t)h);
     if (!rowbuf || !px)
         png_error(png, "out of memory");
-    png_bytep *rows = png_malloc(png, sizeof(png_bytep) * (size_t)h);
+    rows = png_malloc(png, sizeof(png_bytep) * (size_t)h);
     for (int y = 0; y < h; y++)
         rows[y] = rowbuf + (size_t)y * rowbytes;
     png_read_image(png, rows);
