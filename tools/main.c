@@ -13,6 +13,10 @@ static const struct {
 } commands[] = {
     {"devices", cmd_devices, "list OpenCL devices and their selectors (--json)"},
     {"classify", cmd_classify, "top-5 ImageNet classes of images (--arch A --weights W IMAGE...)"},
+    {"train", cmd_train, "adapt an encoder as an experiment file says (EXP.ini [-s k=v]; --resume RUN_DIR)"},
+    {"eval", cmd_eval, "metrics of a finished run on a split or another dataset (RUN_DIR [--data P] [--split S])"},
+    {"predict", cmd_predict, "class and probability per image (RUN_DIR IMAGE.png...)"},
+    {"features", cmd_features, "export frozen features of a dataset (EXP.ini --out F.safetensors)"},
     {"bench", cmd_bench, "images/s of forward and training step (--arch A --batch N --size S [--json])"},
 };
 

@@ -1,0 +1,358 @@
+/* Snapshots of the trained parameters (model selection), the model file,
+ * the learned prompt as a PNG, and the resume checkpoint: every tensor in
+ * resume.safetensors, the progress in resume.json, both written through a
+ * temporary name and tied together by the global step. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "png_write.h"
+#include "trainer_internal.h"
+#include "weights.h"
+
+static float *download_new(trainer *t, cl_mem m, size_t n, char *err)
+{
+    float *h = malloc(sizeof(float) * (n ? n : 1));
+    if (!h || movl_download(&t->dev, m, h, sizeof(float) * n, err)) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void tr_snapshot_free(snapshot *s)
+{
+    free(s->delta);
+    free(s->W);
+    free(s->b);
+    free(s->fW);
+    free(s->fb);
+    s->delta = s->W = s->b = s->fW = s->fb = NULL;
+    s->valid = 0;
+}
+
+int tr_snapshot_take(trainer *t, snapshot *s, char *err)
+{
+    tr_snapshot_free(s);
+    if ((t->has_prompt && !(s->delta = download_new(t, t->delta, t->P, err))) ||
+        (t->has_probe && (!(s->W = download_new(t, t->head.W, (size_t)t->K * t->D, err)) ||
+                          !(s->b = download_new(t, t->head.b, (size_t)t->K, err)))) ||
+        (t->map_fully && (!(s->fW = download_new(t, t->fmap.W, (size_t)t->K * t->NSRC, err)) ||
+                          !(s->fb = download_new(t, t->fmap.b, (size_t)t->K, err))))) {
+        tr_snapshot_free(s);
+        return MOVL_ERR_RUN;
+    }
+    memcpy(s->map, t->map, sizeof s->map);
+    s->valid = 1;
+    return MOVL_OK;
+}
+
+int tr_snapshot_restore(trainer *t, const snapshot *s, char *err)
+{
+    if (!s->valid)
+        return MOVL_OK;
+    if ((s->delta && movl_upload(&t->dev, t->delta, s->delta, sizeof(float) * t->P, err)) ||
+        (s->W && movl_upload(&t->dev, t->head.W, s->W, sizeof(float) * (size_t)t->K * t->D, err)) ||
+        (s->b && movl_upload(&t->dev, t->head.b, s->b, sizeof(float) * (size_t)t->K, err)) ||
+        (s->fW && movl_upload(&t->dev, t->fmap.W, s->fW, sizeof(float) * (size_t)t->K * t->NSRC, err)) ||
+        (s->fb && movl_upload(&t->dev, t->fmap.b, s->fb, sizeof(float) * (size_t)t->K, err)))
+        return MOVL_ERR_RUN;
+    memcpy(t->map, s->map, sizeof t->map);
+    if (t->has_map && movl_upload(&t->dev, t->map_dev, t->map, sizeof(int) * (size_t)t->K, err))
+        return MOVL_ERR_RUN;
+    return MOVL_OK;
+}
+
+/* Appends the snapshot's tensors with a name prefix; map entries are stored as floats. */
+static int add_snapshot(trainer *t, const snapshot *s, const char *prefix, movl_tensor_out *out, int n, char names[][64],
+                        float *mapf)
+{
+#define ADD(nm, nd, s0, s1, ptr)                                                                                     \
+    do {                                                                                                           \
+        snprintf(names[n], 64, "%s%s", prefix, nm);                                                                \
+        out[n] = (movl_tensor_out){names[n], nd, {s0, s1}, ptr};                                                   \
+        n++;                                                                                                       \
+    } while (0)
+    if (s->delta)
+        ADD("prompt.delta", 1, (int64_t)t->P, 0, s->delta);
+    if (s->W) {
+        ADD("probe.weight", 2, t->K, t->D, s->W);
+        ADD("probe.bias", 1, t->K, 0, s->b);
+    }
+    if (s->fW) {
+        ADD("map.fully.weight", 2, t->K, t->NSRC, s->fW);
+        ADD("map.fully.bias", 1, t->K, 0, s->fb);
+    }
+    if (t->has_map && !t->map_fully) {
+        for (int i = 0; i < t->K; i++)
+            mapf[i] = (float)s->map[i];
+        ADD("map.index", 1, t->K, 0, mapf);
+    }
+#undef ADD
+    return n;
+}
+
+int tr_save_model(trainer *t, const snapshot *s, const char *path, char *err)
+{
+    movl_tensor_out out[8];
+    char names[8][64];
+    float mapf[1000];
+    int n = add_snapshot(t, s, "", out, 0, names, mapf);
+    char meta[512];
+    snprintf(meta, sizeof meta,
+             "{\"format\": \"movl-model-1\", \"arch\": \"%s\", \"size\": \"%d\", \"classes\": \"%d\", \"method\": \"%s\"}",
+             t->exp->encoder.arch, t->S, t->K, movl_method_name(t->exp->train.method));
+    return movl_weights_write(path, out, (size_t)n, meta, err);
+}
+
+int tr_save_prompt_png(trainer *t, const float *delta, const char *path, char *err)
+{
+    int S = t->S;
+    size_t plane = (size_t)S * S;
+    float *img = malloc(sizeof(float) * 3 * plane);
+    unsigned char *mask = malloc(plane), *rgb = malloc(3 * plane);
+    if (!img || !mask || !rgb) {
+        free(img);
+        free(mask);
+        free(rgb);
+        movl_set_error(err, "out of host memory rendering the prompt");
+        return MOVL_ERR_RUN;
+    }
+    movl_prompt_expand(&t->pd, 0, 0, delta, img, mask);
+    /* Additive prompts are shown as what they add in pixel units around mid
+     * grey; shrink_pad values are pixels. Unprompted pixels are black. */
+    int additive = t->pd.type != MOVL_PROMPT_SHRINK_PAD;
+    for (size_t i = 0; i < plane; i++)
+        for (int c = 0; c < 3; c++) {
+            float v = img[c * plane + i];
+            float px = additive ? 0.5f + v * t->std[c] : v;
+            px = mask[i] ? fminf(fmaxf(px, 0.0f), 1.0f) : 0.0f;
+            rgb[i * 3 + (size_t)c] = (unsigned char)lrintf(px * 255.0f);
+        }
+    int rc = movl_png_write_rgb(path, S, S, rgb, err);
+    free(img);
+    free(mask);
+    free(rgb);
+    return rc;
+}
+
+static void run_path(const trainer *t, const char *file, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s", t->run_dir, file);
+}
+
+int tr_save_resume(trainer *t, char *err)
+{
+    snapshot cur = {0};
+    int rc = tr_snapshot_take(t, &cur, err);
+    if (rc)
+        return rc;
+    movl_tensor_out out[24];
+    char names[24][64];
+    float mapf[2][1000];
+    int n = add_snapshot(t, &cur, "", out, 0, names, mapf[0]);
+    n = add_snapshot(t, &t->best, "best.", out, n, names, mapf[1]);
+    /* optimiser states */
+    movl_optimizer *opts[5] = {&t->opt_prompt, &t->head.optW, &t->head.optb, &t->fmap.optW, &t->fmap.optb};
+    const char *onames[5] = {"opt.prompt", "opt.probe.weight", "opt.probe.bias", "opt.fully.weight", "opt.fully.bias"};
+    float *ostate[5] = {0};
+    for (int i = 0; i < 5 && rc == MOVL_OK; i++) {
+        size_t k = opts[i]->state ? movl_opt_state_floats(opts[i]) : 0;
+        if (!k)
+            continue;
+        ostate[i] = malloc(sizeof(float) * k);
+        if (!ostate[i] || movl_opt_state_download(opts[i], ostate[i], err)) {
+            rc = MOVL_ERR_RUN;
+            break;
+        }
+        snprintf(names[n], 64, "%s", onames[i]);
+        out[n] = (movl_tensor_out){names[n], 1, {(int64_t)k}, ostate[i]};
+        n++;
+    }
+    float step = (float)t->global_step;
+    out[n++] = (movl_tensor_out){"progress.global_step", 1, {1}, &step};
+    char path[1400], jpath[1400];
+    run_path(t, "resume.safetensors", path, sizeof path);
+    run_path(t, "resume.json", jpath, sizeof jpath);
+    if (rc == MOVL_OK)
+        rc = movl_weights_write(path, out, (size_t)n, NULL, err);
+    for (int i = 0; i < 5; i++)
+        free(ostate[i]);
+    tr_snapshot_free(&cur);
+    if (rc)
+        return rc;
+
+    cJSON *j = cJSON_CreateObject();
+    char rng[32];
+    snprintf(rng, sizeof rng, "%llu", (unsigned long long)t->patch_rng);
+    cJSON_AddNumberToObject(j, "format", 1);
+    cJSON_AddNumberToObject(j, "stage_index", t->stage_index);
+    cJSON_AddNumberToObject(j, "epoch", t->epoch);
+    cJSON_AddNumberToObject(j, "step_in_epoch", t->step_in_epoch);
+    cJSON_AddNumberToObject(j, "global_step", (double)t->global_step);
+    cJSON_AddNumberToObject(j, "stage_step", (double)t->stage_step);
+    cJSON_AddNumberToObject(j, "loss_sum", t->loss_sum);
+    cJSON_AddNumberToObject(j, "loss_count", (double)t->loss_count);
+    cJSON_AddStringToObject(j, "patch_rng", rng);
+    cJSON_AddNumberToObject(j, "best_score", t->best_score);
+    cJSON_AddNumberToObject(j, "best_stage", t->best_stage);
+    cJSON_AddNumberToObject(j, "best_epoch", t->best_epoch);
+    cJSON_AddNumberToObject(j, "train_seconds", t->t_train);
+    cJSON_AddBoolToObject(j, "best_valid", t->best.valid);
+    cJSON_AddStringToObject(j, "history", t->history ? t->history : "");
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    char tmp[1500];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", jpath, (long)getpid());
+    FILE *f = text ? fopen(tmp, "w") : NULL;
+    int ok = f && fputs(text, f) >= 0;
+    if (f && fclose(f))
+        ok = 0;
+    free(text);
+    if (!ok || rename(tmp, jpath)) {
+        remove(tmp);
+        movl_set_error(err, "%s: cannot write the resume state", jpath);
+        return MOVL_ERR_RUN;
+    }
+    return MOVL_OK;
+}
+
+static int read_tensor(const movl_weights *w, const char *name, float *dst, size_t n, char *err)
+{
+    return movl_weights_read_f32(w, name, dst, n, err);
+}
+
+static int restore_snapshot(trainer *t, const movl_weights *w, const char *prefix, snapshot *s, char *err)
+{
+    char nm[96];
+    tr_snapshot_free(s);
+    int rc = MOVL_OK;
+#define GET(field, name, count)                                                                                     \
+    if (rc == MOVL_OK) {                                                                                             \
+        snprintf(nm, sizeof nm, "%s%s", prefix, name);                                                              \
+        if (movl_weights_find(w, nm)) {                                                                             \
+            s->field = malloc(sizeof(float) * (count));                                                             \
+            rc = s->field ? read_tensor(w, nm, s->field, count, err) : MOVL_ERR_RUN;                                 \
+        }                                                                                                           \
+    }
+    GET(delta, "prompt.delta", t->P)
+    GET(W, "probe.weight", (size_t)t->K * t->D)
+    GET(b, "probe.bias", (size_t)t->K)
+    GET(fW, "map.fully.weight", (size_t)t->K * t->NSRC)
+    GET(fb, "map.fully.bias", (size_t)t->K)
+#undef GET
+    snprintf(nm, sizeof nm, "%smap.index", prefix);
+    float mapf[1000];
+    memcpy(s->map, t->map, sizeof s->map);
+    if (rc == MOVL_OK && movl_weights_find(w, nm) && (rc = read_tensor(w, nm, mapf, (size_t)t->K, err)) == MOVL_OK)
+        for (int i = 0; i < t->K; i++)
+            s->map[i] = (int)mapf[i];
+    s->valid = rc == MOVL_OK;
+    return rc;
+}
+
+int tr_load_resume(trainer *t, char *err)
+{
+    char path[1400], jpath[1400];
+    run_path(t, "resume.safetensors", path, sizeof path);
+    run_path(t, "resume.json", jpath, sizeof jpath);
+    FILE *f = fopen(jpath, "r");
+    if (!f) {
+        movl_set_error(err, "%s: no resume state (the run never reached its first checkpoint)", jpath);
+        return MOVL_ERR_INPUT;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (int c; (c = fgetc(f)) != EOF;) {
+        if (len + 2 > cap)
+            text = realloc(text, cap = cap ? 2 * cap : 4096);
+        text[len++] = (char)c;
+    }
+    fclose(f);
+    if (text)
+        text[len] = 0;
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (!j) {
+        movl_set_error(err, "%s: not valid JSON", jpath);
+        return MOVL_ERR_INPUT;
+    }
+#define NUM(key) cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, key))
+    t->stage_index = (int)NUM("stage_index");
+    t->epoch = (int)NUM("epoch");
+    t->step_in_epoch = (int)NUM("step_in_epoch");
+    t->global_step = (long)NUM("global_step");
+    t->stage_step = (long)NUM("stage_step");
+    t->loss_sum = NUM("loss_sum");
+    t->loss_count = (long)NUM("loss_count");
+    t->best_score = NUM("best_score");
+    t->best_stage = (int)NUM("best_stage");
+    t->best_epoch = (int)NUM("best_epoch");
+    t->t_train = NUM("train_seconds");
+#undef NUM
+    const char *rng = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "patch_rng"));
+    const char *hist = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "history"));
+    int best_valid = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "best_valid"));
+    t->patch_rng = rng ? strtoull(rng, NULL, 10) : 0;
+    free(t->history);
+    t->history = strdup(hist ? hist : "");
+    cJSON_Delete(j);
+
+    movl_weights *w = NULL;
+    int rc = movl_weights_open(path, &w, err);
+    if (rc)
+        return rc;
+    float step = -1;
+    snapshot cur = {0};
+    rc = read_tensor(w, "progress.global_step", &step, 1, err);
+    if (rc == MOVL_OK && (long)step != t->global_step) {
+        movl_set_error(err, "%s and %s disagree (step %ld vs %ld): the run was stopped while checkpointing", path,
+                        jpath, (long)step, t->global_step);
+        rc = MOVL_ERR_INPUT;
+    }
+    if (rc == MOVL_OK)
+        rc = restore_snapshot(t, w, "", &cur, err);
+    if (rc == MOVL_OK)
+        rc = tr_snapshot_restore(t, &cur, err);
+    if (rc == MOVL_OK)
+        rc = restore_snapshot(t, w, "best.", &t->best, err);
+    t->best.valid = rc == MOVL_OK && best_valid;
+    movl_optimizer *opts[5] = {&t->opt_prompt, &t->head.optW, &t->head.optb, &t->fmap.optW, &t->fmap.optb};
+    const char *onames[5] = {"opt.prompt", "opt.probe.weight", "opt.probe.bias", "opt.fully.weight", "opt.fully.bias"};
+    for (int i = 0; i < 5 && rc == MOVL_OK; i++) {
+        size_t k = opts[i]->state ? movl_opt_state_floats(opts[i]) : 0;
+        if (!k || !movl_weights_find(w, onames[i]))
+            continue;
+        float *st = malloc(sizeof(float) * k);
+        rc = st ? read_tensor(w, onames[i], st, k, err) : MOVL_ERR_RUN;
+        if (rc == MOVL_OK && movl_opt_state_upload(opts[i], st, err))
+            rc = MOVL_ERR_RUN;
+        free(st);
+    }
+    tr_snapshot_free(&cur);
+    movl_weights_close(w);
+    return rc;
+}
+
+int tr_load_model(trainer *t, const char *path, char *err)
+{
+    movl_weights *w = NULL;
+    int rc = movl_weights_open(path, &w, err);
+    if (rc)
+        return rc;
+    snapshot s = {0};
+    rc = restore_snapshot(t, w, "", &s, err);
+    if (rc == MOVL_OK && ((t->has_prompt && !s.delta) || (t->has_probe && !s.W) || (t->map_fully && !s.fW))) {
+        movl_set_error(err, "%s: the model file lacks tensors its config.ini needs", path);
+        rc = MOVL_ERR_INPUT;
+    }
+    if (rc == MOVL_OK)
+        rc = tr_snapshot_restore(t, &s, err);
+    tr_snapshot_free(&s);
+    movl_weights_close(w);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* movl eval RUN_DIR [--data PATH] [--split test|val|train] [--device SEL] [--json] */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "common.h"
+#include "trainer.h"
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *run = NULL, *data = NULL, *split = "test", *device = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        int v = i + 1 < argc;
+        if (!strcmp(argv[i], "--data") && v)
+            data = argv[++i];
+        else if (!strcmp(argv[i], "--split") && v)
+            split = argv[++i];
+        else if (!strcmp(argv[i], "--device") && v)
+            device = argv[++i];
+        else if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (cli_common_flag(argv[i]))
+            ;
+        else if (argv[i][0] != '-' && !run)
+            run = argv[i];
+        else {
+            fprintf(stderr, "movl eval: unexpected argument '%s'\nusage: movl eval RUN_DIR [--data PATH] "
+                            "[--split test|val|train] [--device SEL] [--json]\n", argv[i]);
+            return MOVL_ERR_INPUT;
+        }
+    }
+    if (!run) {
+        fprintf(stderr, "movl eval: missing RUN_DIR\nusage: movl eval RUN_DIR [--data PATH] [--split S] [--json]\n");
+        return MOVL_ERR_INPUT;
+    }
+    char err[MOVL_ERRLEN] = "";
+    int rc = movl_eval_run(run, data, split, device, json, err);
+    if (rc)
+        fprintf(stderr, "movl eval: %s\n", err);
+    return rc;
+}

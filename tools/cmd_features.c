@@ -1,0 +1,47 @@
+/* movl features EXP.ini --out FILE.safetensors [-s section.key=value ...] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "common.h"
+#include "experiment.h"
+#include "trainer.h"
+
+int cmd_features(int argc, char **argv)
+{
+    const char *ini = NULL, *out = NULL;
+    const char **over = calloc((size_t)argc, sizeof *over);
+    int nover = 0;
+    for (int i = 1; i < argc; i++) {
+        int v = i + 1 < argc;
+        if (!strcmp(argv[i], "--out") && v)
+            out = argv[++i];
+        else if (!strcmp(argv[i], "-s") && v)
+            over[nover++] = argv[++i];
+        else if (cli_common_flag(argv[i]))
+            ;
+        else if (argv[i][0] != '-' && !ini)
+            ini = argv[i];
+        else {
+            fprintf(stderr, "movl features: unexpected argument '%s'\n", argv[i]);
+            free(over);
+            return MOVL_ERR_INPUT;
+        }
+    }
+    if (!ini || !out) {
+        fprintf(stderr, "movl features: usage: movl features EXP.ini --out FILE.safetensors [-s section.key=value]\n");
+        free(over);
+        return MOVL_ERR_INPUT;
+    }
+    char err[MOVL_ERRLEN] = "";
+    movl_experiment *e = calloc(1, sizeof *e);
+    int rc = movl_experiment_load(ini, over, nover, 0, e, err);
+    if (rc == MOVL_OK)
+        rc = movl_features_run(e, out, err);
+    if (rc)
+        fprintf(stderr, "movl features: %s\n", err);
+    free(e);
+    free(over);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* movl predict RUN_DIR [--device SEL] [--json] IMAGE.png... */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "common.h"
+#include "trainer.h"
+
+int cmd_predict(int argc, char **argv)
+{
+    const char *run = NULL, *device = NULL;
+    const char **images = calloc((size_t)argc, sizeof *images);
+    int json = 0, n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--device") && i + 1 < argc)
+            device = argv[++i];
+        else if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (cli_common_flag(argv[i]))
+            ;
+        else if (argv[i][0] == '-') {
+            fprintf(stderr, "movl predict: unknown option '%s'\n", argv[i]);
+            free(images);
+            return MOVL_ERR_INPUT;
+        } else if (!run)
+            run = argv[i];
+        else
+            images[n++] = argv[i];
+    }
+    if (!run || n == 0) {
+        fprintf(stderr, "movl predict: usage: movl predict RUN_DIR [--device SEL] [--json] IMAGE.png...\n");
+        free(images);
+        return MOVL_ERR_INPUT;
+    }
+    char err[MOVL_ERRLEN] = "";
+    int rc = movl_predict_run(run, device, images, n, json, err);
+    if (rc)
+        fprintf(stderr, "movl predict: %s\n", err);
+    free(images);
+    return rc;
+}
