@@ -12,7 +12,9 @@
  * are (kh, kw) with SS = S, so every tap reads consecutive output columns from
  * consecutive memory. Backward-to-input: one launch per stride phase of dx,
  * over a zero-padded dy, with that phase's taps of the flipped kernel and
- * SS = 1 (a gather: each dx element sums its own contributions).
+ * SS = 1 (a gather: each dx element sums its own contributions); strided
+ * depthwise convs instead correlate a zero-inserted dy (conv_prepare, up > 1),
+ * and convs with few input channels go through G = W^T dy and conv_col2im.
  *
  * Weights are packed per call (conv_pack) in exactly the order the kernel
  * reads them: one sequential stream, the MT weights of a tap side by side.
@@ -22,9 +24,12 @@
  *   LS          work-group size (1-D)
  *   NPH         planes per dimension in P
  *   KY, KX, SS  taps and their plane split (see above)
- * No __local memory and no barriers: each work-item keeps MT x TR*TC float8
- * accumulators in registers and PoCL emits dense 256-bit FMAs from the
- * explicit vectors; the tap loops unroll completely.
+ *   TAP_GUARD   1: KY x KX are slots, only the first ky x kx (arguments) are
+ *               taps (the stride phases of a backward share one build)
+ * No __local memory and no barriers: each work-item keeps MT x TC float8
+ * accumulators in registers and PoCL emits dense 256-bit FMAs (fma(), not
+ * mad(), which PoCL leaves as a separate multiply and add) from the explicit
+ * vectors; the tap loops unroll.
  *
  * conv_tile_gpu, the GPU variant, takes the same arguments (tap geometry at
  * run time) and is a classic __local-tiled implicit GEMM. */
@@ -50,6 +55,12 @@
 #ifndef SS
 #define SS 1
 #endif
+#ifndef TAP_GUARD
+#define TAP_GUARD 0
+#endif
+
+/* Remainders are written as a - (a / b) * b throughout: a / and % pair
+ * becomes a "freeze" instruction that oclgrind cannot interpret. */
 
 /* act: 0 none, 1 relu, 2 relu6 (written so that NaN propagates). */
 inline float conv_act(float v, int act)
@@ -58,6 +69,15 @@ inline float conv_act(float v, int act)
         return v < 0.0f ? 0.0f : v;
     if (act == 2)
         return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+    return v;
+}
+
+inline float8 conv_act8(float8 v, int act)
+{
+    if (act == 1)
+        return select(v, (float8)(0.0f), v < (float8)(0.0f));
+    if (act == 2)
+        return select(select(v, (float8)(0.0f), v < (float8)(0.0f)), (float8)(6.0f), v > (float8)(6.0f));
     return v;
 }
 
@@ -80,8 +100,9 @@ inline float conv_act(float v, int act)
  * never stored. A work-item takes 8*TC consecutive positions; the last tile
  * of an image is shifted back to end at the last position (reads then stay
  * inside P) and stores only what the previous tile did not. Consecutive
- * work-items take consecutive channel tiles of one position tile, so they
- * share the input rows in cache. */
+ * work-items take the channel tiles of one position tile (they share the
+ * input rows in cache), then the next position tile of the same image and
+ * group (so one-channel groups stream through their planes). */
 __kernel __attribute__((reqd_work_group_size(LS, 1, 1))) void
 conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int p_row, __global const float *Wp,
           int wp_off, __global const float *bias, __global float *Y, int y_off, int y_n, int y_c, int y_row, int osx,
@@ -91,14 +112,13 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
     int len = (ohn - 1) * p_row + own;
     int tiles = (len + 8 * TC - 1) / (8 * TC);
     int oc_tiles = (ocg + MT - 1) / MT;
-    int ch_tiles = groups * oc_tiles;
     int idx = (int)get_global_id(0);
-    if (idx >= n_img * tiles * ch_tiles)
+    if (idx >= groups * n_img * tiles * oc_tiles)
         return;
-    int ct = idx % ch_tiles, pt = idx / ch_tiles;
-    int g = ct / oc_tiles, oct = ct % oc_tiles;
-    int n = pt / tiles;
-    int j_min = (pt % tiles) * 8 * TC;
+    int rest = idx / oc_tiles, oct = idx - rest * oc_tiles;
+    int plane = rest / tiles, tile = rest - plane * tiles;
+    int g = plane / n_img, n = plane - g * n_img;
+    int j_min = tile * 8 * TC;
     int j0 = (j_min + 8 * TC > len && len >= 8 * TC) ? len - 8 * TC : j_min;
 
     __global const float *pin = P + p_off + n * p_n + g * rc * p_c + roff * p_row + coff + j0;
@@ -113,10 +133,20 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
 
     for (int r = 0; r < rc; r++) {
         __global const float *pr = pin + r * p_c;
+        /* Large kernels unroll one tap row at a time: fully unrolled, LLVM
+         * schedules loads far ahead and spills them (7x7: 3x slower). */
+#if KY * KX <= 16
 #pragma unroll
+#else
+#pragma unroll 1
+#endif
         for (int a = 0; a < KY; a++)
 #pragma unroll
             for (int b = 0; b < KX; b++) {
+#if TAP_GUARD
+                if (a >= ky || b >= kx)
+                    continue;
+#endif
                 __global const float *tap = pr + ((a % SS) * NPH + b % SS) * p_plane + (a / SS) * p_row + b / SS;
                 __global const float *wt = wq + (a * KX + b) * MT;
                 /* Keep the smaller operand set in registers: TC + MT*TC + 1
@@ -150,99 +180,139 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
         wq += KY * KX * MT;
     }
 
-    /* Epilogue: bias, activation, store the positions this item owns. */
+    /* Epilogue: bias, activation, store the positions this item owns: whole
+     * vectors where 8 positions lie in one output row, lane by lane at row
+     * ends, tile overlaps and strided (osx > 1) outputs. */
     int oc0 = oct * MT;
     __global float *yn = Y + y_off + n * y_n + (g * ocg + oc0) * y_c;
+    float bv[MT];
+#pragma unroll
+    for (int m = 0; m < MT; m++)
+        bv[m] = (bias && oc0 + m < ocg) ? bias[g * ocg + oc0 + m] : 0.0f;
+    int oy = j0 / p_row, ox = j0 - oy * p_row;
 #pragma unroll
     for (int v = 0; v < TC; v++) {
         int j = j0 + 8 * v;
-        int oy = j / p_row, ox = j - oy * p_row;
-        int off[8];
-        int full = osx == 1 && j >= j_min && j + 8 <= len && ox + 8 <= own;
-        for (int l = 0; l < 8; l++) {
-            off[l] = (j + l >= j_min && j + l < len && ox < own) ? oy * y_row + ox * osx : -1;
-            if (++ox == p_row) {
-                ox = 0;
-                oy++;
-            }
-        }
+        if (osx == 1 && j >= j_min && j + 8 <= len && ox + 8 <= own) {
+            __global float *yv = yn + oy * y_row + ox;
 #pragma unroll
-        for (int m = 0; m < MT; m++) {
-            if (oc0 + m < ocg) {
-                float8 s = acc[m][v] + (float8)(bias ? bias[g * ocg + oc0 + m] : 0.0f);
-                if (act == 1)
-                    s = select(s, (float8)(0.0f), s < (float8)(0.0f));
-                else if (act == 2)
-                    s = select(select(s, (float8)(0.0f), s < (float8)(0.0f)), (float8)(6.0f), s > (float8)(6.0f));
-                __global float *yc = yn + m * y_c;
-                if (full) {
-                    vstore8(s, 0, yc + off[0]);
-                } else {
-                    float lane[8];
-                    vstore8(s, 0, lane);
-                    for (int l = 0; l < 8; l++)
-                        if (off[l] >= 0)
-                            yc[off[l]] = lane[l];
+            for (int m = 0; m < MT; m++)
+                if (oc0 + m < ocg)
+                    vstore8(conv_act8(acc[m][v] + (float8)(bv[m]), act), 0, yv + m * y_c);
+        } else {
+            int off[8];
+            for (int l = 0, ly = oy, lx = ox; l < 8; l++) {
+                off[l] = (j + l >= j_min && j + l < len && lx < own) ? ly * y_row + lx * osx : -1;
+                if (++lx == p_row) {
+                    lx = 0;
+                    ly++;
                 }
             }
+#pragma unroll
+            for (int m = 0; m < MT; m++) {
+                if (oc0 + m < ocg) {
+                    float lane[8];
+                    vstore8(conv_act8(acc[m][v] + (float8)(bv[m]), act), 0, lane);
+                    for (int l = 0; l < 8; l++)
+                        if (off[l] >= 0)
+                            yn[m * y_c + off[l]] = lane[l];
+                }
+            }
+        }
+        ox += 8;
+        while (ox >= p_row) {
+            ox -= p_row;
+            oy++;
         }
     }
 }
 
-/* Zero-padded, stride-phase-split copy of a chunk of images of X (x or dy):
- *   P[n][c][py*nph + px][i][j] = X[n][c][s*i + py - pad_t][s*j + px - pad_l]
- * (0 outside X), P starting p_off floats into its buffer. One work-item per
- * row of P. */
+/* Zero-padded copy of a chunk of images of X (x or dy), split into stride
+ * phases (s > 1, forward) or with up-1 zeros inserted between elements
+ * (up > 1, backward of a depthwise conv):
+ *   P[n][c][py*nph + px][i][j] = X[n][c][Y][Xc], Y = (s*i + py - pad_t) / up
+ * (likewise Xc), 0 outside X or where up does not divide; P starts p_off
+ * floats into its buffer. One work-item per row of P. */
 __kernel void conv_prepare(__global const float *X, int x_off, int x_n, int x_c, int h, int w, __global float *P,
-                           int p_off, int n_img, int c, int nph, int ph, int pw, int s, int pad_t, int pad_l)
+                           int p_off, int n_img, int c, int nph, int ph, int pw, int s, int up, int pad_t, int pad_l)
 {
     int row = (int)get_global_id(0);
     int planes = nph * nph;
     if (row >= n_img * c * planes * ph)
         return;
-    int i = row % ph;
-    int rest = row / ph;
-    int plane = rest % planes;
-    rest /= planes;
-    int ch = rest % c;
-    int n = rest / c;
-    int py = plane / nph, px = plane % nph;
+    int rest = row / ph, i = row - rest * ph;
+    int rest2 = rest / planes, plane = rest - rest2 * planes;
+    int n = rest2 / c, ch = rest2 - n * c;
+    int py = plane / nph, px = plane - py * nph;
     __global float *dst = P + p_off + row * pw;
-    int sy = s * i + py - pad_t;
-    if (sy < 0 || sy >= h) {
+    int uy = s * i + py - pad_t, sy = uy / up;
+    if (uy < 0 || sy * up != uy || sy >= h) {
         for (int j = 0; j < pw; j++)
             dst[j] = 0.0f;
         return;
     }
     __global const float *src = X + x_off + n * x_n + ch * x_c + sy * w;
     for (int j = 0; j < pw; j++) {
-        int sx = s * j + px - pad_l;
-        dst[j] = (sx >= 0 && sx < w) ? src[sx] : 0.0f;
+        int ux = s * j + px - pad_l, sx = ux / up;
+        dst[j] = (ux >= 0 && sx * up == ux && sx < w) ? src[sx] : 0.0f;
     }
 }
 
 /* Packs weights W [cout][cin/groups][k][k] for one launch of conv_tile(_gpu):
- *   Wp[g][oc / mt][r][a*kx + b][oc % mt] = W[g*w_g + oc*w_oc + r*w_r + kh*k + kw]
- * with kh = kh0 + khs*a, kw = kw0 + kws*b (forward: a, b themselves; backward
- * phase: the flipped taps of the phase) and 0 for channels past ocg. One
+ *   Wp[g][oc / mt][r][a*sx + b][oc % mt] = W[g*w_g + oc*w_oc + r*w_r + kh*k + kw]
+ * for the ky x kx taps (a, b) in sy x sx slots, with kh = kh0 + khs*a,
+ * kw = kw0 + kws*b (forward: a, b themselves; backward phase: the flipped
+ * taps of the phase), and 0 in empty slots and for channels past ocg. One
  * work-item per (g, oc / mt, r). */
 __kernel void conv_pack(__global const float *W, __global float *Wp, int wp_off, int groups, int ocg, int rc, int mt,
-                        int ky, int kx, int kh0, int khs, int kw0, int kws, int k, int w_g, int w_oc, int w_r)
+                        int ky, int kx, int sy, int sx, int kh0, int khs, int kw0, int kws, int k, int w_g, int w_oc,
+                        int w_r)
 {
     int idx = (int)get_global_id(0);
     int oc_tiles = (ocg + mt - 1) / mt;
     if (idx >= groups * oc_tiles * rc)
         return;
-    int r = idx % rc;
-    int oct = idx / rc % oc_tiles;
-    int g = idx / rc / oc_tiles;
-    __global float *dst = Wp + wp_off + idx * ky * kx * mt;
-    for (int a = 0; a < ky; a++)
-        for (int b = 0; b < kx; b++)
+    int rest = idx / rc, r = idx - rest * rc;
+    int g = rest / oc_tiles, oct = rest - g * oc_tiles;
+    __global float *dst = Wp + wp_off + idx * sy * sx * mt;
+    for (int a = 0; a < sy; a++)
+        for (int b = 0; b < sx; b++)
             for (int m = 0; m < mt; m++) {
                 int oc = oct * mt + m;
-                *dst++ = oc < ocg ? W[g * w_g + oc * w_oc + r * w_r + (kh0 + khs * a) * k + kw0 + kws * b] : 0.0f;
+                *dst++ = (oc < ocg && a < ky && b < kx)
+                             ? W[g * w_g + oc * w_oc + r * w_r + (kh0 + khs * a) * k + kw0 + kws * b]
+                             : 0.0f;
             }
+}
+
+/* Gathers dx from G[n][c*k*k + kh*k + kw][oy][ox] (G = W^T dy): dx[n][c][ih][iw]
+ * sums, in (kh, kw) order, the entries with ih = s*oy + kh - pad_t and
+ * iw = s*ox + kw - pad_l. One work-item per dx row, which it owns: it zeroes
+ * the row, then adds each contributing row of G (deterministic). */
+__kernel void conv_col2im(__global const float *G, int g_off, __global float *X, int x_off, int n_img, int c, int h,
+                          int w, int oh, int ow, int k, int s, int pad_t, int pad_l)
+{
+    int row = (int)get_global_id(0);
+    if (row >= n_img * c * h)
+        return;
+    int image_ch = row / h, ih = row - image_ch * h;
+    __global float *dst = X + x_off + row * w;
+    for (int j = 0; j < w; j++)
+        dst[j] = 0.0f;
+    __global const float *gc = G + g_off + image_ch * k * k * oh * ow;
+    for (int kh = 0; kh < k; kh++) {
+        int ty = ih + pad_t - kh, oy = ty / s;
+        if (ty < 0 || oy * s != ty || oy >= oh)
+            continue;
+        for (int kw = 0; kw < k; kw++) {
+            __global const float *gr = gc + ((kh * k + kw) * oh + oy) * ow;
+            int lo = pad_l - kw > 0 ? (pad_l - kw + s - 1) / s : 0;
+            int last = w - 1 - kw + pad_l;
+            int hi = last < 0 ? 0 : min(ow, last / s + 1);
+            for (int ox = lo; ox < hi; ox++)
+                dst[ox * s + kw - pad_l] += gr[ox];
+        }
+    }
 }
 
 /* GPU variant: 16x16 work-items compute a 64-channel x 64-pixel tile (4x4
@@ -265,7 +335,7 @@ conv_tile_gpu(__global const float *P, int p_off, int p_n, int p_c, int p_plane,
     int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
     int oc_tiles = (ocg + GT - 1) / GT;
     int g = (int)get_group_id(1) / oc_tiles;
-    int oct = (int)get_group_id(1) % oc_tiles;
+    int oct = (int)get_group_id(1) - g * oc_tiles;
     int plane_px = ohn * own;
     int npix = n_img * plane_px;
     int pix_base = (int)get_group_id(0) * GT;
@@ -278,8 +348,9 @@ conv_tile_gpu(__global const float *P, int p_off, int p_n, int p_c, int p_plane,
     for (int j = 0; j < GW; j++) {
         int p = pix_base + lx + GL * j;
         int pc = p < npix ? p : 0;
-        int n = pc / plane_px, rem = pc % plane_px;
-        poff[j] = p_off + n * p_n + g * rc * p_c + (rem / own + roff) * p_row + rem % own + coff;
+        int n = pc / plane_px, rem = pc - n * plane_px;
+        int oy = rem / own, ox = rem - oy * own;
+        poff[j] = p_off + n * p_n + g * rc * p_c + (oy + roff) * p_row + ox + coff;
     }
     float acc[GW][GW];
 #pragma unroll
@@ -291,8 +362,10 @@ conv_tile_gpu(__global const float *P, int p_off, int p_n, int p_c, int p_plane,
     for (int q0 = 0; q0 < kq; q0 += GK) {
         int q = q0 + ly;
         int qc = q < kq ? q : 0;
-        int r = qc / taps, ab = qc % taps, a = ab / kx, b = ab % kx;
-        int qoff = r * p_c + ((a % ss) * nph + b % ss) * p_plane + (a / ss) * p_row + b / ss;
+        int r = qc / taps, ab = qc - r * taps;
+        int a = ab / kx, b = ab - a * kx;
+        int ta = a / ss, tb = b / ss;
+        int qoff = r * p_c + ((a - ta * ss) * nph + b - tb * ss) * p_plane + ta * p_row + tb;
 #pragma unroll
         for (int j = 0; j < GW; j++) {
             int p = pix_base + lx + GL * j;
@@ -332,8 +405,9 @@ conv_tile_gpu(__global const float *P, int p_off, int p_n, int p_c, int p_plane,
             int p = pix_base + lx + GL * j;
             if (p >= npix)
                 continue;
-            int n = p / plane_px, rem = p % plane_px;
-            Y[y_off + n * y_n + ch * y_c + (rem / own) * y_row + (rem % own) * osx] = conv_act(acc[i][j] + bv, act);
+            int n = p / plane_px, rem = p - n * plane_px;
+            int oy = rem / own, ox = rem - oy * own;
+            Y[y_off + n * y_n + ch * y_c + oy * y_row + ox * osx] = conv_act(acc[i][j] + bv, act);
         }
     }
 }

@@ -16,11 +16,19 @@
  *           zero-padded dy with the phase's taps of the flipped kernel, written
  *           to every S-th dx column: one launch per phase, each dx element
  *           summing its own contributions (no atomics, deterministic).
+ *           Two special cases: strided depthwise convs (zero-inserted dy, one
+ *           pass) and convs with few input channels (G = W^T dy, then a
+ *           col2im gather); see plan_backward_depthwise and _col2im.
  *
  * Weights are packed per launch into the order the kernel reads them. The
- * workspace holds the packed weights and P, which is built per chunk of
- * images so the workspace stays bounded. A 1x1 stride-1 conv needs no P: it is
- * a plain GEMM over the flattened planes. */
+ * workspace holds the packed weights, P and G, the latter two built per chunk
+ * of images so the workspace stays bounded. Unpadded stride-1 convs (1x1
+ * ones above all) read x itself: a plain GEMM over the flattened planes.
+ *
+ * Environment, for tests and benchmarks: MOVL_CONV_VARIANT=cpu|gpu picks the
+ * kernel variant (default: by device type), MOVL_CONV_TILE=MT,TC the CPU
+ * register tile, MOVL_CONV_PREP_LIMIT the per-chunk bytes of P and G. The
+ * workspace size depends on them: set them before movl_conv_workspace_bytes. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +38,8 @@
 #include "ops.h"
 
 /* Bound of the prepared input in the workspace: the batch is processed in
- * chunks of images that fit (at least one image). */
+ * chunks of images that fit (at least one image). $MOVL_CONV_PREP_LIMIT
+ * (bytes) overrides it, so tests can force chunking on small shapes. */
 #define CONV_PREP_LIMIT ((size_t)64 << 20)
 /* Largest stride handled (the backward runs up to S*S phase launches). */
 #define CONV_MAX_STRIDE 4
@@ -67,8 +76,7 @@ static int same_pad(int size, int k, int stride, int *out)
     return total > 0 ? total / 2 : 0;
 }
 
-void movl_conv_desc_init_same(movl_conv_desc *d, int n, int cin, int h, int w, int cout, int k, int stride,
-                              int groups)
+void movl_conv_desc_init_same(movl_conv_desc *d, int n, int cin, int h, int w, int cout, int k, int stride, int groups)
 {
     movl_conv_desc_init(d, n, cin, h, w, cout, k, stride, 0, groups);
     if (stride < 1)
@@ -88,19 +96,21 @@ typedef struct conv_tile {
 /* How P is built from the source tensor (x or dy); copy 0: P is the source. */
 typedef struct conv_prep {
     int copy;
-    int src_c, src_h, src_w;  /* source tensor, per image */
-    int nph, s, pad_t, pad_l; /* phases per dimension, stride, leading zeros */
-    int ph, pw;               /* rows and columns of one plane of P */
+    int src_c, src_h, src_w; /* source tensor, per image */
+    int nph, s, up;          /* phases per dimension, stride, zero-insertion factor */
+    int pad_t, pad_l;        /* leading zeros */
+    int ph, pw;              /* rows and columns of one plane of P */
     int p_plane, p_row, p_c, p_n;
 } conv_prep;
 
 /* One launch of the tiled correlation (and the weight packing it reads). */
 typedef struct conv_pass {
-    int nph, ky, kx, ss;      /* taps (compile-time in conv_tile) */
-    int k;                    /* kernel size of the weights */
-    int kh0, khs, kw0, kws;   /* weight tap of (a, b): kh0 + khs*a, kw0 + kws*b */
-    int w_g, w_oc, w_r;       /* weight strides: group, output and reduction channel */
-    int wp_off;               /* packed weights, in floats from the workspace start */
+    int nph, ky, kx, ss;             /* taps */
+    int sy, sx, guard;               /* compile-time tap slots of conv_tile; guard: ky, kx < sy, sx possible */
+    int k;                           /* kernel size of the weights */
+    int kh0, khs, kw0, kws;          /* weight tap of (a, b): kh0 + khs*a, kw0 + kws*b */
+    int w_g, w_oc, w_r;              /* weight strides: group, output and reduction channel */
+    int wp_off;                      /* packed weights, in floats from the workspace start */
     int y_off, y_n, y_c, y_row, osx; /* y_off excludes the chunk's image offset */
     int rc, ocg, groups, ohn, own, roff, coff;
 } conv_pass;
@@ -111,10 +121,13 @@ typedef struct conv_plan {
     conv_prep prep;
     int npass;
     conv_pass pass[CONV_MAX_STRIDE * CONV_MAX_STRIDE];
-    int zero_fill;  /* some dx phase receives nothing: clear dx first */
-    int chunk;      /* images per chunk */
-    size_t p_at;    /* P's offset in the workspace, in floats */
-    size_t floats;  /* workspace size in floats */
+    int zero_fill; /* some dx phase receives nothing: clear dx first */
+    int chunk;     /* images per chunk */
+    int col2im;    /* backward: the pass writes G = W^T dy to the workspace; conv_col2im gathers dx */
+    size_t p_at;   /* P's offset in the workspace, in floats */
+    size_t g_at;   /* G's offset (col2im), in floats */
+    size_t g_n;    /* floats of G per image */
+    size_t floats; /* workspace size in floats */
 } conv_plan;
 
 static conv_variant pick_variant(const movl_device *dev)
@@ -127,22 +140,40 @@ static conv_variant pick_variant(const movl_device *dev)
     return dev->info.is_cpu ? VARIANT_CPU : VARIANT_GPU;
 }
 
-static int max_i(int a, int b) { return a > b ? a : b; }
-static size_t align_up(size_t v) { return (v + CONV_ALIGN - 1) / CONV_ALIGN * CONV_ALIGN; }
-
-/* Register tile of conv_tile: MT x TC float8 accumulators, 12 of the 16 AVX
- * registers (8 with one channel per item). The largest MT that wastes at
- * most ~10% of the channel tiles on the ocg output channels per group.
- * MOVL_CONV_TILE=MT,TC overrides it (for benchmarks). */
-static conv_tile pick_tile(int ocg)
+static int max_i(int a, int b)
 {
-    static const conv_tile cand[] = {{6, 2}, {4, 3}, {3, 4}, {2, 6}, {1, 8}};
-    conv_tile t = cand[4];
-    for (int i = 0; i < 5; i++) {
+    return a > b ? a : b;
+}
+static size_t align_up(size_t v)
+{
+    return (v + CONV_ALIGN - 1) / CONV_ALIGN * CONV_ALIGN;
+}
+
+/* Register tile of conv_tile for ocg output channels per group and about
+ * len output positions per image: MT x TC float8 accumulators, 12 of the 16
+ * AVX registers, with the largest MT that wastes at most ~10% of the channel
+ * tiles. With one channel per item (MT = 1, depthwise), up to 8 vectors: the
+ * fewest computed positions for small planes. MOVL_CONV_TILE=MT,TC overrides
+ * it (for benchmarks). */
+static conv_tile pick_tile(int ocg, int len)
+{
+    static const conv_tile cand[] = {{6, 2}, {4, 3}, {3, 4}, {2, 6}};
+    conv_tile t = {1, 8};
+    for (int i = 0; i < 4; i++) {
         int padded = (ocg + cand[i].mt - 1) / cand[i].mt * cand[i].mt;
         if (padded * 10 <= ocg * 11) {
             t = cand[i];
             break;
+        }
+    }
+    if (t.mt == 1) {
+        long best = -1;
+        for (int tc = 8; tc >= 1; tc /= 2) {
+            long lanes = ((long)len + 8 * tc - 1) / (8 * tc) * (8 * tc);
+            if (best < 0 || lanes < best) {
+                best = lanes;
+                t.tc = tc;
+            }
         }
     }
     const char *o = getenv("MOVL_CONV_TILE");
@@ -179,18 +210,25 @@ static void plan_layout(conv_plan *pl, int n)
     for (int i = 0; i < pl->npass; i++) {
         conv_pass *ps = &pl->pass[i];
         ps->wp_off = (int)at;
-        at = align_up(at + (size_t)ps->groups * ((ps->ocg + mt - 1) / mt) * mt * ps->rc * ps->ky * ps->kx);
+        at = align_up(at + (size_t)ps->groups * ((ps->ocg + mt - 1) / mt) * mt * ps->rc * ps->sy * ps->sx);
     }
-    pl->p_at = at;
+    /* per image: P (when copied) and G (col2im) */
+    size_t per = (pl->prep.copy ? (size_t)pl->prep.p_n : 0) + pl->g_n;
     pl->chunk = n;
-    if (pl->prep.copy) {
-        size_t fit = CONV_PREP_LIMIT / ((size_t)pl->prep.p_n * sizeof(float));
+    if (per) {
+        const char *lim = getenv("MOVL_CONV_PREP_LIMIT");
+        size_t limit = lim && atol(lim) > 0 ? (size_t)atol(lim) : CONV_PREP_LIMIT;
+        size_t fit = limit / (per * sizeof(float));
         if (fit < 1)
             fit = 1;
         if (fit < (size_t)n)
             pl->chunk = (int)fit;
-        at += (size_t)pl->chunk * pl->prep.p_n;
     }
+    pl->p_at = at;
+    if (pl->prep.copy)
+        at = align_up(at + (size_t)pl->chunk * pl->prep.p_n);
+    pl->g_at = at;
+    at += (size_t)pl->chunk * pl->g_n;
     pl->floats = at;
 }
 
@@ -207,12 +245,13 @@ static void plan_forward(const movl_device *dev, const movl_conv_desc *d, conv_p
     p->src_h = d->h;
     p->src_w = d->w;
     p->s = S;
+    p->up = 1;
     p->pad_t = d->pad_t;
     p->pad_l = d->pad_l;
     p->nph = S < K ? S : K;
 
-    pl->tile = pick_tile(cout_g);
     int reach = (K - 1) / S; /* rows/columns a tap reads past the output grid */
+    pl->tile = pick_tile(cout_g, (d->oh - 1) * (d->ow + reach) + d->ow);
     p->copy = 1;
     if (S == 1 && d->pad_t == 0 && d->pad_l == 0 &&
         rows_needed(d->oh, d->ow, 0, 0, reach, reach, d->w, pl->tile.tc) <= d->h) {
@@ -226,7 +265,7 @@ static void plan_forward(const movl_device *dev, const movl_conv_desc *d, conv_p
     prep_strides(p);
 
     ps->nph = p->nph;
-    ps->ky = ps->kx = K;
+    ps->ky = ps->kx = ps->sy = ps->sx = K;
     ps->k = K;
     ps->ss = S;
     ps->kh0 = ps->kw0 = 0;
@@ -265,6 +304,84 @@ static conv_phase phase_geometry(int q, int size, int K, int S, int pad)
     return ph;
 }
 
+/* Backward of a strided depthwise conv: dy with S-1 zeros inserted between
+ * its elements, correlated at stride 1 with the flipped kernel. S*S times
+ * the multiply-adds of the phase split, but one pass of whole-vector stores
+ * instead of S*S passes of scattered ones: depthwise convs are bound by
+ * memory traffic, not arithmetic. */
+static void plan_backward_depthwise(const movl_conv_desc *d, conv_plan *pl)
+{
+    int K = d->k;
+    conv_prep *p = &pl->prep;
+    conv_pass *ps = &pl->pass[0];
+    pl->npass = 1;
+    p->copy = 1;
+    p->up = d->stride;
+    p->pad_t = K - 1 - d->pad_t;
+    p->pad_l = K - 1 - d->pad_l;
+    p->pw = d->w + K - 1;
+    p->ph = rows_needed(d->h, d->w, 0, 0, K - 1, K - 1, p->pw, pl->tile.tc);
+    prep_strides(p);
+    ps->nph = 1;
+    ps->ky = ps->kx = ps->sy = ps->sx = ps->k = K;
+    ps->ss = 1;
+    ps->kh0 = ps->kw0 = K - 1;
+    ps->khs = ps->kws = -1;
+    ps->w_g = K * K;
+    ps->w_oc = K * K;
+    ps->w_r = K * K;
+    ps->y_off = 0;
+    ps->y_n = d->cin * d->h * d->w;
+    ps->y_c = d->h * d->w;
+    ps->y_row = d->w;
+    ps->osx = 1;
+    ps->rc = ps->ocg = 1;
+    ps->groups = d->groups;
+    ps->ohn = d->h;
+    ps->own = d->w;
+    ps->roff = ps->coff = 0;
+    plan_layout(pl, d->n);
+}
+
+/* Backward with few input channels per group (the 3-channel stems): the
+ * phase split leaves one channel tile, and every work-item streams all of
+ * dy's planes alone, latency-bound. Instead G = W^T dy, a 1x1 conv from cout
+ * to cin*k*k channels with the full channel reuse of a GEMM, then conv_col2im
+ * gathers each dx element's k*k/S^2 entries of G. */
+static void plan_backward_col2im(const movl_conv_desc *d, conv_plan *pl)
+{
+    int K = d->k, cin_g = d->cin / d->groups, cout_g = d->cout / d->groups;
+    conv_prep *p = &pl->prep;
+    conv_pass *ps = &pl->pass[0];
+    pl->npass = 1;
+    pl->col2im = 1;
+    pl->tile = pick_tile(cin_g * K * K, d->oh * d->ow);
+    p->pw = d->ow;
+    p->ph = rows_needed(d->oh, d->ow, 0, 0, 0, 0, d->ow, pl->tile.tc);
+    p->copy = p->ph > d->oh; /* dy itself unless a plane is smaller than one tile */
+    prep_strides(p);
+    ps->nph = 1;
+    ps->ky = ps->kx = ps->sy = ps->sx = ps->k = 1;
+    ps->ss = 1;
+    ps->kh0 = ps->kw0 = ps->khs = ps->kws = 0;
+    ps->w_g = cout_g * cin_g * K * K;
+    ps->w_oc = 1;
+    ps->w_r = cin_g * K * K;
+    ps->rc = cout_g;
+    ps->ocg = cin_g * K * K;
+    ps->groups = d->groups;
+    ps->ohn = d->oh;
+    ps->own = d->ow;
+    ps->roff = ps->coff = 0;
+    ps->y_n = d->cin * K * K * d->oh * d->ow;
+    ps->y_c = d->oh * d->ow;
+    ps->y_row = d->ow;
+    ps->osx = 1;
+    pl->g_n = (size_t)ps->y_n;
+    plan_layout(pl, d->n);
+    ps->y_off = (int)pl->g_at;
+}
+
 static void plan_backward(const movl_device *dev, const movl_conv_desc *d, conv_plan *pl)
 {
     int S = d->stride, K = d->k;
@@ -276,7 +393,17 @@ static void plan_backward(const movl_device *dev, const movl_conv_desc *d, conv_
     p->src_h = d->oh;
     p->src_w = d->ow;
     p->s = 1;
+    p->up = 1;
     p->nph = 1;
+    pl->tile = pick_tile(cin_g, (d->h - 1) * (d->w + K - 1) + d->w);
+    if (cin_g == 1 && cout_g == 1 && S > 1) {
+        plan_backward_depthwise(d, pl);
+        return;
+    }
+    if (pl->variant == VARIANT_CPU && S > 1 && cin_g <= 4) {
+        plan_backward_col2im(d, pl);
+        return;
+    }
 
     conv_phase py[CONV_MAX_STRIDE] = {{0, 0, 0, 0}}, px[CONV_MAX_STRIDE] = {{0, 0, 0, 0}};
     int pad_y = 0, pad_x = 0;
@@ -288,7 +415,6 @@ static void plan_backward(const movl_device *dev, const movl_conv_desc *d, conv_
         if (px[q].taps > 0)
             pad_x = max_i(pad_x, -px[q].lead);
     }
-    pl->tile = pick_tile(cin_g);
     p->pad_t = pad_y;
     p->pad_l = pad_x;
     for (int a = 0; a < S; a++)
@@ -303,6 +429,11 @@ static void plan_backward(const movl_device *dev, const movl_conv_desc *d, conv_
             ps->nph = 1;
             ps->ky = py[a].taps;
             ps->kx = px[b].taps;
+            /* CPU: the phases share one build with slots for the most taps,
+             * (K + S - 1) / S; the GPU kernel takes the taps at run time */
+            ps->guard = S > 1 && pl->variant == VARIANT_CPU;
+            ps->sy = ps->guard ? (K + S - 1) / S : ps->ky;
+            ps->sx = ps->guard ? (K + S - 1) / S : ps->kx;
             ps->ss = 1;
             ps->k = K;
             ps->kh0 = py[a].kh0 + S * (ps->ky - 1);
@@ -333,8 +464,7 @@ static void plan_backward(const movl_device *dev, const movl_conv_desc *d, conv_
         p->copy = 0; /* dy itself will do if every pass stays inside it */
         for (int i = 0; i < pl->npass; i++) {
             const conv_pass *ps = &pl->pass[i];
-            if (rows_needed(ps->ohn, ps->own, ps->roff, ps->coff, ps->ky - 1, ps->kx - 1, d->ow, pl->tile.tc) >
-                d->oh)
+            if (rows_needed(ps->ohn, ps->own, ps->roff, ps->coff, ps->ky - 1, ps->kx - 1, d->ow, pl->tile.tc) > d->oh)
                 p->copy = 1;
         }
     }
@@ -359,10 +489,9 @@ static void plan_backward(const movl_device *dev, const movl_conv_desc *d, conv_
 static int check_desc(const movl_conv_desc *d, const char *op, char *err)
 {
     int ok = d->n >= 1 && d->cin >= 1 && d->h >= 1 && d->w >= 1 && d->cout >= 1 && d->k >= 1 && d->stride >= 1 &&
-             d->stride <= CONV_MAX_STRIDE && d->groups >= 1 && d->cin % d->groups == 0 &&
-             d->cout % d->groups == 0 && d->pad_t >= 0 && d->pad_l >= 0 && d->pad_t < d->k && d->pad_l < d->k &&
-             d->oh >= 1 && d->ow >= 1 && (d->oh - 1) * d->stride - d->pad_t < d->h &&
-             (d->ow - 1) * d->stride - d->pad_l < d->w;
+             d->stride <= CONV_MAX_STRIDE && d->groups >= 1 && d->cin % d->groups == 0 && d->cout % d->groups == 0 &&
+             d->pad_t >= 0 && d->pad_l >= 0 && d->pad_t < d->k && d->pad_l < d->k && d->oh >= 1 && d->ow >= 1 &&
+             (d->oh - 1) * d->stride - d->pad_t < d->h && (d->ow - 1) * d->stride - d->pad_l < d->w;
     if (!ok) {
         movl_set_error(err,
                        "%s: bad shape n=%d cin=%d %dx%d cout=%d k=%d stride=%d groups=%d pad=%d,%d -> %dx%d "
@@ -377,8 +506,10 @@ static int check_desc(const movl_conv_desc *d, const char *op, char *err)
     double out = (double)d->n * d->cout * (d->oh + d->k + 16) * (d->ow + d->k + 16);
     double wts = (double)(d->cout + CONV_GPU_TILE) * d->groups * (d->cin / d->groups) * d->k * d->k;
     if (in > INT_MAX / 2 || out > INT_MAX / 2 || wts > INT_MAX / 2) {
-        movl_set_error(err, "%s: tensor too large (n=%d cin=%d %dx%d cout=%d k=%d; expected fewer than 2^30 "
-                       "elements in input, output and weights)", op, d->n, d->cin, d->h, d->w, d->cout, d->k);
+        movl_set_error(err,
+                       "%s: tensor too large (n=%d cin=%d %dx%d cout=%d k=%d; expected fewer than 2^30 "
+                       "elements in input, output and weights)",
+                       op, d->n, d->cin, d->h, d->w, d->cout, d->k);
         return 0;
     }
     return 1;
@@ -422,9 +553,10 @@ static int launch_pack(movl_device *dev, const conv_plan *pl, const conv_pass *p
     int mt = pl->variant == VARIANT_GPU ? CONV_GPU_TILE : pl->tile.mt;
     if (movl_set_args(k, err, sizeof w, &w, sizeof ws, &ws, sizeof ps->wp_off, &ps->wp_off, sizeof ps->groups,
                       &ps->groups, sizeof ps->ocg, &ps->ocg, sizeof ps->rc, &ps->rc, sizeof mt, &mt, sizeof ps->ky,
-                      &ps->ky, sizeof ps->kx, &ps->kx, sizeof ps->kh0, &ps->kh0, sizeof ps->khs, &ps->khs,
-                      sizeof ps->kw0, &ps->kw0, sizeof ps->kws, &ps->kws, sizeof ps->k, &ps->k, sizeof ps->w_g,
-                      &ps->w_g, sizeof ps->w_oc, &ps->w_oc, sizeof ps->w_r, &ps->w_r, (size_t)0))
+                      &ps->ky, sizeof ps->kx, &ps->kx, sizeof ps->sy, &ps->sy, sizeof ps->sx, &ps->sx, sizeof ps->kh0,
+                      &ps->kh0, sizeof ps->khs, &ps->khs, sizeof ps->kw0, &ps->kw0, sizeof ps->kws, &ps->kws,
+                      sizeof ps->k, &ps->k, sizeof ps->w_g, &ps->w_g, sizeof ps->w_oc, &ps->w_oc, sizeof ps->w_r,
+                      &ps->w_r, (size_t)0))
         return MOVL_ERR_RUN;
     size_t items = (size_t)ps->groups * ((ps->ocg + mt - 1) / mt) * ps->rc, local = 64;
     return movl_launch(dev, k, 1, &items, &local, err);
@@ -439,8 +571,8 @@ static int launch_prepare(movl_device *dev, const conv_plan *pl, cl_mem src, int
     int x_c = p->src_h * p->src_w, x_n = p->src_c * x_c, x_off = n0 * x_n, p_off = (int)pl->p_at;
     if (movl_set_args(k, err, sizeof src, &src, sizeof x_off, &x_off, sizeof x_n, &x_n, sizeof x_c, &x_c,
                       sizeof p->src_h, &p->src_h, sizeof p->src_w, &p->src_w, sizeof ws, &ws, sizeof p_off, &p_off,
-                      sizeof nb, &nb, sizeof p->src_c, &p->src_c, sizeof p->nph, &p->nph,
-                      sizeof p->ph, &p->ph, sizeof p->pw, &p->pw, sizeof p->s, &p->s, sizeof p->pad_t, &p->pad_t,
+                      sizeof nb, &nb, sizeof p->src_c, &p->src_c, sizeof p->nph, &p->nph, sizeof p->ph, &p->ph,
+                      sizeof p->pw, &p->pw, sizeof p->s, &p->s, sizeof p->up, &p->up, sizeof p->pad_t, &p->pad_t,
                       sizeof p->pad_l, &p->pad_l, (size_t)0))
         return MOVL_ERR_RUN;
     size_t rows = (size_t)nb * p->src_c * p->nph * p->nph * p->ph, local = 64;
@@ -456,16 +588,18 @@ static int launch_pass(movl_device *dev, const conv_plan *pl, const conv_pass *p
     if (gpu)
         snprintf(opt, sizeof opt, "-DGPU_TILE=%d", CONV_GPU_TILE);
     else
-        snprintf(opt, sizeof opt, "-DMT=%d -DTC=%d -DLS=%d -DNPH=%d -DKY=%d -DKX=%d -DSS=%d", t->mt, t->tc,
-                 CONV_CPU_LS, ps->nph, ps->ky, ps->kx, ps->ss);
+        snprintf(opt, sizeof opt, "-DMT=%d -DTC=%d -DLS=%d -DNPH=%d -DKY=%d -DKX=%d -DSS=%d -DTAP_GUARD=%d", t->mt,
+                 t->tc, CONV_CPU_LS, ps->nph, ps->sy, ps->sx, ps->ss, ps->guard);
     cl_kernel k = movl_kernel(dev, "conv", opt, gpu ? "conv_tile_gpu" : "conv_tile", err);
     if (!k)
         return MOVL_ERR_RUN;
     const conv_prep *p = &pl->prep;
-    int y_off = ps->y_off + n0 * ps->y_n, iact = (int)act;
+    /* col2im: G, in the workspace, holds only this chunk */
+    cl_mem out = pl->col2im ? ws : y;
+    int y_off = ps->y_off + (pl->col2im ? 0 : n0 * ps->y_n), iact = (int)act;
     if (movl_set_args(k, err, sizeof P, &P, sizeof p_off, &p_off, sizeof p->p_n, &p->p_n, sizeof p->p_c, &p->p_c,
                       sizeof p->p_plane, &p->p_plane, sizeof p->p_row, &p->p_row, sizeof ws, &ws, sizeof ps->wp_off,
-                      &ps->wp_off, sizeof bias, &bias, sizeof y, &y, sizeof y_off, &y_off, sizeof ps->y_n, &ps->y_n,
+                      &ps->wp_off, sizeof bias, &bias, sizeof out, &out, sizeof y_off, &y_off, sizeof ps->y_n, &ps->y_n,
                       sizeof ps->y_c, &ps->y_c, sizeof ps->y_row, &ps->y_row, sizeof ps->osx, &ps->osx, sizeof iact,
                       &iact, sizeof nb, &nb, sizeof ps->groups, &ps->groups, sizeof ps->rc, &ps->rc, sizeof ps->ocg,
                       &ps->ocg, sizeof ps->ohn, &ps->ohn, sizeof ps->own, &ps->own, sizeof ps->roff, &ps->roff,
@@ -486,16 +620,32 @@ static int launch_pass(movl_device *dev, const conv_plan *pl, const conv_pass *p
     return movl_launch(dev, k, 1, &items, &local, err);
 }
 
-static int run_plan(movl_device *dev, const conv_plan *pl, cl_mem src, cl_mem w, cl_mem bias, movl_act act,
-                    cl_mem y, cl_mem ws, int n, size_t y_bytes, char *err)
+static int launch_col2im(movl_device *dev, const movl_conv_desc *d, const conv_plan *pl, cl_mem ws, cl_mem dx, int n0,
+                         int nb, char *err)
+{
+    cl_kernel k = movl_kernel(dev, "conv", "", "conv_col2im", err);
+    if (!k)
+        return MOVL_ERR_RUN;
+    int g_off = (int)pl->g_at, x_off = n0 * d->cin * d->h * d->w;
+    if (movl_set_args(k, err, sizeof ws, &ws, sizeof g_off, &g_off, sizeof dx, &dx, sizeof x_off, &x_off, sizeof nb,
+                      &nb, sizeof d->cin, &d->cin, sizeof d->h, &d->h, sizeof d->w, &d->w, sizeof d->oh, &d->oh,
+                      sizeof d->ow, &d->ow, sizeof d->k, &d->k, sizeof d->stride, &d->stride, sizeof d->pad_t,
+                      &d->pad_t, sizeof d->pad_l, &d->pad_l, (size_t)0))
+        return MOVL_ERR_RUN;
+    size_t rows = (size_t)nb * d->cin * d->h, local = 64;
+    return movl_launch(dev, k, 1, &rows, &local, err);
+}
+
+static int run_plan(movl_device *dev, const movl_conv_desc *d, const conv_plan *pl, cl_mem src, cl_mem w, cl_mem bias,
+                    movl_act act, cl_mem y, cl_mem ws, size_t y_bytes, char *err)
 {
     if (pl->zero_fill && movl_fill_zero(dev, y, y_bytes, err))
         return MOVL_ERR_RUN;
     for (int i = 0; i < pl->npass; i++)
         if (launch_pack(dev, pl, &pl->pass[i], w, ws, err))
             return MOVL_ERR_RUN;
-    for (int n0 = 0; n0 < n; n0 += pl->chunk) {
-        int nb = n - n0 < pl->chunk ? n - n0 : pl->chunk;
+    for (int n0 = 0; n0 < d->n; n0 += pl->chunk) {
+        int nb = d->n - n0 < pl->chunk ? d->n - n0 : pl->chunk;
         cl_mem P = src;
         int p_off = n0 * pl->prep.p_n;
         if (pl->prep.copy) {
@@ -507,6 +657,8 @@ static int run_plan(movl_device *dev, const conv_plan *pl, cl_mem src, cl_mem w,
         for (int i = 0; i < pl->npass; i++)
             if (launch_pass(dev, pl, &pl->pass[i], P, p_off, ws, bias, act, y, n0, nb, err))
                 return MOVL_ERR_RUN;
+        if (pl->col2im && launch_col2im(dev, d, pl, ws, y, n0, nb, err))
+            return MOVL_ERR_RUN;
     }
     return MOVL_OK;
 }
@@ -524,7 +676,7 @@ int movl_conv2d_forward(movl_device *dev, const movl_conv_desc *d, cl_mem x, cl_
     plan_forward(dev, d, &pl);
     if (!check_workspace(&pl, workspace, "conv forward", err))
         return MOVL_ERR_RUN;
-    return run_plan(dev, &pl, x, w, bias, act, y, workspace, d->n, 0, err);
+    return run_plan(dev, d, &pl, x, w, bias, act, y, workspace, 0, err);
 }
 
 int movl_conv2d_backward_input(movl_device *dev, const movl_conv_desc *d, cl_mem w, cl_mem dy, cl_mem dx,
@@ -537,5 +689,5 @@ int movl_conv2d_backward_input(movl_device *dev, const movl_conv_desc *d, cl_mem
     if (!check_workspace(&pl, workspace, "conv backward", err))
         return MOVL_ERR_RUN;
     size_t dx_bytes = (size_t)d->n * d->cin * d->h * d->w * sizeof(float);
-    return run_plan(dev, &pl, dy, w, NULL, MOVL_ACT_NONE, dx, workspace, d->n, dx_bytes, err);
+    return run_plan(dev, d, &pl, dy, w, NULL, MOVL_ACT_NONE, dx, workspace, dx_bytes, err);
 }

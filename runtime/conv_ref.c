@@ -21,8 +21,8 @@ static long tap_index(const movl_conv_desc *d, int oy, int ox, int kh, int kw)
     return (long)iy * d->w + ix;
 }
 
-void movl_ref_conv_forward(const movl_conv_desc *d, const double *x, const double *w, const double *bias,
-                           movl_act act, double *y)
+void movl_ref_conv_forward(const movl_conv_desc *d, const double *x, const double *w, const double *bias, movl_act act,
+                           double *y)
 {
     int cin_g = d->cin / d->groups, cout_g = d->cout / d->groups;
     long in_plane = (long)d->h * d->w, out_plane = (long)d->oh * d->ow;

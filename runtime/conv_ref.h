@@ -9,8 +9,8 @@
 #include "ops.h"
 
 /* y = act(conv(x, w) + bias); bias may be NULL. */
-void movl_ref_conv_forward(const movl_conv_desc *d, const double *x, const double *w, const double *bias,
-                           movl_act act, double *y);
+void movl_ref_conv_forward(const movl_conv_desc *d, const double *x, const double *w, const double *bias, movl_act act,
+                           double *y);
 /* dx = d(conv)/dx^T dy (dy taken before the activation); dx is overwritten. */
 void movl_ref_conv_backward_input(const movl_conv_desc *d, const double *w, const double *dy, double *dx);
 

@@ -19,32 +19,36 @@
 typedef struct conv_case {
     int n, cin, h, w, cout, k, stride, pad, groups;
     movl_act act;
-    int bias, small, fd;
+    int bias, small, fd, chunked; /* chunked: at most two images per workspace chunk */
 } conv_case;
 
 static const conv_case cases[] = {
-    /* n cin  h   w cout k s pad  groups act            bias small fd */
-    {1, 3, 7, 7, 5, 3, 1, 1, 1, MOVL_ACT_NONE, 1, 1, 1},
-    {2, 4, 9, 11, 6, 3, 2, 1, 1, MOVL_ACT_RELU, 1, 1, 1},
-    {1, 4, 5, 6, 4, 3, 1, 1, 4, MOVL_ACT_RELU6, 1, 1, 1},
-    {1, 6, 7, 7, 4, 1, 1, 0, 2, MOVL_ACT_NONE, 0, 1, 1},
-    {1, 3, 8, 9, 4, 5, 2, SAME, 1, MOVL_ACT_RELU, 1, 1, 1},
-    {5, 31, 13, 17, 33, 3, 1, 1, 1, MOVL_ACT_RELU, 1, 0, 0},
-    {1, 32, 13, 17, 32, 3, 2, 1, 1, MOVL_ACT_RELU6, 1, 0, 1},
-    {5, 33, 7, 7, 31, 5, 1, 2, 1, MOVL_ACT_NONE, 1, 0, 0},
-    {1, 3, 23, 29, 16, 7, 2, 3, 1, MOVL_ACT_RELU, 1, 0, 1},
-    {5, 32, 1, 1, 33, 1, 1, 0, 1, MOVL_ACT_NONE, 1, 0, 0},
-    {2, 32, 13, 17, 64, 1, 2, 0, 1, MOVL_ACT_NONE, 0, 0, 1},
-    {2, 33, 14, 15, 33, 3, 2, SAME, 33, MOVL_ACT_RELU6, 1, 0, 1},
-    {2, 24, 13, 17, 24, 5, 2, SAME, 24, MOVL_ACT_RELU6, 1, 0, 1},
-    {2, 16, 13, 17, 16, 5, 1, SAME, 16, MOVL_ACT_NONE, 1, 0, 0},
-    {1, 8, 12, 12, 10, 3, 1, SAME, 2, MOVL_ACT_RELU, 1, 0, 1},
-    {3, 31, 1, 1, 17, 3, 1, 1, 1, MOVL_ACT_RELU, 1, 0, 0},
-    {2, 40, 16, 16, 24, 1, 1, 0, 1, MOVL_ACT_NONE, 1, 0, 0},
-    {1, 5, 10, 10, 7, 4, 2, SAME, 1, MOVL_ACT_NONE, 1, 0, 1},
-    {2, 6, 11, 9, 5, 3, 3, 1, 1, MOVL_ACT_NONE, 1, 0, 1},
-    {1, 64, 7, 7, 64, 3, 1, 1, 64, MOVL_ACT_RELU6, 1, 0, 0},
-    {1, 16, 56, 56, 24, 3, 1, 1, 1, MOVL_ACT_RELU, 1, 0, 0},
+    /* n cin  h   w cout k s pad  groups act            bias small fd chunked */
+    {1, 3, 7, 7, 5, 3, 1, 1, 1, MOVL_ACT_NONE, 1, 1, 1, 0},
+    {2, 4, 9, 11, 6, 3, 2, 1, 1, MOVL_ACT_RELU, 1, 1, 1, 0},
+    {1, 4, 5, 6, 4, 3, 1, 1, 4, MOVL_ACT_RELU6, 1, 1, 1, 0},
+    {1, 6, 7, 7, 4, 1, 1, 0, 2, MOVL_ACT_NONE, 0, 1, 1, 0},
+    {1, 3, 8, 9, 4, 5, 2, SAME, 1, MOVL_ACT_RELU, 1, 1, 1, 0},
+    {5, 31, 13, 17, 33, 3, 1, 1, 1, MOVL_ACT_RELU, 1, 0, 0, 0},
+    {1, 32, 13, 17, 32, 3, 2, 1, 1, MOVL_ACT_RELU6, 1, 0, 1, 0},
+    {5, 33, 7, 7, 31, 5, 1, 2, 1, MOVL_ACT_NONE, 1, 0, 0, 0},
+    {1, 3, 23, 29, 16, 7, 2, 3, 1, MOVL_ACT_RELU, 1, 0, 1, 0},
+    {5, 32, 1, 1, 33, 1, 1, 0, 1, MOVL_ACT_NONE, 1, 0, 0, 0},
+    {2, 32, 13, 17, 64, 1, 2, 0, 1, MOVL_ACT_NONE, 0, 0, 1, 0},
+    {2, 33, 14, 15, 33, 3, 2, SAME, 33, MOVL_ACT_RELU6, 1, 0, 1, 0},
+    {2, 24, 13, 17, 24, 5, 2, SAME, 24, MOVL_ACT_RELU6, 1, 0, 1, 0},
+    {2, 16, 13, 17, 16, 5, 1, SAME, 16, MOVL_ACT_NONE, 1, 0, 0, 0},
+    {1, 8, 12, 12, 10, 3, 1, SAME, 2, MOVL_ACT_RELU, 1, 0, 1, 0},
+    {3, 31, 1, 1, 17, 3, 1, 1, 1, MOVL_ACT_RELU, 1, 0, 0, 0},
+    {2, 40, 16, 16, 24, 1, 1, 0, 1, MOVL_ACT_NONE, 1, 0, 0, 0},
+    {1, 5, 10, 10, 7, 4, 2, SAME, 1, MOVL_ACT_NONE, 1, 0, 1, 0},
+    {2, 6, 11, 9, 5, 3, 3, 1, 1, MOVL_ACT_NONE, 1, 0, 1, 0},
+    {1, 64, 7, 7, 64, 3, 1, 1, 64, MOVL_ACT_RELU6, 1, 0, 0, 0},
+    {1, 16, 56, 56, 24, 3, 1, 1, 1, MOVL_ACT_RELU, 1, 0, 0, 0},
+    {2, 5, 9, 12, 7, 3, 1, 0, 1, MOVL_ACT_NONE, 1, 1, 1, 0},  /* unpadded: forward reads x itself */
+    {1, 5, 6, 7, 4, 3, 1, 2, 1, MOVL_ACT_RELU, 1, 0, 1, 0},   /* pad k-1: backward reads dy itself */
+    {5, 7, 11, 10, 9, 3, 2, 1, 1, MOVL_ACT_RELU, 1, 0, 0, 1}, /* chunks of images */
+    {5, 12, 11, 10, 12, 5, 2, SAME, 12, MOVL_ACT_NONE, 1, 0, 0, 1},
 };
 
 static const char *act_name(movl_act a)
@@ -54,8 +58,8 @@ static const char *act_name(movl_act a)
 
 static void describe(const conv_case *c, const movl_conv_desc *d, char *buf, size_t len)
 {
-    snprintf(buf, len, "n=%d cin=%d %dx%d cout=%d k=%d s=%d pad=%s%d,%d groups=%d act=%s bias=%d", c->n, c->cin,
-             c->h, c->w, c->cout, c->k, c->stride, c->pad == SAME ? "same:" : "", d->pad_t, d->pad_l, c->groups,
+    snprintf(buf, len, "n=%d cin=%d %dx%d cout=%d k=%d s=%d pad=%s%d,%d groups=%d act=%s bias=%d", c->n, c->cin, c->h,
+             c->w, c->cout, c->k, c->stride, c->pad == SAME ? "same:" : "", d->pad_t, d->pad_l, c->groups,
              act_name(c->act), c->bias);
 }
 
@@ -138,8 +142,12 @@ static void run_case(movl_device *dev, const conv_case *c, const char *variant)
     movl_conv_desc d;
     desc_of(c, &d);
     describe(c, &d, shape, sizeof shape);
-    snprintf(label, sizeof label, "[%s] %s", variant, shape);
+    snprintf(label, sizeof label, "[%s] %s%s", variant, shape, c->chunked ? " chunked" : "");
     setenv("MOVL_CONV_VARIANT", variant, 1);
+    if (c->chunked) /* room for about two images of the prepared input */
+        setenv("MOVL_CONV_PREP_LIMIT", "6000", 1);
+    else
+        unsetenv("MOVL_CONV_PREP_LIMIT");
 
     size_t nx = (size_t)d.n * d.cin * d.h * d.w, ny = (size_t)d.n * d.cout * d.oh * d.ow;
     size_t nw = (size_t)d.cout * (d.cin / d.groups) * d.k * d.k;
@@ -153,6 +161,13 @@ static void run_case(movl_device *dev, const conv_case *c, const char *variant)
     test_guarded gx = upload_new(dev, x, nx), gw = upload_new(dev, w, nw), gb = upload_new(dev, b, d.cout);
     test_guarded gdy = upload_new(dev, dy, ny), gy = test_guarded_alloc(dev, ny), gdx = test_guarded_alloc(dev, nx);
     size_t ws_bytes = movl_conv_workspace_bytes(dev, &d);
+    if (c->chunked) {
+        unsetenv("MOVL_CONV_PREP_LIMIT");
+        size_t whole = movl_conv_workspace_bytes(dev, &d);
+        setenv("MOVL_CONV_PREP_LIMIT", "6000", 1);
+        CHECK(ws_bytes < whole, "%s: a 6000-byte limit should split the batch (workspace %zu, whole batch %zu)", label,
+              ws_bytes, whole);
+    }
     test_guarded gws = {NULL, 0};
     if (ws_bytes)
         gws = test_guarded_alloc(dev, (ws_bytes + sizeof(float) - 1) / sizeof(float));
@@ -219,17 +234,17 @@ static void check_desc_init(void)
 {
     movl_conv_desc d;
     movl_conv_desc_init(&d, 2, 3, 224, 224, 64, 7, 2, 3, 1);
-    CHECK(d.oh == 112 && d.ow == 112 && d.pad_t == 3 && d.pad_l == 3, "7x7/2 pad 3 on 224: got %dx%d pad %d,%d",
-          d.oh, d.ow, d.pad_t, d.pad_l);
+    CHECK(d.oh == 112 && d.ow == 112 && d.pad_t == 3 && d.pad_l == 3, "7x7/2 pad 3 on 224: got %dx%d pad %d,%d", d.oh,
+          d.ow, d.pad_t, d.pad_l);
     movl_conv_desc_init_same(&d, 1, 32, 112, 112, 32, 3, 2, 32);
     CHECK(d.oh == 56 && d.ow == 56 && d.pad_t == 0 && d.pad_l == 0, "same 3x3/2 on 112: got %dx%d pad %d,%d", d.oh,
           d.ow, d.pad_t, d.pad_l);
     movl_conv_desc_init_same(&d, 1, 32, 113, 57, 32, 5, 2, 32);
-    CHECK(d.oh == 57 && d.ow == 29 && d.pad_t == 2 && d.pad_l == 2, "same 5x5/2 on 113x57: got %dx%d pad %d,%d",
-          d.oh, d.ow, d.pad_t, d.pad_l);
-    movl_conv_desc_init_same(&d, 1, 16, 14, 14, 16, 5, 1, 16);
-    CHECK(d.oh == 14 && d.ow == 14 && d.pad_t == 2 && d.pad_l == 2, "same 5x5/1 on 14: got %dx%d pad %d,%d", d.oh,
+    CHECK(d.oh == 57 && d.ow == 29 && d.pad_t == 2 && d.pad_l == 2, "same 5x5/2 on 113x57: got %dx%d pad %d,%d", d.oh,
           d.ow, d.pad_t, d.pad_l);
+    movl_conv_desc_init_same(&d, 1, 16, 14, 14, 16, 5, 1, 16);
+    CHECK(d.oh == 14 && d.ow == 14 && d.pad_t == 2 && d.pad_l == 2, "same 5x5/1 on 14: got %dx%d pad %d,%d", d.oh, d.ow,
+          d.pad_t, d.pad_l);
 }
 
 /* Bad descriptors and a short workspace are refused with a message. */
@@ -266,6 +281,7 @@ int main(void)
             if (!small || cases[i].small)
                 run_case(&dev, &cases[i], variants[v]);
     unsetenv("MOVL_CONV_VARIANT");
+    unsetenv("MOVL_CONV_PREP_LIMIT");
     movl_device_close(&dev);
     return test_finish();
 }

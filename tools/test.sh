@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need, builds, and runs the whole suite:
-#   1. every test (ctest label "unit") on the default OpenCL device (PoCL here),
+#   1. every test (ctest labels "unit" and "e2e": training runs, resume, the
+#      PyTorch twin) on the default OpenCL device (PoCL here),
 #   2. the kernel tests again under oclgrind (label "oclgrind", small shapes),
 #   3. the unit tests again with AddressSanitizer + UBSan (build-asan/).
 # Exit code 0 only when all three pass.
@@ -10,8 +11,8 @@ tools/setup.sh --test
 export PYTHONPATH="$PWD/.deps/python${PYTHONPATH:+:$PYTHONPATH}"
 jobs=${MOVL_TEST_JOBS:-2}
 
-echo "== unit tests (Release) =="
-ctest --test-dir build -L unit --output-on-failure -j"$jobs"
+echo "== unit and end-to-end tests (Release) =="
+ctest --test-dir build -L "unit|e2e" --output-on-failure -j"$jobs"
 
 echo "== kernel tests under oclgrind =="
 ctest --test-dir build -L oclgrind --output-on-failure -j"$jobs"
