@@ -16,8 +16,8 @@
 static int open_run(trainer *t, movl_experiment *e, const char *run_dir, const char *data_path, const char *device,
                     char *err)
 {
-    char cfg[1400], model[1400], over[3][1200];
-    const char *ov[3];
+    char cfg[1400], model[1400], over[4][1200];
+    const char *ov[4];
     int n = 0;
     snprintf(cfg, sizeof cfg, "%s/config.ini", run_dir);
     snprintf(model, sizeof model, "%s/model.safetensors", run_dir);
@@ -37,6 +37,26 @@ static int open_run(trainer *t, movl_experiment *e, const char *run_dir, const c
     t->exp = e;
     t->quiet = 1;
     snprintf(t->run_dir, sizeof t->run_dir, "%s", run_dir);
+    /* The dataset must have the classes the model was trained for. */
+    movl_weights *w = NULL;
+    if ((rc = movl_weights_open(model, &w, err)))
+        return rc;
+    const movl_tensor_info *b = movl_weights_find(w, "probe.bias");
+    if (!b)
+        b = movl_weights_find(w, "map.fully.bias");
+    if (!b)
+        b = movl_weights_find(w, "map.index");
+    long classes = b ? (long)b->numel : 0;
+    movl_weights_close(w);
+    if (classes > 0 && e->data.num_classes == 0) {
+        /* Infer nothing: the data must match the model's class count. */
+        char ovk[64];
+        snprintf(ovk, sizeof ovk, "data.num_classes=%ld", classes);
+        snprintf(over[n], sizeof over[n], "%s", ovk);
+        ov[n] = over[n], n++;
+        if ((rc = movl_experiment_load(cfg, ov, n, 0, e, err)))
+            return rc;
+    }
     if ((rc = tr_setup(t, err)) || (rc = tr_load_model(t, model, err)))
         return rc;
     /* The head a finished run predicts with: the label map for vp, the probe otherwise. */

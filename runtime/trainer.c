@@ -137,8 +137,10 @@ static int end_of_epoch(trainer *t, const stage *s, int epoch, double lr_p, doub
         if ((rc = tr_snapshot_take(t, &t->best, err)))
             return rc;
     }
-    char row[300];
-    snprintf(row, sizeof row, "%s,%d,%.6g,%.6f,%.6f,%.6g,%.6g,%.2f\n", s->name, epoch + 1, loss, m.acc,
+    char row[300], loss_text[32] = "";
+    if (isfinite(loss)) /* empty for the starting point, which had no training step */
+        snprintf(loss_text, sizeof loss_text, "%.6g", loss);
+    snprintf(row, sizeof row, "%s,%d,%s,%.6f,%.6f,%.6g,%.6g,%.2f\n", s->name, epoch + 1, loss_text, m.acc,
              m.auc_defined ? m.auc : NAN, s->train_prompt ? lr_p : 0.0, s->train_head ? lr_h : 0.0,
              t->t_train + (movl_now() - t->t_start));
     append_history(t, row);

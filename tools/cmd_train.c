@@ -80,11 +80,13 @@ int cmd_train(int argc, char **argv)
     const char *ini = NULL, *resume = NULL;
     const char **over = calloc((size_t)argc + 1, sizeof *over);
     char devsel[300];
-    int nover = 0;
+    int nover = 0, nset = 0;
     for (int i = 1; i < argc; i++) {
         int v = i + 1 < argc;
-        if (!strcmp(argv[i], "-s") && v)
+        if (!strcmp(argv[i], "-s") && v) {
             over[nover++] = argv[++i];
+            nset++;
+        }
         else if (!strcmp(argv[i], "--resume") && v)
             resume = argv[++i];
         else if (!strcmp(argv[i], "--device") && v) {
@@ -103,6 +105,11 @@ int cmd_train(int argc, char **argv)
     if (!!ini == !!resume) {
         free(over);
         return usage("give an experiment file or --resume RUN_DIR");
+    }
+    if (resume && nset) {
+        /* config.ini must keep describing the run: only the device may change. */
+        free(over);
+        return usage("--resume continues a run as its config.ini says: -s is not allowed (only --device)");
     }
     char err[MOVL_ERRLEN] = "", cfg[1400], dir[1300];
     movl_experiment *e = calloc(1, sizeof *e);
