@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need, builds, and runs the whole suite:
-#   1. every test (ctest labels "unit" and "e2e": training runs, resume, the
-#      PyTorch twin) on the default OpenCL device (PoCL here),
+#   1. every test (ctest labels "unit" and "e2e": training runs, bad
+#      experiments, resume) on the default OpenCL device (PoCL here),
 #   2. the kernel tests again under oclgrind (label "oclgrind", small shapes),
 #   3. the unit tests again with AddressSanitizer + UBSan (build-asan/).
 # Exit code 0 only when all three pass.
