@@ -17,6 +17,16 @@ static cl_mem dev_buf(trainer *t, size_t floats, int *ok, char *err)
     return m;
 }
 
+/* Optimiser settings of one parameter group ([train] prompt_* or head_*). */
+static movl_opt_config group_opt_config(const movl_group_config *g)
+{
+    movl_opt_config oc = movl_opt_defaults(g->optimizer);
+    oc.weight_decay = (float)g->weight_decay;
+    oc.momentum = (float)g->momentum;
+    oc.nesterov = g->nesterov;
+    return oc;
+}
+
 static int load_data(trainer *t, char *err)
 {
     const movl_experiment *e = t->exp;
@@ -69,11 +79,7 @@ static int setup_prompt(trainer *t, char *err)
     t->ddelta = dev_buf(t, t->P, &ok, err);
     if (!ok)
         return MOVL_ERR_RUN;
-    const movl_group_config *g = &e->train.prompt;
-    movl_opt_config oc = movl_opt_defaults(g->optimizer);
-    oc.weight_decay = (float)g->weight_decay;
-    oc.momentum = (float)g->momentum;
-    oc.nesterov = g->nesterov;
+    movl_opt_config oc = group_opt_config(&e->train.prompt);
     if ((rc = movl_opt_init(&t->opt_prompt, &t->dev, &oc, t->P, err)))
         return rc;
     return movl_prompt_init_device(&t->dev, &t->pd, e->prompt.init, (float)e->prompt.init_std,
@@ -90,11 +96,7 @@ static int init_head(trainer *t, head_params *h, int in, char *err)
     h->b = dev_buf(t, (size_t)h->k, &ok, err);
     if (!ok)
         return MOVL_ERR_RUN;
-    const movl_group_config *g = &e->train.head;
-    movl_opt_config oc = movl_opt_defaults(g->optimizer);
-    oc.weight_decay = (float)g->weight_decay;
-    oc.momentum = (float)g->momentum;
-    oc.nesterov = g->nesterov;
+    movl_opt_config oc = group_opt_config(&e->train.head);
     int rc;
     if ((rc = movl_opt_init(&h->optW, &t->dev, &oc, (size_t)h->k * h->in, err)) ||
         (rc = movl_opt_init(&h->optb, &t->dev, &oc, (size_t)h->k, err)))
