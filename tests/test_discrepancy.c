@@ -28,13 +28,6 @@ typedef struct shape {
     double temperature;
 } shape;
 
-static float *download(test_guarded *g)
-{
-    float *a = malloc(g->n * sizeof *a + 1);
-    test_guarded_download(&dev, g, a);
-    return a;
-}
-
 /* The reference value and gradient (without lambda) of term t. */
 static double ref_term(term t, shape s, const double *a, const double *b, const int *labels, double *grad)
 {
@@ -104,7 +97,7 @@ static void test_term(term t, shape s, float scale, int zero_row)
     /* Overwrite: NaN-prefilled grad, value into slot 2 of 4. */
     CHECK(run_term(t, s, ga.buf, gb.buf, glab.buf, lambda, 0, gg.buf, gscr.buf, gout.buf, 2) == MOVL_OK, "%s: %s",
           what, err);
-    float *out = download(&gout), *g = download(&gg), *want = malloc(n * sizeof *want + 1);
+    float *out = test_guarded_read(&dev, &gout), *g = test_guarded_read(&dev, &gg), *want = malloc(n * sizeof *want + 1);
     /* cosine and KL of near-equal rows are small differences of O(1) float
      * terms: their absolute error is what is bounded there. */
     double rel = fabs(out[2] - value) / fmax(fabs(value), (t == T_COSINE || t == T_KL) ? 0.05 : 1e-3);
@@ -120,14 +113,14 @@ static void test_term(term t, shape s, float scale, int zero_row)
     /* Bit-exact on a second run. */
     CHECK(run_term(t, s, ga.buf, gb.buf, glab.buf, lambda, 0, gg.buf, gscr.buf, gout.buf, 2) == MOVL_OK, "%s: %s",
           what, err);
-    float *out2 = download(&gout), *g2 = download(&gg);
+    float *out2 = test_guarded_read(&dev, &gout), *g2 = test_guarded_read(&dev, &gg);
     CHECK(!memcmp(out, out2, 4 * sizeof *out) && !memcmp(g, g2, n * sizeof *g), "%s: a second run differs", what);
 
     /* Accumulate onto g0; the inputs stay untouched. */
     test_guarded_upload(&dev, &gg, g0);
     CHECK(run_term(t, s, ga.buf, gb.buf, glab.buf, lambda, 1, gg.buf, gscr.buf, NULL, 0) == MOVL_OK, "%s: %s", what,
           err);
-    float *g3 = download(&gg), *a2 = download(&ga), *b2 = download(&gb);
+    float *g3 = test_guarded_read(&dev, &gg), *a2 = test_guarded_read(&dev, &ga), *b2 = test_guarded_read(&dev, &gb);
     for (size_t i = 0; i < n; i++)
         want[i] = (float)(g0[i] + lambda * gd[i]);
     nm = test_nmse(want, g3, n);
@@ -138,7 +131,7 @@ static void test_term(term t, shape s, float scale, int zero_row)
     test_guarded_upload(&dev, &gout, NULL);
     CHECK(run_term(t, s, ga.buf, gb.buf, glab.buf, lambda, 0, NULL, gscr.buf, gout.buf, 0) == MOVL_OK, "%s: %s",
           what, err);
-    float *out3 = download(&gout);
+    float *out3 = test_guarded_read(&dev, &gout);
     CHECK(!memcmp(&out3[0], &out[2], sizeof *out), "%s: value without gradient %.9g differs from %.9g", what,
           out3[0], out[2]);
 

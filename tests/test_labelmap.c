@@ -147,13 +147,6 @@ static void test_rlm(void)
           "out-of-range source class: '%s'", err);
 }
 
-static float *download(test_guarded *g)
-{
-    float *a = malloc(g->n * sizeof *a + 1);
-    test_guarded_download(&dev, g, a);
-    return a;
-}
-
 static void test_device(int batch, int nsrc, int k, float scale)
 {
     char what[128];
@@ -179,7 +172,7 @@ static void test_device(int batch, int nsrc, int k, float scale)
     /* Gather: exact copies. */
     CHECK(movl_labelmap_gather(&dev, batch, nsrc, k, gz.buf, gmap.buf, gzo.buf, err) == MOVL_OK, "%s: %s", what,
           err);
-    float *zo = download(&gzo);
+    float *zo = test_guarded_read(&dev, &gzo);
     size_t bad = 0;
     for (int b = 0; b < batch; b++)
         for (int t = 0; t < k; t++)
@@ -189,7 +182,7 @@ static void test_device(int batch, int nsrc, int k, float scale)
     /* Cross-entropy: value in slot 1, dz_src over a NaN-prefilled buffer. */
     CHECK(movl_labelmap_xent(&dev, batch, nsrc, k, gz.buf, gmap.buf, glab.buf, gdz.buf, gout.buf, 1, err) == MOVL_OK,
           "%s: %s", what, err);
-    float *out = download(&gout), *dz = download(&gdz), *want = malloc(nz * sizeof *want + 1);
+    float *out = test_guarded_read(&dev, &gout), *dz = test_guarded_read(&dev, &gdz), *want = malloc(nz * sizeof *want + 1);
     CHECK(fabs(out[1] - value) <= 2e-5 * fmax(fabs(value), 1e-3), "%s: value %.9g, reference %.9g", what, out[1],
           value);
     CHECK(isnan(out[0]) && isnan(out[2]), "%s: slots other than 1 written", what);
@@ -207,7 +200,7 @@ static void test_device(int batch, int nsrc, int k, float scale)
     CHECK(movl_labelmap_xent(&dev, batch, nsrc, k, gz.buf, gmap.buf, glab.buf, gdz.buf, NULL, 0, err) == MOVL_OK &&
               movl_labelmap_xent(&dev, batch, nsrc, k, gz.buf, gmap.buf, glab.buf, NULL, gout.buf, 0, err) == MOVL_OK,
           "%s: %s", what, err);
-    float *dz2 = download(&gdz), *out2 = download(&gout);
+    float *dz2 = test_guarded_read(&dev, &gdz), *out2 = test_guarded_read(&dev, &gout);
     CHECK(!memcmp(dz, dz2, nz * sizeof *dz) && !memcmp(&out2[0], &out[1], sizeof *out),
           "%s: results with a NULL output differ", what);
 
@@ -232,7 +225,7 @@ static void test_device(int batch, int nsrc, int k, float scale)
     labels[batch - 1] = k;
     movl_upload(&dev, glab.buf, labels, (size_t)batch * sizeof(int), err);
     movl_labelmap_xent(&dev, batch, nsrc, k, gz.buf, gmap.buf, glab.buf, gdz.buf, gout.buf, 0, err);
-    float *dz3 = download(&gdz), *out3 = download(&gout);
+    float *dz3 = test_guarded_read(&dev, &gdz), *out3 = test_guarded_read(&dev, &gout);
     size_t nan_row = 0, nan_other = 0;
     for (size_t i = 0; i < nz; i++) {
         if (i >= (size_t)(batch - 1) * nsrc)
@@ -246,7 +239,7 @@ static void test_device(int batch, int nsrc, int k, float scale)
     movl_upload(&dev, gmap.buf, map, (size_t)k * sizeof(int), err);
     movl_labelmap_xent(&dev, batch, nsrc, k, gz.buf, gmap.buf, glab.buf, gdz.buf, gout.buf, 0, err);
     movl_labelmap_gather(&dev, batch, nsrc, k, gz.buf, gmap.buf, gzo.buf, err);
-    float *dz4 = download(&gdz), *out4 = download(&gout), *zo4 = download(&gzo);
+    float *dz4 = test_guarded_read(&dev, &gdz), *out4 = test_guarded_read(&dev, &gout), *zo4 = test_guarded_read(&dev, &gzo);
     size_t nan_all = 0;
     for (size_t i = 0; i < nz; i++)
         nan_all += isnan(dz4[i]) != 0;

@@ -28,18 +28,11 @@ static double *to_double(const float *a, size_t n)
     return d;
 }
 
-static float *download(test_guarded *g)
-{
-    float *a = malloc(g->n * sizeof *a + 1);
-    test_guarded_download(&dev, g, a);
-    return a;
-}
-
 /* GEMM results differ from the double reference only by fp32 rounding of the
  * sums (NMSE ~1e-14); 5e-4 is the documented bound for GEMM-like ops. */
 static void compare(test_guarded *g, const double *ref, const char *what)
 {
-    float *got = download(g), *want = malloc(g->n * sizeof *want + 1);
+    float *got = test_guarded_read(&dev, g), *want = malloc(g->n * sizeof *want + 1);
     movl_ref_to_float(ref, want, g->n);
     double nmse = test_nmse(want, got, g->n);
     if (nmse > worst_nmse)
@@ -113,11 +106,11 @@ static void test_shape(movl_gemm_backend backend, int batch, int in, int out, in
           err);
     movl_ref_linear_forward(batch, in, out, xd, Wd, bd, yd);
     compare(&gy, yd, what);
-    float *y1 = download(&gy);
+    float *y1 = test_guarded_read(&dev, &gy);
     test_guarded_upload(&dev, &gy, NULL);
     CHECK(movl_linear_forward(&dev, batch, in, out, gx.buf, gW.buf, gb.buf, gy.buf, err) == MOVL_OK, "%s: %s", what,
           err);
-    float *y2 = download(&gy);
+    float *y2 = test_guarded_read(&dev, &gy);
     CHECK(!memcmp(y1, y2, ny * sizeof *y1), "%s: a second run gives different bits", what);
     test_guarded_upload(&dev, &gy, NULL);
     snprintf(what, sizeof what, "linear_forward no bias %s %dx%dx%d", backend_name(backend), batch, in, out);
@@ -144,7 +137,7 @@ static void test_shape(movl_gemm_backend backend, int batch, int in, int out, in
     CHECK(movl_linear_backward_params(&dev, batch, in, out, gx.buf, gdy.buf, gdW.buf, NULL, err) == MOVL_OK, "%s: %s",
           what, err);
     compare(&gdW, dWd, what);
-    float *db_untouched = download(&gdb);
+    float *db_untouched = test_guarded_read(&dev, &gdb);
     CHECK(isnan(db_untouched[0]), "%s: db written although NULL was passed", what);
 
     CHECK(movl_gemm_backend_for(&dev) == backend, "%s: ran on %s, not on the requested backend", what,
@@ -152,10 +145,10 @@ static void test_shape(movl_gemm_backend backend, int batch, int in, int out, in
 
     if (with_fd) {
         /* Gradients of L = sum dy * y(x, W, bias): dL/dx, dL/dW, dL/dbias. */
-        float *dx = download(&gdx), *dW = download(&gdW);
+        float *dx = test_guarded_read(&dev, &gdx), *dW = test_guarded_read(&dev, &gdW);
         CHECK(movl_linear_backward_params(&dev, batch, in, out, gx.buf, gdy.buf, gdW.buf, gdb.buf, err) == MOVL_OK,
               "%s", err);
-        float *db = download(&gdb);
+        float *db = test_guarded_read(&dev, &gdb);
         snprintf(what, sizeof what, "linear gradients %s %dx%dx%d: dx", backend_name(backend), batch, in, out);
         fd_check(batch, in, out, xd, Wd, bd, dyd, xd, nx, dx, what);
         snprintf(what, sizeof what, "linear gradients %s %dx%dx%d: dW", backend_name(backend), batch, in, out);

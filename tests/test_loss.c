@@ -14,17 +14,10 @@
 static movl_device dev;
 static char err[MOVL_ERRLEN];
 
-static float *download(test_guarded *g)
-{
-    float *a = malloc(g->n * sizeof *a + 1);
-    test_guarded_download(&dev, g, a);
-    return a;
-}
-
 /* exp/log are within a few ulp in OpenCL: NMSE stays near 1e-14. */
 static void compare(test_guarded *g, const double *ref, const char *what)
 {
-    float *got = download(g), *want = malloc(g->n * sizeof *want + 1);
+    float *got = test_guarded_read(&dev, g), *want = malloc(g->n * sizeof *want + 1);
     movl_ref_to_float(ref, want, g->n);
     double nmse = test_nmse(want, got, g->n);
     CHECK(nmse <= 1e-7, "%s: NMSE %.3g > 1e-7", what, nmse);
@@ -68,7 +61,7 @@ static void test_xent(int batch, int k, float scale, int bad_label)
 
     CHECK(movl_softmax_xent(&dev, batch, k, gz.buf, glab.buf, gloss.buf, gdz.buf, err) == MOVL_OK, "%s: %s", what,
           err);
-    float *loss = download(&gloss), *dz = download(&gdz);
+    float *loss = test_guarded_read(&dev, &gloss), *dz = test_guarded_read(&dev, &gdz);
     if (bad_label) {
         /* The bad row is NaN in both outputs; the others are still right. */
         CHECK(isnan(loss[batch - 1]), "%s: loss of a bad label is %g, expected NaN", what, loss[batch - 1]);
@@ -121,7 +114,7 @@ static void test_xent(int batch, int k, float scale, int bad_label)
     test_guarded_upload(&dev, &gdz, NULL);
     CHECK(movl_softmax_xent(&dev, batch, k, gz.buf, glab.buf, gloss.buf, NULL, err) == MOVL_OK, "%s: %s", what, err);
     CHECK(movl_softmax_xent(&dev, batch, k, gz.buf, glab.buf, NULL, gdz.buf, err) == MOVL_OK, "%s: %s", what, err);
-    float *loss2 = download(&gloss), *dz2 = download(&gdz);
+    float *loss2 = test_guarded_read(&dev, &gloss), *dz2 = test_guarded_read(&dev, &gdz);
     CHECK(!memcmp(loss, loss2, batch * sizeof *loss) && !memcmp(dz, dz2, nz * sizeof *dz),
           "%s: results with a NULL output differ from the full run", what);
 

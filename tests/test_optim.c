@@ -76,13 +76,6 @@ static const double golden_multistep[10] = {
 };
 /* ---- end of the pasted output ---- */
 
-static float *download(test_guarded *g)
-{
-    float *a = malloc(g->n * sizeof *a + 1);
-    test_guarded_download(&dev, g, a);
-    return a;
-}
-
 static movl_opt_config sgd(float momentum, int nesterov, float wd)
 {
     movl_opt_config c = movl_opt_defaults(MOVL_OPT_SGD);
@@ -127,7 +120,7 @@ static void test_vs_ref(const movl_opt_config *c, size_t n, int steps, const cha
             movl_ref_sgd_step(n, c, (float)lr, t, pd, gd, s1);
         else
             movl_ref_adam_step(n, c, lr, t, pd, gd, s1, s2);
-        float *got = download(&gp), *want = malloc(n * sizeof *want + 1);
+        float *got = test_guarded_read(&dev, &gp), *want = malloc(n * sizeof *want + 1);
         movl_ref_to_float(pd, want, n);
         double nm = test_nmse(want, got, n);
         CHECK(nm <= 1e-10, "%s step %d: parameter NMSE %.3g > 1e-10", what, t, nm);
@@ -146,7 +139,7 @@ static void test_vs_ref(const movl_opt_config *c, size_t n, int steps, const cha
         free(got);
         free(want);
     }
-    float *g2 = download(&gg);
+    float *g2 = test_guarded_read(&dev, &gg);
     CHECK(!memcmp(g, g2, n * sizeof *g), "%s: the gradient buffer was modified", what);
     CHECK(test_guard_ok(&dev, &gp) && test_guard_ok(&dev, &gg), "%s: canary overwritten", what);
     movl_opt_free(&o);

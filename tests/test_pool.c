@@ -21,16 +21,9 @@ static double *to_double(const float *a, size_t n)
     return d;
 }
 
-static float *download(test_guarded *g)
-{
-    float *a = malloc(g->n * sizeof *a + 1);
-    test_guarded_download(&dev, g, a);
-    return a;
-}
-
 static void compare(test_guarded *g, const double *ref, double limit, const char *what)
 {
-    float *got = download(g), *want = malloc(g->n * sizeof *want + 1);
+    float *got = test_guarded_read(&dev, g), *want = malloc(g->n * sizeof *want + 1);
     movl_ref_to_float(ref, want, g->n);
     double nmse = test_nmse(want, got, g->n);
     CHECK(nmse <= limit, "%s: NMSE %.3g > %.1g", what, nmse, limit);
@@ -127,7 +120,7 @@ static void test_maxpool(int n, int c, int h, int w, int k, int stride, int pad,
     int rc = movl_maxpool_forward(&dev, &d, gx.buf, gy.buf, gidx.buf, err);
     CHECK(rc == MOVL_OK, "%s: forward failed: %s", what, err);
     compare(&gy, yd, 0, what); /* a max is exact */
-    float *idx_raw = download(&gidx);
+    float *idx_raw = test_guarded_read(&dev, &gidx);
     size_t wrong = 0;
     for (size_t o = 0; o < nout; o++) {
         int got;
@@ -137,7 +130,7 @@ static void test_maxpool(int n, int c, int h, int w, int k, int stride, int pad,
     CHECK(wrong == 0, "%s: %zu of %zu argmax indices differ from the first maximum", what, wrong, nout);
     CHECK(test_guard_ok(&dev, &gidx), "%s: canary after the index buffer overwritten", what);
     if (kind == DATA_NEGATIVE) {
-        float *y = download(&gy);
+        float *y = test_guarded_read(&dev, &gy);
         size_t nonneg = 0;
         for (size_t o = 0; o < nout; o++)
             nonneg += !(y[o] < 0);
@@ -149,7 +142,7 @@ static void test_maxpool(int n, int c, int h, int w, int k, int stride, int pad,
     CHECK(rc == MOVL_OK, "%s: backward failed: %s", what, err);
     compare(&gdx, dxd, 1e-7, what);
     if (kind == DATA_DISTINCT) {
-        float *dx = download(&gdx);
+        float *dx = test_guarded_read(&dev, &gdx);
         fd_check_maxpool(&d, x, dy, dx, what);
         free(dx);
     }
@@ -191,7 +184,7 @@ static void test_gap(int n, int c, int hw)
     compare(&gdx, dxd, 1e-7, what);
 
     /* L = sum dy * gap(x): central differences in double at random inputs. */
-    float *dx = download(&gdx);
+    float *dx = test_guarded_read(&dev, &gdx);
     const double h = 1e-3;
     double worst = 0;
     for (int t = 0; t < 24; t++) {

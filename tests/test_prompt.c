@@ -16,13 +16,6 @@
 static movl_device dev;
 static char err[MOVL_ERRLEN];
 
-static float *download(test_guarded *g)
-{
-    float *a = malloc(g->n * sizeof *a + 1);
-    test_guarded_download(&dev, g, a);
-    return a;
-}
-
 static size_t expected_count(const movl_prompt_desc *d)
 {
     size_t S = (size_t)d->size, p = (size_t)d->p;
@@ -112,7 +105,7 @@ static void test_case(movl_prompt_type type, int S, int p, int batch, int sigmoi
     /* Forward: against the reference, and bit-exact x outside the mask. */
     CHECK(movl_prompt_forward(&dev, &d, batch, oy, ox, gx.buf, gdelta.buf, gy.buf, err) == MOVL_OK, "%s: %s", what,
           err);
-    float *y = download(&gy), *yref = malloc(nx * sizeof *yref + 1);
+    float *y = test_guarded_read(&dev, &gy), *yref = malloc(nx * sizeof *yref + 1);
     movl_ref_to_float(yd, yref, nx);
     double nm = test_nmse(yref, y, nx);
     CHECK(nm <= 1e-10, "%s: forward NMSE %.3g > 1e-10", what, nm);
@@ -128,7 +121,7 @@ static void test_case(movl_prompt_type type, int S, int p, int batch, int sigmoi
     /* Backward. */
     CHECK(movl_prompt_backward(&dev, &d, batch, oy, ox, gdelta.buf, gdy.buf, gg.buf, err) == MOVL_OK, "%s: %s", what,
           err);
-    float *g = download(&gg), *gref = malloc(np * sizeof *gref + 1);
+    float *g = test_guarded_read(&dev, &gg), *gref = malloc(np * sizeof *gref + 1);
     movl_ref_to_float(gd, gref, np);
     nm = test_nmse(gref, g, np);
     CHECK(nm <= 1e-10, "%s: backward NMSE %.3g > 1e-10", what, nm);
@@ -152,7 +145,7 @@ static void test_case(movl_prompt_type type, int S, int p, int batch, int sigmoi
     /* In place (y == x) gives the same result. */
     CHECK(movl_prompt_forward(&dev, &d, batch, oy, ox, gx.buf, gdelta.buf, gx.buf, err) == MOVL_OK, "%s: %s", what,
           err);
-    float *yin = download(&gx);
+    float *yin = test_guarded_read(&dev, &gx);
     CHECK(!memcmp(y, yin, nx * sizeof *y), "%s: in-place forward differs", what);
 
     /* Without the sigmoid the backward never reads delta: NULL is allowed. */
@@ -160,7 +153,7 @@ static void test_case(movl_prompt_type type, int S, int p, int batch, int sigmoi
         test_guarded_upload(&dev, &gg, NULL);
         CHECK(movl_prompt_backward(&dev, &d, batch, oy, ox, NULL, gdy.buf, gg.buf, err) == MOVL_OK, "%s: %s", what,
               err);
-        float *g2 = download(&gg);
+        float *g2 = test_guarded_read(&dev, &gg);
         CHECK(!memcmp(g, g2, np * sizeof *g), "%s: backward with delta NULL differs", what);
         free(g2);
     }

@@ -136,6 +136,17 @@ void test_guarded_download(movl_device *dev, test_guarded *g, float *out)
         die_cl("download", err);
 }
 
+float *test_guarded_read(movl_device *dev, test_guarded *g)
+{
+    float *a = malloc(g->n * sizeof *a + 1);
+    if (!a) {
+        fprintf(stderr, "out of host memory reading %zu floats\n", g->n);
+        exit(1);
+    }
+    test_guarded_download(dev, g, a);
+    return a;
+}
+
 int test_guard_ok(movl_device *dev, test_guarded *g)
 {
     char err[MOVL_ERRLEN];

@@ -42,6 +42,8 @@ test_guarded test_guarded_alloc(movl_device *dev, size_t n);
 /* Uploads data (n floats) or, with data NULL, fills the payload with NaN. */
 void test_guarded_upload(movl_device *dev, test_guarded *g, const float *data);
 void test_guarded_download(movl_device *dev, test_guarded *g, float *out);
+/* The payload as a new malloc'd array of g->n floats (the caller frees it). */
+float *test_guarded_read(movl_device *dev, test_guarded *g);
 int test_guard_ok(movl_device *dev, test_guarded *g);
 void test_guarded_free(test_guarded *g);
 
