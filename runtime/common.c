@@ -5,6 +5,7 @@
 #include <time.h>
 
 int movl_verbose = 0;
+int movl_self_test_enabled = 1;
 
 void movl_set_error(char *err, const char *fmt, ...)
 {

@@ -22,6 +22,8 @@ void movl_set_error(char *err, const char *fmt, ...)
 
 /* Verbosity of diagnostic output on stderr (set by -v). */
 extern int movl_verbose;
+/* 0 after --no-self-test: commands that do long work skip the driver self-test. */
+extern int movl_self_test_enabled;
 
 /* Monotonic wall clock in seconds. */
 double movl_now(void);

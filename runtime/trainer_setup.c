@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "selftest.h"
 #include "trainer_internal.h"
 
 static cl_mem dev_buf(trainer *t, size_t floats, int *ok, char *err)
@@ -160,6 +161,8 @@ int tr_setup(trainer *t, char *err)
     if ((rc = movl_device_open(e->device.select[0] ? e->device.select : NULL, 0, &t->dev, err)))
         return rc;
     t->dev_open = 1;
+    if (movl_self_test_enabled && (rc = movl_device_self_test(&t->dev, NULL, 0, err)))
+        return rc;
     if ((rc = load_data(t, err)))
         return rc;
     int maxb = t->B > t->EB ? t->B : t->EB;

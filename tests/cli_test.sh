@@ -57,5 +57,15 @@ expect 2 "none.safetensors" "$movl" classify --arch resnet18 --weights "$tmp/non
 expect 2 "unknown --arch" "$movl" classify --arch vgg16 --weights "$tmp/w" "$tmp/x.png"
 expect 2 "--arch must be one of" "$movl" bench --arch nope
 
+# Driver self-test: passes on a working device; each deliberately wrong
+# kernel (test-only fault switch) is caught, named, and exits 3.
+expect 0 ": ok, conv, conv gradient, GEMM, softmax: max relative error" "$movl" devices --check
+expect 0 '"self_test":' "$movl" devices --check --json
+expect 3 "failed the self-test: conv forward differs from the C reference" env MOVL_SELFTEST_FAULT=conv "$movl" devices --check
+expect 3 "failed the self-test: conv backward to the input differs" env MOVL_SELFTEST_FAULT=conv_grad "$movl" devices --check
+expect 3 "failed the self-test: GEMM differs" env MOVL_SELFTEST_FAULT=gemm "$movl" devices --check
+expect 3 "failed the self-test: softmax cross-entropy differs" env MOVL_SELFTEST_FAULT=softmax "$movl" devices --check
+expect 3 '"ok":[[:space:]]*false' env MOVL_SELFTEST_FAULT=gemm "$movl" devices --check --json
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

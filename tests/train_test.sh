@@ -345,6 +345,14 @@ out=$("$movl" train "$tmp/small.ini" -s experiment.output_dir="$tmp/diverge" -s 
 rc=$?
 check "diverging run: exit 1 ($rc), message, no run directory" bash -c "[ $rc = 1 ] && [ -z \"\$(ls -A '$tmp/diverge')\" ] &&
   grep -q 'lp: the training loss is not finite at step [0-9]* (lower the learning rate)' <<<\"\$1\"" _ "$out"
+# a device that fails the driver self-test stops the run before any work: exit 3,
+# the device named, no run directory; --no-self-test lets the run go ahead
+out=$(MOVL_SELFTEST_FAULT=conv "$movl" train "$tmp/small.ini" -s experiment.output_dir="$tmp/selftest" 2>&1)
+rc=$?
+check "self-test fault: exit 3 ($rc), device and driver named, no run directory" bash -c "[ $rc = 3 ] &&
+  [ -z \"\$(ls -A '$tmp/selftest')\" ] && grep -q \"device '.*' (.*, driver .*) failed the self-test: conv forward\" <<<\"\$1\"" _ "$out"
+out=$(MOVL_SELFTEST_FAULT=conv "$movl" train "$tmp/small.ini" --no-self-test -s experiment.output_dir="$tmp/selftest" 2>&1)
+check "--no-self-test skips the check ($(tail -1 <<<"$out"))" test -f "$tmp/selftest/small/summary.json"
 if [ $numpy = 1 ]; then
   h mismatch "$tmp/mismatch.npz"
   expect_fail "mismatch.npz: train_images has 20 images but train_labels has 19 labels" "$tmp/small.ini" \

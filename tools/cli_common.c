@@ -9,5 +9,9 @@ int cli_common_flag(const char *arg)
         movl_verbose++;
         return 1;
     }
+    if (!strcmp(arg, "--no-self-test")) {
+        movl_self_test_enabled = 0;
+        return 1;
+    }
     return 0;
 }

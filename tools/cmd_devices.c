@@ -1,4 +1,5 @@
-/* movl devices [--json]: every OpenCL device with the selector it answers to. */
+/* movl devices [--json] [--check]: every OpenCL device with the selector it
+ * answers to; --check also runs the driver self-test on each of them. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include "commands.h"
 #include "common.h"
 #include "device.h"
+#include "selftest.h"
 
 static const char *type_name(const movl_device_info *d)
 {
@@ -36,7 +38,35 @@ static void print_tree(const movl_device_info *list, int n, int def)
     }
 }
 
-static int print_json(const movl_device_info *list, int n, int def)
+/* Result of the self-test of one device (--check). */
+typedef struct device_check {
+    int rc; /* MOVL_OK, MOVL_ERR_DEVICE, MOVL_ERR_RUN */
+    char text[MOVL_ERRLEN];
+} device_check;
+
+static void run_checks(const movl_device_info *list, int n, device_check *out)
+{
+    for (int i = 0; i < n; i++) {
+        char sel[32];
+        movl_device dev;
+        snprintf(sel, sizeof sel, "%d:%d", list[i].platform_index, list[i].device_index);
+        out[i].rc = movl_device_open(sel, 0, &dev, out[i].text);
+        if (out[i].rc == MOVL_OK) {
+            out[i].rc = movl_device_self_test(&dev, out[i].text, sizeof out[i].text, out[i].text);
+            movl_device_close(&dev);
+        }
+    }
+}
+
+static void print_checks(const movl_device_info *list, int n, const device_check *c)
+{
+    printf("\nself-test (small ops against the C reference):\n");
+    for (int i = 0; i < n; i++)
+        printf("  [%d] %s: %s%s\n", list[i].flat_index, list[i].name, c[i].rc == MOVL_OK ? "ok, " : "FAILED: ",
+               c[i].text);
+}
+
+static int print_json(const movl_device_info *list, int n, int def, const device_check *checks)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(root, "devices");
@@ -62,6 +92,11 @@ static int print_json(const movl_device_info *list, int n, int def)
         cJSON_AddNumberToObject(o, "local_mem_bytes", (double)d->local_mem);
         cJSON_AddBoolToObject(o, "fp16", d->has_fp16);
         cJSON_AddBoolToObject(o, "subgroups", d->has_subgroups);
+        if (checks) {
+            cJSON *c = cJSON_AddObjectToObject(o, "self_test");
+            cJSON_AddBoolToObject(c, "ok", checks[i].rc == MOVL_OK);
+            cJSON_AddStringToObject(c, "detail", checks[i].text);
+        }
         cJSON_AddItemToArray(arr, o);
     }
     char *s = cJSON_Print(root);
@@ -73,12 +108,14 @@ static int print_json(const movl_device_info *list, int n, int def)
 
 int cmd_devices(int argc, char **argv)
 {
-    int json = 0;
+    int json = 0, check = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             json = 1;
+        else if (!strcmp(argv[i], "--check"))
+            check = 1;
         else if (!cli_common_flag(argv[i])) {
-            fprintf(stderr, "movl devices: unknown option '%s' (expected --json)\n", argv[i]);
+            fprintf(stderr, "movl devices: unknown option '%s' (expected --json or --check)\n", argv[i]);
             return MOVL_ERR_INPUT;
         }
     }
@@ -95,7 +132,17 @@ int cmd_devices(int argc, char **argv)
     }
     /* The default ignores MOVL_DEVICE only when it is unset; show what a run would pick. */
     int def = movl_device_select(list, n, NULL, err);
-    int rc = json ? print_json(list, n, def) : (print_tree(list, n, def), MOVL_OK);
+    device_check *checks = check ? calloc((size_t)n, sizeof *checks) : NULL;
+    if (checks)
+        run_checks(list, n, checks);
+    int rc = json ? print_json(list, n, def, checks) : (print_tree(list, n, def), MOVL_OK);
+    if (checks && !json)
+        print_checks(list, n, checks);
+    /* The worst outcome decides the exit code: a failed device beats an OpenCL error. */
+    for (int i = 0; checks && i < n && rc != MOVL_ERR_DEVICE; i++)
+        if (checks[i].rc != MOVL_OK)
+            rc = checks[i].rc;
+    free(checks);
     free(list);
     return rc;
 }

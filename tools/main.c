@@ -11,7 +11,7 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
-    {"devices", cmd_devices, "list OpenCL devices and their selectors (--json)"},
+    {"devices", cmd_devices, "list OpenCL devices and their selectors (--json; --check runs the self-test)"},
     {"classify", cmd_classify, "top-5 ImageNet classes of images (--arch A --weights W IMAGE...)"},
     {"train", cmd_train, "adapt an encoder as an experiment file says (EXP.ini [-s k=v]; --resume RUN_DIR)"},
     {"eval", cmd_eval, "metrics of a finished run on a split or another dataset (RUN_DIR [--data P] [--split S])"},
@@ -28,8 +28,9 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\ncommon options: --device SEL (or env MOVL_DEVICE): P:D, flat index, cpu, gpu, or a name part;\n"
-               "  -v prints device, driver and kernel build times.\n"
-               "exit codes: 0 ok, 1 run failed, 2 bad input\n");
+               "  -v prints device, driver and kernel build times;\n"
+               "  --no-self-test skips the driver self-test that train, eval, sweep and bench run first.\n"
+               "exit codes: 0 ok, 1 run failed, 2 bad input, 3 device failed the self-test, 130 interrupted\n");
 }
 
 int main(int argc, char **argv)
