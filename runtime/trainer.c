@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "plot.h"
 #include "trainer_internal.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -317,6 +318,10 @@ static int write_outputs(trainer *t, const movl_metrics *val, const movl_metrics
     path_in(t, "confusion.csv", path, sizeof path);
     if ((rc = movl_metrics_write_confusion_csv(path, test, (const char *const *)t->data.class_names, err)))
         return rc;
+    /* Curves are a view of metrics.csv: if they cannot be drawn the run's results still stand. */
+    char why[MOVL_ERRLEN];
+    if (movl_plot_run_curves(t->run_dir, why))
+        fprintf(stderr, "warning: no training curves: %s\n", why);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "experiment", e->experiment.name);
     cJSON_AddStringToObject(j, "method", movl_method_name(e->train.method));

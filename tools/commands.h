@@ -10,6 +10,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 /* Shared option scanning: "-v" anywhere after the command raises verbosity. */
 int cli_common_flag(const char *arg);

@@ -17,6 +17,7 @@ static const struct {
     {"eval", cmd_eval, "metrics of a finished run on a split or another dataset (RUN_DIR [--data P] [--split S])"},
     {"predict", cmd_predict, "class and probability per image (RUN_DIR IMAGE.png...)"},
     {"features", cmd_features, "export frozen features of a dataset (EXP.ini --out F.safetensors)"},
+    {"sweep", cmd_sweep, "run every point of an experiment's [sweep] (EXP.ini [--devices A,B] [--slurm ...]; collect DIR)"},
     {"report", cmd_report, "comparison table of finished runs (RUN_DIR...)"},
     {"bench", cmd_bench, "images/s of forward and training step (--arch A --batch N --size S [--json])"},
 };

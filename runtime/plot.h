@@ -1,0 +1,58 @@
+/* PNG charts drawn with cairo: line charts (with optional error bars, numeric
+ * or categorical x axis) and grouped bar charts, one or more panels side by
+ * side in one image. Used for training curves (run directories), sweep
+ * results (metric vs swept value) and `movl bench --compare`.
+ * Output goes to a temporary name and is renamed into place. */
+#ifndef MOVL_PLOT_H
+#define MOVL_PLOT_H
+
+typedef struct movl_plot_series {
+    const char *label;   /* legend text; NULL or "" = no legend entry */
+    int n;               /* number of points */
+    const double *x;     /* numeric x (ignored when the panel has categories: point i sits at category i) */
+    const double *y;     /* NaN values are skipped (gap in the line) */
+    const double *err;   /* half-height of an error bar per point, or NULL */
+} movl_plot_series;
+
+typedef enum movl_plot_kind {
+    MOVL_PLOT_LINES, /* lines with point markers */
+    MOVL_PLOT_BARS,  /* grouped bars: one group per category, one bar per series */
+} movl_plot_kind;
+
+typedef struct movl_plot_panel {
+    const char *title, *xlabel, *ylabel;
+    movl_plot_kind kind;
+    const movl_plot_series *series;
+    int nseries;
+    /* Categorical x axis (required for bars, optional for lines): ncats
+     * names, series point i belongs to category i. ncats = 0: numeric x. */
+    const char *const *categories;
+    int ncats;
+    int log_x;            /* numeric x on a log10 scale (values <= 0 are skipped) */
+    int y_from_zero;      /* include 0 in the y range (bars always do) */
+    /* Vertical dashed reference lines at these x values (e.g. where a
+     * training stage starts), each with an optional label (xmark_labels may
+     * be NULL); nxmarks = 0: none. Ignored on a categorical x axis. */
+    const double *xmarks;
+    const char *const *xmark_labels;
+    int nxmarks;
+} movl_plot_panel;
+
+/* Draws npanels panels side by side, each panel_w x panel_h pixels, into a
+ * PNG at path (written as path.tmp, then renamed). Returns MOVL_OK, or
+ * MOVL_ERR_INPUT (no data, bad sizes) / MOVL_ERR_RUN (cairo or file error)
+ * with one line in err naming path. */
+int movl_plot_write(const char *path, const movl_plot_panel *panels, int npanels, int panel_w, int panel_h,
+                    char *err);
+
+/* Colour of series i (0-based) in every panel: the Okabe-Ito palette,
+ * repeating after 8 series. */
+void movl_plot_series_color(int i, unsigned char rgb[3]);
+
+/* Training curves of a run directory: reads RUN_DIR/metrics.csv (header
+ * stage,epoch,train_loss,val_acc,val_auc,...) and writes RUN_DIR/curves.png
+ * with two panels: train loss per epoch and val ACC/AUC per epoch, epochs
+ * numbered across stages (lp_init, then the main stage ...). */
+int movl_plot_run_curves(const char *run_dir, char *err);
+
+#endif

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# movl sweep end to end on real data (PneumoniaMNIST, EfficientNet-Lite0 at
+# 32x32, 64 training images): a 2x2 grid with 2 seeds run two points at a
+# time, collect checked against the points' own summaries, a re-run that
+# skips everything, a stopped sweep that resumes to the same results, and bad
+# input that exits 2 and leaves nothing behind. About a minute on 2 cores.
+# Usage: sweep_test.sh PATH/TO/movl
+set -u
+movl=$(realpath "$1")
+weights=${MOVL_WEIGHTS:-weights/efficientnet_lite0.safetensors}
+pneu=data/medmnist/pneumoniamnist.npz
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+if [ ! -f "$weights" ] || [ ! -f "$pneu" ]; then
+  echo "SKIP: needs $weights (tools/fetch_weights.sh) and $pneu"
+  exit 77
+fi
+weights=$(realpath "$weights")
+pneu=$(realpath "$pneu")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
+
+base() {
+  cat <<EOF
+[experiment]
+output_dir = $tmp/runs
+[encoder]
+arch = efficientnet_lite0
+weights = $weights
+size = 32
+[data]
+path = $pneu
+max_train = 64
+max_eval = 32
+[prompt]
+size = 2
+[train]
+method = movl
+lp_epochs = 1
+epochs = 1
+batch_size = 16
+EOF
+}
+{ base; printf '[sweep]\nloss.lambda = 0, 0.5\nprompt.size = 2, 4\nexperiment.seed = 1, 2\n'; } >"$tmp/exp.ini"
+
+echo "== 2x2 grid, 2 seeds, two points at a time"
+out=$("$movl" sweep "$tmp/exp.ini" --out "$tmp/sw" --devices 0,0 2>&1)
+rc=$?
+check "sweep exits 0 ($rc): $(tail -2 <<<"$out")" [ $rc = 0 ]
+n=$(ls "$tmp"/sw/*/summary.json 2>/dev/null | wc -l)
+check "8 point runs with summary.json (found $n)" [ "$n" = 8 ]
+check "curves.png in every point's run directory" bash -c "[ \$(ls '$tmp'/sw/*/curves.png | wc -l) = 8 ]"
+check "sweep.png is a PNG" bash -c "head -c 8 '$tmp/sw/sweep.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+# collect's rows and means against the points' own summaries, computed here
+check "results.csv and results.md agree with the summaries" "$PY" - "$tmp/sw" <<'PY'
+import csv, json, math, os, statistics, sys
+d = sys.argv[1]
+rows = list(csv.DictReader(open(os.path.join(d, "results.csv"))))
+assert len(rows) == 8, f"{len(rows)} rows"
+groups = {}
+for r in rows:
+    s = json.load(open(os.path.join(d, r["name"], "summary.json")))
+    assert r["status"] == "done", r
+    assert abs(float(r["test_acc"]) - s["test"]["acc"]) < 1e-5, (r, s["test"])
+    assert abs(float(r["test_auc"]) - s["test"]["auc"]) < 1e-5, (r, s["test"])
+    assert abs(float(r["val_auc"]) - s["val"]["auc"]) < 1e-5, (r, s["val"])
+    groups.setdefault((r["loss.lambda"], r["prompt.size"]), []).append(s)
+md = open(os.path.join(d, "results.md")).read()
+assert len(groups) == 4
+for (lam, size), ss in groups.items():
+    assert len(ss) == 2
+    def cell(split, m):
+        v = [s[split][m] for s in ss]
+        return f"{statistics.mean(v):.4f} ± {statistics.stdev(v):.4f}"
+    row = f"| {lam} | {size} | 2 | {cell('val', 'acc')} | {cell('val', 'auc')} | {cell('test', 'acc')} | {cell('test', 'auc')} |"
+    assert row in md, f"missing row {row} in\n{md}"
+PY
+
+echo "== re-run: every point is skipped"
+before=$(stat -c %Y "$tmp"/sw/*/summary.json | md5sum)
+out=$("$movl" sweep "$tmp/exp.ini" --out "$tmp/sw" 2>&1)
+rc=$?
+check "re-run exits 0 ($rc) and skips 8 points: $(tail -2 <<<"$out")" \
+  bash -c "[ $rc = 0 ] && grep -q '8 of 8 points already complete: skipped' <<<\"\$1\" && ! grep -q started <<<\"\$1\"" _ "$out"
+check "no summary rewritten" [ "$before" = "$(stat -c %Y "$tmp"/sw/*/summary.json | md5sum)" ]
+out=$("$movl" sweep collect "$tmp/sw" 2>&1)
+check "collect prints the table" grep -q '| loss.lambda | prompt.size | n | val ACC' <<<"$out"
+
+echo "== a stopped sweep resumes to the same results"
+out=$(MOVL_STOP_AFTER_STEPS=3 "$movl" sweep "$tmp/exp.ini" --out "$tmp/sw2" 2>&1)
+rc=$?
+check "stopped sweep exits 130 ($rc)" [ $rc = 130 ]
+check "points stopped at their checkpoints" bash -c "[ \$(ls '$tmp'/sw2/*/resume.json | wc -l) = 8 ] && [ -z \"\$(ls '$tmp'/sw2/*/summary.json 2>/dev/null)\" ]"
+out=$("$movl" sweep "$tmp/exp.ini" --out "$tmp/sw2" 2>&1)
+rc=$?
+check "resumed sweep exits 0 ($rc): $(tail -1 <<<"$out")" [ $rc = 0 ]
+check "resumed points' metrics equal the uninterrupted sweep's" bash -c \
+  "diff <(cut -d, -f1-10 '$tmp/sw/results.csv') <(cut -d, -f1-10 '$tmp/sw2/results.csv')"
+
+echo "== bad input: exit 2, one line, nothing created"
+# expect_bad PATTERN SWEEP_LINES [ARGS...]: the sweep fails with exit 2 and PATTERN, no sweep folder.
+case_n=0
+expect_bad() {
+  local pattern=$1 lines=$2
+  shift 2
+  case_n=$((case_n + 1))
+  { base; printf '[sweep]\n%b\n' "$lines"; } >"$tmp/bad$case_n.ini"
+  out=$("$movl" sweep "$tmp/bad$case_n.ini" --out "$tmp/badsw$case_n" "$@" 2>&1)
+  rc=$?
+  if [ $rc = 2 ] && grep -Fq -- "$pattern" <<<"$out" && [ ! -e "$tmp/badsw$case_n" ]; then ok; else
+    bad "case $case_n exited $rc (expected 2), output: $out (expected: $pattern)"
+  fi
+}
+expect_bad "bad1.ini:19: unknown key 'loss.lamda' in [sweep] (did you mean 'loss.lambda'?)" "loss.lamda = 0, 1"
+expect_bad "bad2.ini:19: unknown key 'prompt.sise' in [sweep] (did you mean 'prompt.size'?)" "prompt.sise = 1"
+expect_bad "bad3.ini:19: loss.lambda has an empty value (expected loss.lambda = v1, v2, ...)" "loss.lambda ="
+expect_bad "bad4.ini:19: prompt.size value 'big' is not an integer" "prompt.size = 2, big"
+expect_bad "bad5.ini:19: loss.discrepancy value 'l2' is not one of" "loss.discrepancy = kl, l2"
+expect_bad "sweep point 001_size=16: -s prompt.size=16: [prompt] size = 16 is too large" "prompt.size = 2, 16"
+expect_bad "bad7.ini has no [sweep] section" ""
+# Slurm asked for, but not installed: nothing created, nothing submitted
+out=$(PATH=/nonexistent "$movl" sweep "$tmp/exp.ini" --out "$tmp/noslurm" --slurm --wait 2>&1)
+rc=$?
+check "--slurm without sbatch on PATH: exit 2 ($rc), nothing created" \
+  bash -c "[ $rc = 2 ] && [ ! -e '$tmp/noslurm' ] && grep -q 'sbatch not found on PATH' <<<\"\$1\"" _ "$out"
+# a sweep folder belongs to one experiment
+{ base; printf '[sweep]\nloss.lambda = 0, 0.5\nprompt.size = 2, 8\nexperiment.seed = 1, 2\n'; } >"$tmp/other.ini"
+out=$("$movl" sweep "$tmp/other.ini" --out "$tmp/sw" 2>&1)
+rc=$?
+check "another experiment into the same folder: exit 2 ($rc)" \
+  bash -c "[ $rc = 2 ] && grep -q 'sw/sweep.ini was made from a different experiment' <<<\"\$1\"" _ "$out"
+out=$("$movl" sweep collect "$tmp" 2>&1)
+rc=$?
+check "collect of a folder that is no sweep: exit 2 ($rc)" bash -c "[ $rc = 2 ] && grep -q 'points.csv: cannot open' <<<\"\$1\"" _ "$out"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

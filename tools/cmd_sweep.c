@@ -1,0 +1,440 @@
+/* movl sweep EXP.ini [-s k=v ...] [--out DIR] [--devices SEL,SEL...] [--slurm [SBATCH OPTIONS...]]
+ * movl sweep collect DIR
+ * movl sweep run-point DIR INDEX [--device SEL]     (one point; what each local child and Slurm task runs)
+ * Every point of the experiment's [sweep] section becomes one run directory
+ * under the sweep directory; complete points are skipped, so running the same
+ * command again continues a stopped sweep. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "common.h"
+#include "device.h"
+#include "experiment.h"
+#include "selftest.h"
+#include "sweep.h"
+#include "sweep_cli.h"
+
+static int usage(const char *msg)
+{
+    fprintf(stderr,
+            "movl sweep: %s\n"
+            "usage: movl sweep EXP.ini [-s section.key=value ...] [--out DIR] [--devices SEL,SEL...]\n"
+            "       movl sweep EXP.ini [-s ...] [--out DIR] --slurm [SBATCH OPTIONS...]\n"
+            "       movl sweep collect DIR\n"
+            "       movl sweep run-point DIR INDEX [--device SEL]\n",
+            msg);
+    return MOVL_ERR_INPUT;
+}
+
+static int mkdir_p(const char *dir, char *err)
+{
+    char tmp[PATH_MAX + 16];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1;; p++) {
+        if (*p == '/' || !*p) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(tmp, 0755) && errno != EEXIST) {
+                movl_set_error(err, "%s: cannot create the folder (%s)", tmp, strerror(errno));
+                return MOVL_ERR_INPUT;
+            }
+            if (!(*p = c))
+                return MOVL_OK;
+        }
+    }
+}
+
+/* Paths in sweep.ini become absolute, so that points started from another
+ * folder (a Slurm node's job directory) read the same files. */
+static void absolutize(char *path, size_t n)
+{
+    char abs[PATH_MAX];
+    if (path[0] && path[0] != '/' && realpath(path, abs) && strlen(abs) < n)
+        memcpy(path, abs, strlen(abs) + 1);
+}
+
+static int read_all(const char *path, char **out)
+{
+    FILE *f = fopen(path, "rb");
+    *out = NULL;
+    if (!f)
+        return -1;
+    size_t cap = 4096, len = 0, got;
+    char *b = malloc(cap + 1);
+    while (b && (got = fread(b + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            char *nb = realloc(b, (cap *= 2) + 1);
+            if (!nb)
+                free(b);
+            b = nb;
+        }
+    }
+    fclose(f);
+    if (!b)
+        return -1;
+    b[len] = 0;
+    *out = b;
+    return 0;
+}
+
+/* Writes DIR/sweep.ini, or checks that the one there says the same (a
+ * sweep directory belongs to one experiment: mixing two would mix results). */
+static int write_or_check_ini(const movl_experiment *e, const char *ini, const char *dir, char *err)
+{
+    char path[PATH_MAX + 16], fresh[PATH_MAX + 32], comment[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/sweep.ini", dir);
+    snprintf(fresh, sizeof fresh, "%s/sweep.ini.new", dir);
+    snprintf(comment, sizeof comment, "sweep of %s, resolved by movl %s", ini, MOVL_VERSION);
+    if (access(path, F_OK) != 0)
+        return movl_experiment_write(e, path, comment, err);
+    int rc = movl_experiment_write(e, fresh, comment, err);
+    if (rc)
+        return rc;
+    char *a, *b;
+    int ra = read_all(path, &a), rb = read_all(fresh, &b);
+    remove(fresh);
+    /* The first line is the comment naming the INI; the rest must match. */
+    const char *ba = ra ? NULL : strchr(a, '\n'), *bb = rb ? NULL : strchr(b, '\n');
+    if (!ba || !bb || strcmp(ba, bb)) {
+        int line = 2;
+        for (const char *p = ba, *q = bb; p && q && *p && *p == *q; p++, q++)
+            line += *p == '\n';
+        movl_set_error(err,
+                       "%s was made from a different experiment (differs at line %d); give --out another folder "
+                       "or remove %s",
+                       path, line, dir);
+        rc = MOVL_ERR_INPUT;
+    }
+    free(a), free(b);
+    return rc;
+}
+
+/* Each point must be a valid experiment on its own (e.g. a prompt size that
+ * fits the image): checked before anything runs or is submitted. */
+static int check_points(const char *ini, const char *const *over, int nover, const movl_sweep *s, char *err)
+{
+    const char **all = calloc((size_t)(nover + s->nkeys), sizeof *all);
+    char(*kv)[MOVL_CFG_NAMELEN * 2 + 2] = calloc((size_t)s->nkeys, sizeof *kv);
+    movl_experiment *e = malloc(sizeof *e);
+    int rc = all && kv && e ? MOVL_OK : MOVL_ERR_RUN;
+    for (int i = 0; i < nover && !rc; i++)
+        all[i] = over[i];
+    for (int p = 0; p < s->npoints && !rc; p++) {
+        for (int k = 0; k < s->nkeys; k++) {
+            movl_sweep_override(s, p, k, kv[k], sizeof kv[k]);
+            all[nover + k] = kv[k];
+        }
+        char why[MOVL_ERRLEN];
+        if ((rc = movl_experiment_load(ini, all, nover + s->nkeys, 0, e, why)))
+            movl_set_error(err, "sweep point %s: %s", s->points[p].name, why);
+    }
+    free(all), free(kv), free(e);
+    return rc;
+}
+
+typedef struct sweep_args {
+    const char *ini, *out;
+    const char **over;
+    int nover;
+    char *devices[64];
+    int ndev;
+    int slurm, nsbatch;
+    char **sbatch_opts;
+} sweep_args;
+
+static int parse(int argc, char **argv, sweep_args *a)
+{
+    static char devlist[4096];
+    for (int i = 1; i < argc; i++) {
+        int v = i + 1 < argc;
+        if (!strcmp(argv[i], "-s") && v)
+            a->over[a->nover++] = argv[++i];
+        else if (!strcmp(argv[i], "--out") && v)
+            a->out = argv[++i];
+        else if (!strcmp(argv[i], "--devices") && v) {
+            snprintf(devlist, sizeof devlist, "%s", argv[++i]);
+            for (char *t = strtok(devlist, ","); t && a->ndev < 64; t = strtok(NULL, ","))
+                a->devices[a->ndev++] = t;
+            if (a->ndev == 0)
+                return usage("--devices expects a comma-separated list of device selectors (e.g. 0,1)");
+        } else if (!strcmp(argv[i], "--slurm")) {
+            a->slurm = 1;
+            a->sbatch_opts = argv + i + 1;
+            a->nsbatch = argc - i - 1;
+            break;
+        } else if (cli_common_flag(argv[i]))
+            ;
+        else if (argv[i][0] == '-' || a->ini) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[i]);
+            return usage(msg);
+        } else
+            a->ini = argv[i];
+    }
+    if (!a->ini)
+        return usage("give an experiment file with a [sweep] section");
+    if (a->slurm && a->ndev)
+        return usage("--devices is for local sweeps; on Slurm each task picks a device of its node");
+    return MOVL_OK;
+}
+
+/* The devices a local sweep uses: each opened once, checked, closed (children open their own). */
+static int check_devices(char *const *devices, int ndev, char *err)
+{
+    for (int i = 0; i < ndev; i++) {
+        int seen = 0;
+        for (int j = 0; j < i; j++)
+            seen |= !strcmp(devices[i], devices[j]);
+        if (seen)
+            continue;
+        movl_device dev;
+        int rc = movl_device_open(devices[i], 0, &dev, err);
+        if (rc)
+            return rc;
+        char summary[256];
+        if (movl_self_test_enabled && (rc = movl_device_self_test(&dev, summary, sizeof summary, err)) == MOVL_OK)
+            printf("device %s (%s): self-test ok\n", devices[i][0] ? devices[i] : "(default)", dev.info.name);
+        movl_device_close(&dev);
+        if (rc)
+            return rc;
+    }
+    return MOVL_OK;
+}
+
+static int run_sweep(int argc, char **argv)
+{
+    sweep_args a = {0};
+    a.over = calloc((size_t)argc + 1, sizeof *a.over);
+    movl_experiment *e = calloc(1, sizeof *e);
+    char err[MOVL_ERRLEN] = "", dir[PATH_MAX], sbatch[PATH_MAX];
+    movl_sweep s = {0};
+    int rc = a.over && e ? parse(argc, argv, &a) : MOVL_ERR_RUN;
+    if (rc)
+        goto done;
+    /* Without Slurm nothing is created: the check comes before everything else. */
+    if (a.slurm && !sweep_find_sbatch(sbatch, sizeof sbatch)) {
+        movl_set_error(err, "--slurm: sbatch not found on PATH (install Slurm's client commands, e.g. Debian's "
+                            "slurm-client, or run the sweep here without --slurm)");
+        rc = MOVL_ERR_INPUT;
+        goto done;
+    }
+    if ((rc = movl_experiment_load(a.ini, a.over, a.nover, 0, e, err)) ||
+        (rc = movl_sweep_expand(e, a.ini, &s, err)) || (rc = check_points(a.ini, a.over, a.nover, &s, err)))
+        goto done;
+    absolutize(e->data.path, sizeof e->data.path);
+    absolutize(e->encoder.weights, sizeof e->encoder.weights);
+    if (a.out)
+        snprintf(dir, sizeof dir, "%s", a.out);
+    else
+        snprintf(dir, sizeof dir, "%s/%s", e->experiment.output_dir, e->experiment.name);
+    if (!a.slurm && a.ndev == 0) {
+        const char *env = getenv("MOVL_DEVICE");
+        a.devices[a.ndev++] = (char *)(e->device.select[0] ? e->device.select : env && *env ? env : "");
+    }
+    /* Devices are checked before the sweep directory exists: a bad one leaves nothing behind. */
+    if (!a.slurm && (rc = check_devices(a.devices, a.ndev, err)))
+        goto done;
+    char logs[PATH_MAX + 8];
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    if ((rc = mkdir_p(logs, err)))
+        goto done;
+    char absdir[PATH_MAX];
+    if (!realpath(dir, absdir)) {
+        movl_set_error(err, "%s: %s", dir, strerror(errno));
+        rc = MOVL_ERR_RUN;
+        goto done;
+    }
+    if ((rc = write_or_check_ini(e, a.ini, absdir, err)) || (rc = movl_sweep_write_points(&s, absdir, err)))
+        goto done;
+    printf("sweep %s: %d points (%d keys, %s)\n", absdir, s.npoints, s.nkeys,
+           e->sweep.mode == MOVL_SWEEP_ZIP ? "zip" : "grid");
+    fflush(stdout);
+    if (a.slurm) {
+        int n = 0;
+        rc = sweep_submit_slurm(absdir, &s, sbatch, a.sbatch_opts, a.nsbatch, movl_self_test_enabled, &n, err);
+        if (rc == MOVL_OK && n == 0)
+            printf("all %d points are complete: nothing submitted\n", s.npoints);
+        int complete = 0;
+        for (int p = 0; p < s.npoints; p++)
+            complete += movl_sweep_point_state(absdir, &s.points[p]) == MOVL_POINT_DONE;
+        /* After sbatch --wait (or when nothing was left) the results are there: collect them. */
+        if (rc == MOVL_OK && complete == s.npoints && (rc = movl_sweep_collect(absdir, &complete, err)) == MOVL_OK)
+            printf("results: %s/results.md, results.csv, sweep.png\n", dir);
+        goto done;
+    }
+    rc = sweep_run_local(absdir, &s, a.devices, a.ndev, err);
+    if (rc == MOVL_OK || rc == MOVL_ERR_RUN) {
+        /* Collect what finished, even after failures, then report the failures' code. */
+        int complete, crc = movl_sweep_collect(absdir, &complete, err);
+        if (crc == MOVL_OK)
+            printf("results: %s/results.md, results.csv, sweep.png\n", dir);
+        else if (rc == MOVL_OK)
+            rc = crc;
+    }
+done:
+    if (rc && err[0])
+        fprintf(stderr, "movl sweep: %s\n", err);
+    movl_sweep_free(&s);
+    free(a.over);
+    free(e);
+    return rc;
+}
+
+static int collect(int argc, char **argv)
+{
+    if (argc != 3)
+        return usage("collect takes one sweep directory");
+    char err[MOVL_ERRLEN] = "";
+    int complete = 0, rc = movl_sweep_collect(argv[2], &complete, err);
+    if (rc) {
+        fprintf(stderr, "movl sweep collect: %s\n", err);
+        return rc;
+    }
+    char md[PATH_MAX + 16], *text;
+    snprintf(md, sizeof md, "%s/results.md", argv[2]);
+    if (read_all(md, &text) == 0) {
+        fputs(text, stdout);
+        free(text);
+    }
+    printf("\nwritten: %s/results.csv, %s/results.md, %s/sweep.png\n", argv[2], argv[2], argv[2]);
+    return MOVL_OK;
+}
+
+/* The device of a Slurm task that was given none: with several GPUs on the
+ * node and none bound to the task by Slurm (no --gres), tasks spread over
+ * them by array index; otherwise movl's default (first GPU, else CPU). */
+static const char *task_device(char *buf, size_t n)
+{
+    const char *task = getenv("SLURM_ARRAY_TASK_ID");
+    const char *bound[] = {"CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "ZE_AFFINITY_MASK", "SLURM_JOB_GPUS"};
+    if (!task || (getenv("MOVL_DEVICE") && *getenv("MOVL_DEVICE")))
+        return NULL;
+    for (size_t i = 0; i < sizeof bound / sizeof bound[0]; i++)
+        if (getenv(bound[i]))
+            return NULL;
+    movl_device_info *list;
+    int count, ngpu = 0;
+    char err[MOVL_ERRLEN];
+    if (movl_device_list(&list, &count, err))
+        return NULL;
+    for (int i = 0; i < count; i++)
+        ngpu += list[i].is_gpu;
+    const char *sel = NULL;
+    if (ngpu > 1) {
+        int want = atoi(task) % ngpu;
+        for (int i = 0; i < count && !sel; i++)
+            if (list[i].is_gpu && want-- == 0) {
+                snprintf(buf, n, "%d:%d", list[i].platform_index, list[i].device_index);
+                sel = buf;
+            }
+    }
+    free(list);
+    return sel;
+}
+
+/* Removes a point folder that never got past set-up (no checkpoint), so that
+ * `movl train` can create it again under the same name. */
+static int clear_unstarted(const char *dir, const char *name, char *err)
+{
+    char p[PATH_MAX + 256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (access(p, F_OK) != 0)
+        return MOVL_OK;
+    const char *files[] = {"config.ini", "metrics.csv"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s/%s", dir, name, files[i]);
+        remove(p);
+    }
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (rmdir(p)) {
+        movl_set_error(err, "%s: a run folder without a checkpoint that holds other files; remove it (%s)", p,
+                       strerror(errno));
+        return MOVL_ERR_INPUT;
+    }
+    return MOVL_OK;
+}
+
+static int run_point(int argc, char **argv)
+{
+    const char *device = NULL;
+    char err[MOVL_ERRLEN] = "", devbuf[32];
+    if (argc < 4)
+        return usage("run-point takes a sweep directory and a point index");
+    for (int i = 4; i < argc; i++) {
+        if (!strcmp(argv[i], "--device") && i + 1 < argc)
+            device = argv[++i];
+        else if (!cli_common_flag(argv[i])) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[i]);
+            return usage(msg);
+        }
+    }
+    const char *dir = argv[2];
+    char *end;
+    long idx = strtol(argv[3], &end, 10);
+    movl_sweep s;
+    int rc = movl_sweep_read_points(dir, &s, err);
+    if (rc == MOVL_OK && (*end || end == argv[3] || idx < 0 || idx >= s.npoints)) {
+        movl_set_error(err, "point index '%s' is not one of 0..%d of %s/points.csv", argv[3], s.npoints - 1, dir);
+        rc = MOVL_ERR_INPUT;
+    }
+    if (rc) {
+        fprintf(stderr, "movl sweep run-point: %s\n", err);
+        return rc;
+    }
+    if (!device)
+        device = task_device(devbuf, sizeof devbuf);
+    const movl_sweep_point *p = &s.points[idx];
+    movl_point_state st = movl_sweep_point_state(dir, p);
+    char target[PATH_MAX + 256], outdir[PATH_MAX + 64], name[MOVL_SWEEP_NAMELEN + 32], ini[PATH_MAX + 16];
+    char kv[MOVL_SWEEP_MAX][MOVL_CFG_NAMELEN * 2 + 2];
+    char *av[16 + 2 * MOVL_SWEEP_MAX];
+    int ac = 0;
+    av[ac++] = "train";
+    if (st == MOVL_POINT_DONE) {
+        printf("%s: already complete\n", p->name);
+        movl_sweep_free(&s);
+        return MOVL_OK;
+    } else if (st == MOVL_POINT_PARTIAL) {
+        snprintf(target, sizeof target, "%s/%s", dir, p->name);
+        av[ac++] = "--resume", av[ac++] = target;
+    } else {
+        if ((rc = clear_unstarted(dir, p->name, err))) {
+            fprintf(stderr, "movl sweep run-point: %s\n", err);
+            movl_sweep_free(&s);
+            return rc;
+        }
+        snprintf(ini, sizeof ini, "%s/sweep.ini", dir);
+        snprintf(outdir, sizeof outdir, "experiment.output_dir=%s", dir);
+        snprintf(name, sizeof name, "experiment.name=%s", p->name);
+        av[ac++] = ini;
+        av[ac++] = "-s", av[ac++] = outdir, av[ac++] = "-s", av[ac++] = name;
+        for (int k = 0; k < s.nkeys; k++) {
+            movl_sweep_override(&s, (int)idx, k, kv[k], sizeof kv[k]);
+            av[ac++] = "-s", av[ac++] = kv[k];
+        }
+    }
+    if (device && *device)
+        av[ac++] = "--device", av[ac++] = (char *)device;
+    av[ac] = NULL;
+    rc = cmd_train(ac, av);
+    movl_sweep_free(&s);
+    return rc;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "collect"))
+        return collect(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "run-point"))
+        return run_point(argc, argv);
+    return run_sweep(argc, argv);
+}
