@@ -231,6 +231,47 @@ double movl_encoder_layer_flops(const movl_encoder *e, int i)
     return i >= 0 && i < e->nlayers ? e->layers[i].ops->flops(e, &e->layers[i]) : 0.0;
 }
 
+const char *movl_encoder_layer_kind(const movl_encoder *e, int i)
+{
+    if (i < 0 || i >= e->nlayers)
+        return NULL;
+    const enc_layer *l = &e->layers[i];
+    switch (l->kind) {
+    case ENC_CONV:
+        return l->conv.groups > 1 && l->conv.groups == l->conv.cin ? "depthwise_conv" : "conv";
+    case ENC_ADD:
+        return "eltwise";
+    case ENC_MAXPOOL:
+    case ENC_GAP:
+        return "pool";
+    case ENC_LINEAR:
+        return "linear";
+    }
+    return "other";
+}
+
+void movl_encoder_layer_bytes(const movl_encoder *e, int i, double *per_image, double *fixed)
+{
+    *per_image = *fixed = 0;
+    if (i < 0 || i >= e->nlayers)
+        return;
+    const enc_layer *l = &e->layers[i];
+    double act = (double)e->tensors[l->out].numel;
+    for (int k = 0; k < l->nin; k++)
+        act += (double)e->tensors[l->in[k]].numel;
+    if (l->kind == ENC_MAXPOOL) /* the argmax index kept for backward */
+        act += (double)e->tensors[l->out].numel;
+    double w = 0;
+    if (l->kind == ENC_CONV) {
+        const movl_conv_desc *d = &l->conv;
+        w = (double)d->cout * (d->cin / d->groups) * d->k * d->k + d->cout;
+    } else if (l->kind == ENC_LINEAR) {
+        w = (double)l->lin_in * l->lin_out + l->lin_out;
+    }
+    *per_image = 4.0 * act;
+    *fixed = 4.0 * w;
+}
+
 static double event_end(cl_event ev)
 {
     cl_ulong t = 0;

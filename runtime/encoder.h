@@ -55,6 +55,13 @@ double movl_encoder_layer_flops(const movl_encoder *e, int i);
  * after the queue has finished. */
 double movl_encoder_layer_seconds(const movl_encoder *e, int i, int backward);
 
+/* Op kind of layer i, for grouping profiles: "conv", "depthwise_conv",
+ * "pool" (max or global average), "eltwise" (residual add) or "linear". */
+const char *movl_encoder_layer_kind(const movl_encoder *e, int i);
+/* Bytes layer i's forward moves at fp32 if every tensor is touched once:
+ * per image (inputs, outputs, max-pool argmax) and fixed (weights, bias). */
+void movl_encoder_layer_bytes(const movl_encoder *e, int i, double *per_image, double *fixed);
+
 /* Device memory held by the encoder's weights and activations, in bytes. */
 size_t movl_encoder_device_bytes(const movl_encoder *e);
 

@@ -16,9 +16,13 @@ t=$(OMP_NUM_THREADS=$threads /usr/bin/python3 tools/bench_torch.py --arch "$arch
       --iters "$iters" --threads "$threads" --json)
 /usr/bin/python3 - "$m" "$t" <<'PY'
 import json, sys
-m, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+doc, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+dev = doc['devices'][0]  # movl bench --json: one entry per device, one run per encoder and batch
+m = dev['runs'][0]
 print(f"{m['arch']}, batch {m['batch']}, {m['size']}x{m['size']}")
-print(f"  movl on {m['device']}: forward {m['forward_img_s']:.2f} img/s, training step {m['train_step_img_s']:.2f} img/s, "
+peak = dev['peak']
+print(f"  movl on {dev['device']} (measured peaks {peak['gflop_s']:.0f} GFLOP/s, {peak['gb_s']:.1f} GB/s):")
+print(f"    forward {m['forward_img_s']:.2f} img/s, training step {m['train_step_img_s']:.2f} img/s, "
       f"device memory {m['device_bytes'] / 2**20:.0f} MiB")
 print(f"  {t['framework']} ({t['threads']} threads): forward {t['forward_img_s']:.2f} img/s, "
       f"training step {t['train_step_img_s']:.2f} img/s")

@@ -1,250 +1,327 @@
-/* movl bench --arch A [--batch N] [--size S] [--device D] [--weights W]
- *            [--iters K] [--classes C] [--json]
- * Images/s of the frozen encoder's forward pass and of a training step
- * (forward + linear probe + softmax cross-entropy + probe gradients +
- * backward to the input), GFLOP/s, per-layer times from OpenCL profiling
- * events, and device memory. A benchmark prints figures; it asserts nothing. */
-#include <cjson/cJSON.h>
-#include <stdint.h>
+/* movl bench [--device SEL]... | --all  [--arch A[,B...]] [--batch N[,M...]]
+ *            [--size S] [--iters K] [--classes C] [--weights W] [--json]
+ * movl bench --compare A.json B.json ... [--png PATH]
+ * The vendor comparison: per device its header and measured peaks (our own
+ * FMA and triad micro-kernels), then per encoder and batch size images/s of
+ * the forward pass and of a training step, and a per-op roofline table.
+ * A benchmark prints figures; it asserts nothing. */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "commands.h"
-#include "common.h"
-#include "device.h"
 #include "encoder.h"
-#include "ops.h"
+#include "selftest.h"
 
-typedef struct bench_opts {
-    const char *arch, *weights, *device;
-    int batch, size, iters, classes, json;
-} bench_opts;
+static const char *const default_archs[] = {"resnet18", "efficientnet_lite0"};
+static const int default_batches[] = {1, 8, 32};
 
-typedef struct probe_bufs {
-    cl_mem W, b, z, labels, loss, dz, dW, db, dfeat, dx;
-    size_t bytes;
-} probe_bufs;
-
-static cl_mem alloc_counted(movl_device *dev, size_t bytes, size_t *total, char *err)
+/* Splits a comma list in place (s is a copy owned by the caller) into out[]. */
+static int split_commas(char *s, const char **out, int max)
 {
-    *total += bytes;
-    return movl_buffer(dev, bytes, err);
-}
-
-static int probe_alloc(movl_device *dev, const bench_opts *o, int dim, probe_bufs *p, char *err)
-{
-    size_t B = (size_t)o->batch, K = (size_t)o->classes, D = (size_t)dim, px = 3 * (size_t)o->size * o->size;
-    memset(p, 0, sizeof *p);
-    if (!(p->W = alloc_counted(dev, K * D * 4, &p->bytes, err)) || !(p->b = alloc_counted(dev, K * 4, &p->bytes, err)) ||
-        !(p->z = alloc_counted(dev, B * K * 4, &p->bytes, err)) ||
-        !(p->labels = alloc_counted(dev, B * 4, &p->bytes, err)) ||
-        !(p->loss = alloc_counted(dev, B * 4, &p->bytes, err)) || !(p->dz = alloc_counted(dev, B * K * 4, &p->bytes, err)) ||
-        !(p->dW = alloc_counted(dev, K * D * 4, &p->bytes, err)) || !(p->db = alloc_counted(dev, K * 4, &p->bytes, err)) ||
-        !(p->dfeat = alloc_counted(dev, B * D * 4, &p->bytes, err)) ||
-        !(p->dx = alloc_counted(dev, B * px * 4, &p->bytes, err)))
-        return MOVL_ERR_RUN;
-    float *w = malloc(K * D * 4);
-    int *labels = malloc(B * sizeof(int));
-    uint32_t s = 12345;
-    for (size_t i = 0; i < K * D; i++) {
-        s = s * 1664525u + 1013904223u;
-        w[i] = ((float)(s >> 8) / 16777216.0f - 0.5f) * 0.02f;
+    int n = 0;
+    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+        if (n == max)
+            return -1;
+        out[n++] = tok;
     }
-    for (size_t i = 0; i < B; i++)
-        labels[i] = (int)(i % K);
-    int rc = movl_upload(dev, p->W, w, K * D * 4, err) || movl_fill_zero(dev, p->b, K * 4, err) ||
-             movl_upload(dev, p->labels, labels, B * sizeof(int), err);
-    free(w);
-    free(labels);
-    return rc ? MOVL_ERR_RUN : MOVL_OK;
+    return n;
 }
 
-static void probe_free(probe_bufs *p)
+static int parse_int(const char *s, int lo, int hi, int *v)
 {
-    cl_mem *m[] = {&p->W, &p->b, &p->z, &p->labels, &p->loss, &p->dz, &p->dW, &p->db, &p->dfeat, &p->dx};
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
-        if (*m[i])
-            clReleaseMemObject(*m[i]);
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (errno || end == s || *end || x < lo || x > hi)
+        return -1;
+    *v = (int)x;
+    return 0;
 }
 
-/* One training step of a linear probe with the prompt gradient: everything
- * MoVL does per batch except the optimiser update. One host sync (the loss). */
-static int train_step(movl_device *dev, movl_encoder *enc, const bench_opts *o, probe_bufs *p, cl_mem x,
-                      float *loss_host, char *err)
+/* One line on stderr; returns MOVL_ERR_INPUT. */
+static int bad(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static int bad(const char *fmt, ...)
 {
-    int B = o->batch, K = o->classes, D = movl_encoder_feature_dim(enc);
-    cl_mem feat = movl_encoder_features(enc);
-    if (movl_encoder_forward(enc, B, x, err) || movl_linear_forward(dev, B, D, K, feat, p->W, p->b, p->z, err) ||
-        movl_softmax_xent(dev, B, K, p->z, p->labels, p->loss, p->dz, err) ||
-        movl_linear_backward_params(dev, B, D, K, feat, p->dz, p->dW, p->db, err) ||
-        movl_linear_backward_input(dev, B, D, K, p->W, p->dz, p->dfeat, err) ||
-        movl_encoder_backward(enc, p->dfeat, NULL, p->dx, err))
-        return MOVL_ERR_RUN;
-    return movl_download(dev, p->loss, loss_host, (size_t)B * sizeof(float), err);
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "movl bench: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return MOVL_ERR_INPUT;
 }
 
-static int forward_only(movl_device *dev, movl_encoder *enc, const bench_opts *o, cl_mem x, char *err)
+/* Copies of the comma lists live in `keep` (freed by the caller). */
+typedef struct parse_keep {
+    char *strings[64];
+    int n;
+} parse_keep;
+
+static char *kept(parse_keep *k, const char *s)
 {
-    float one;
-    if (movl_encoder_forward(enc, o->batch, x, err))
-        return MOVL_ERR_RUN;
-    return movl_download(dev, movl_encoder_logits(enc), &one, sizeof one, err);
+    if (k->n == (int)(sizeof k->strings / sizeof k->strings[0]))
+        return NULL;
+    size_t len = strlen(s) + 1;
+    char *c = malloc(len);
+    if (c)
+        memcpy(c, s, len);
+    return c ? (k->strings[k->n++] = c) : NULL;
 }
 
-static int parse(int argc, char **argv, bench_opts *o)
+static int parse_archs(parse_keep *k, const char *v, bench_opts *o)
 {
-    *o = (bench_opts){NULL, NULL, NULL, 32, 0, 5, 2, 0};
-    for (int i = 1; i < argc; i++) {
+    char *s = kept(k, v);
+    const char *list[BENCH_MAX_LIST];
+    int n = s ? split_commas(s, list, BENCH_MAX_LIST) : -1;
+    for (int i = 0; i < n; i++)
+        if (!movl_encoder_default_size(list[i]))
+            n = -1;
+    if (n < 1)
+        return bad("--arch must be one of resnet18, resnet34, resnet50, efficientnet_lite0..4, or a comma list of "
+                   "them (got '%s')",
+                   v);
+    for (int i = 0; i < n; i++) /* the last --arch counts */
+        o->archs[i] = list[i];
+    o->narchs = n;
+    return MOVL_OK;
+}
+
+static int parse_batches(parse_keep *k, const char *v, bench_opts *o)
+{
+    char *s = kept(k, v);
+    const char *list[BENCH_MAX_LIST];
+    int n = s ? split_commas(s, list, BENCH_MAX_LIST) : -1;
+    for (int i = 0; i < n; i++)
+        if (parse_int(list[i], 1, 1024, &o->batches[i]))
+            n = -1;
+    if (n < 1)
+        return bad("--batch expects batch sizes 1..1024, one or a comma list of up to 16 (got '%s')", v);
+    o->nbatches = n;
+    return MOVL_OK;
+}
+
+static int parse_devices(parse_keep *k, const char *v, bench_opts *o, int max)
+{
+    char *s = kept(k, v);
+    const char *list[BENCH_MAX_LIST];
+    int n = s ? split_commas(s, list, BENCH_MAX_LIST) : -1;
+    if (n < 1 || o->ndevices + n > max)
+        return bad("--device expects selectors (P:D, an index, cpu, gpu or a name part), comma separated (got '%s')",
+                   v);
+    for (int i = 0; i < n; i++)
+        o->devices[o->ndevices++] = list[i];
+    return MOVL_OK;
+}
+
+static const char usage[] =
+    "usage: movl bench [--device SEL[,SEL...]]... | --all  [--arch A[,B...]] [--batch N[,M...]] [--size S]\n"
+    "                  [--iters K] [--classes C] [--weights W] [--json] [--no-self-test]\n"
+    "       movl bench --compare A.json B.json ... [--png PATH]";
+
+static int parse(int argc, char **argv, bench_opts *o, int *compare_mode, parse_keep *k)
+{
+    memset(o, 0, sizeof *o);
+    o->iters = 5;
+    o->classes = 2;
+    *compare_mode = 0;
+    /* Selectors and files come from argv: arrays sized by argc are large enough. */
+    int max_devices = argc * BENCH_MAX_LIST;
+    o->devices = calloc((size_t)max_devices, sizeof *o->devices);
+    o->compare = calloc((size_t)argc, sizeof *o->compare);
+    if (!o->devices || !o->compare)
+        return bad("out of host memory");
+    int rc = MOVL_OK, files_follow = 0;
+    for (int i = 1; i < argc && rc == MOVL_OK; i++) {
         const char *a = argv[i];
-        int v = i + 1 < argc;
-        if (!strcmp(a, "--arch") && v)
-            o->arch = argv[++i];
-        else if (!strcmp(a, "--weights") && v)
+        int takes = i + 1 < argc;
+        if (files_follow && a[0] != '-') {
+            o->compare[o->ncompare++] = a;
+            continue;
+        }
+        files_follow = 0;
+        if (!strcmp(a, "--compare"))
+            *compare_mode = files_follow = 1;
+        else if (!strcmp(a, "--arch") && takes)
+            rc = parse_archs(k, argv[++i], o);
+        else if (!strcmp(a, "--batch") && takes)
+            rc = parse_batches(k, argv[++i], o);
+        else if (!strcmp(a, "--device") && takes)
+            rc = parse_devices(k, argv[++i], o, max_devices);
+        else if (!strcmp(a, "--size") && takes)
+            rc = parse_int(argv[++i], 32, 1024, &o->size) ? bad("--size expects 32..1024 (got '%s')", argv[i]) : 0;
+        else if (!strcmp(a, "--iters") && takes)
+            rc = parse_int(argv[++i], 1, 100000, &o->iters) ? bad("--iters expects 1..100000 (got '%s')", argv[i]) : 0;
+        else if (!strcmp(a, "--classes") && takes)
+            rc = parse_int(argv[++i], 2, 100000, &o->classes) ? bad("--classes expects 2..100000 (got '%s')", argv[i])
+                                                              : 0;
+        else if (!strcmp(a, "--weights") && takes)
             o->weights = argv[++i];
-        else if (!strcmp(a, "--device") && v)
-            o->device = argv[++i];
-        else if (!strcmp(a, "--batch") && v)
-            o->batch = atoi(argv[++i]);
-        else if (!strcmp(a, "--size") && v)
-            o->size = atoi(argv[++i]);
-        else if (!strcmp(a, "--iters") && v)
-            o->iters = atoi(argv[++i]);
-        else if (!strcmp(a, "--classes") && v)
-            o->classes = atoi(argv[++i]);
+        else if (!strcmp(a, "--png") && takes)
+            o->png = argv[++i];
+        else if (!strcmp(a, "--all"))
+            o->all = 1;
         else if (!strcmp(a, "--json"))
             o->json = 1;
-        else if (!cli_common_flag(a)) {
-            fprintf(stderr, "movl bench: unknown option or missing value '%s'\n", a);
+        else if (!cli_common_flag(a) && (rc = bad("unknown option or missing value '%s'", a)))
+            fprintf(stderr, "%s\n", usage);
+    }
+    if (rc != MOVL_OK)
+        return rc;
+    if (*compare_mode) {
+        if (o->ncompare == 0)
+            return bad("--compare expects one or more JSON files written by 'movl bench --json'");
+        if (o->narchs || o->nbatches || o->ndevices || o->all || o->size || o->weights || o->json)
+            return bad("--compare takes JSON files and --png only (the runs were made when the files were)");
+        return MOVL_OK;
+    }
+    if (o->png)
+        return bad("--png names the chart of --compare; give --compare A.json B.json ... too");
+    if (o->all && o->ndevices)
+        return bad("--all and --device exclude each other (--all runs every device of every platform)");
+    if (o->weights && o->narchs > 1)
+        return bad("--weights holds one encoder's weights: give exactly one --arch with it");
+    if (!o->narchs)
+        for (size_t i = 0; i < sizeof default_archs / sizeof default_archs[0]; i++)
+            o->archs[o->narchs++] = default_archs[i];
+    if (!o->nbatches)
+        for (size_t i = 0; i < sizeof default_batches / sizeof default_batches[0]; i++)
+            o->batches[o->nbatches++] = default_batches[i];
+    return MOVL_OK;
+}
+
+/* Indices into list of the devices to run, each once, in the order asked. */
+static int choose_devices(const movl_device_info *list, int n, const bench_opts *o, int *chosen, int *nchosen,
+                          char *err)
+{
+    *nchosen = 0;
+    if (o->all) {
+        for (int i = 0; i < n; i++)
+            chosen[(*nchosen)++] = i;
+        return n ? MOVL_OK : (movl_device_select(list, n, NULL, err), MOVL_ERR_INPUT);
+    }
+    int count = o->ndevices ? o->ndevices : 1;
+    for (int s = 0; s < count; s++) {
+        int i = movl_device_select(list, n, o->ndevices ? o->devices[s] : NULL, err);
+        if (i < 0)
             return MOVL_ERR_INPUT;
-        }
-    }
-    if (!o->arch || !movl_encoder_default_size(o->arch)) {
-        fprintf(stderr, "movl bench: --arch must be one of resnet18, resnet34, resnet50, efficientnet_lite0..4\n");
-        return MOVL_ERR_INPUT;
-    }
-    if (!o->size)
-        o->size = movl_encoder_default_size(o->arch);
-    if (o->batch < 1 || o->batch > 1024 || o->size < 32 || o->size > 1024 || o->iters < 1 || o->classes < 2) {
-        fprintf(stderr, "movl bench: expected --batch 1..1024, --size 32..1024, --iters >= 1, --classes >= 2\n");
-        return MOVL_ERR_INPUT;
+        int seen = 0;
+        for (int j = 0; j < *nchosen; j++)
+            seen |= chosen[j] == i;
+        if (!seen)
+            chosen[(*nchosen)++] = i;
     }
     return MOVL_OK;
+}
+
+/* Opens one device, self-tests it, measures its peaks and runs every encoder
+ * and batch size on it; prints as it goes unless the output is JSON. */
+static int bench_device_run(const movl_device_info *info, const bench_opts *o, bench_device *d, char *err)
+{
+    char sel[32];
+    movl_device dev;
+    snprintf(sel, sizeof sel, "%d:%d", info->platform_index, info->device_index);
+    memset(d, 0, sizeof *d);
+    d->info = *info;
+    /* Profiling events cost little; the per-op table needs them. */
+    int rc = movl_device_open(sel, 1, &dev, err);
+    if (rc != MOVL_OK)
+        return rc;
+    if (movl_self_test_enabled)
+        rc = movl_device_self_test(&dev, d->self_test, sizeof d->self_test, err);
+    if (rc == MOVL_OK)
+        rc = movl_roofline_measure(&dev, 0.1, 5, &d->peak, err);
+    if (rc == MOVL_OK && !o->json)
+        bench_print_device(d);
+    d->runs = rc == MOVL_OK ? calloc((size_t)o->narchs * o->nbatches, sizeof *d->runs) : NULL;
+    if (rc == MOVL_OK && !d->runs) {
+        movl_set_error(err, "out of host memory");
+        rc = MOVL_ERR_RUN;
+    }
+    int largest = 0;
+    for (int b = 1; b < o->nbatches; b++)
+        if (o->batches[b] > o->batches[largest])
+            largest = b;
+    for (int a = 0; a < o->narchs && rc == MOVL_OK; a++) {
+        bench_run *runs = &d->runs[d->nruns];
+        for (int b = 0; b < o->nbatches && rc == MOVL_OK; b++) {
+            if ((rc = bench_run_encoder(&dev, o, o->archs[a], o->batches[b], &runs[b], err)) != MOVL_OK)
+                bench_run_free(&runs[b]);
+            else
+                d->nruns++;
+            if (rc == MOVL_OK && !o->json && b == 0)
+                bench_print_arch_header(&runs[b]);
+            if (rc == MOVL_OK && !o->json)
+                bench_print_run(&runs[b]);
+        }
+        /* One op table per encoder, at its largest batch, keeps the text short (JSON has every batch's). */
+        if (rc == MOVL_OK && !o->json)
+            bench_print_ops(&runs[largest], &d->peak);
+    }
+    movl_device_close(&dev);
+    return rc;
+}
+
+static void free_devices(bench_device *devs, int n)
+{
+    for (int i = 0; devs && i < n; i++) {
+        for (int r = 0; r < devs[i].nruns; r++)
+            bench_run_free(&devs[i].runs[r]);
+        free(devs[i].runs);
+    }
+    free(devs);
+}
+
+static int run_benchmarks(const bench_opts *o)
+{
+    char err[MOVL_ERRLEN] = "";
+    movl_device_info *list = NULL;
+    int n = 0, nchosen = 0, ndone = 0;
+    int rc = movl_device_list(&list, &n, err);
+    int *chosen = rc == MOVL_OK ? calloc((size_t)n + 1, sizeof *chosen) : NULL;
+    bench_device *devs = rc == MOVL_OK ? calloc((size_t)n + 1, sizeof *devs) : NULL;
+    if (rc == MOVL_OK && (!chosen || !devs)) {
+        movl_set_error(err, "out of host memory");
+        rc = MOVL_ERR_RUN;
+    }
+    if (rc == MOVL_OK && (rc = choose_devices(list, n, o, chosen, &nchosen, err)) != MOVL_OK && n == 0) {
+        fprintf(stderr, "movl bench: %s\n%s\n", err, movl_install_hint());
+        err[0] = 0;
+    }
+    for (int i = 0; i < nchosen && rc == MOVL_OK; i++) {
+        if (i > 0 && !o->json)
+            printf("\n");
+        rc = bench_device_run(&list[chosen[i]], o, &devs[i], err);
+        ndone = i + 1; /* a failed device may hold partial runs: freed below */
+    }
+    if (rc == MOVL_OK && o->json)
+        rc = bench_print_json(devs, nchosen, o, err);
+    if (rc != MOVL_OK && err[0])
+        fprintf(stderr, "movl bench: %s\n", err);
+    free_devices(devs, ndone);
+    free(chosen);
+    free(list);
+    return rc;
 }
 
 int cmd_bench(int argc, char **argv)
 {
     bench_opts o;
-    int rc = parse(argc, argv, &o);
-    if (rc)
-        return rc;
-    char err[MOVL_ERRLEN] = "";
-    movl_device dev;
-    movl_encoder *enc = NULL;
-    probe_bufs p = {0};
-    cl_mem x = NULL;
-    float *host = NULL, *loss = NULL;
-    int opened = 0;
-    /* Profiling events cost little; the per-layer table needs them. */
-    if ((rc = movl_device_open(o.device, 1, &dev, err)) != MOVL_OK)
-        goto done;
-    opened = 1;
-    double t_load = movl_now();
-    if ((rc = movl_encoder_load(&dev, o.arch, o.weights, o.batch, o.size, &enc, err)) != MOVL_OK)
-        goto done;
-    t_load = movl_now() - t_load;
-    rc = MOVL_ERR_RUN;
-    size_t px = 3 * (size_t)o.size * o.size * (size_t)o.batch;
-    host = malloc(px * sizeof(float));
-    loss = malloc((size_t)o.batch * sizeof(float));
-    for (size_t i = 0; i < px; i++)
-        host[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
-    if (!(x = movl_buffer(&dev, px * sizeof(float), err)) || movl_upload(&dev, x, host, px * sizeof(float), err) ||
-        probe_alloc(&dev, &o, movl_encoder_feature_dim(enc), &p, err))
-        goto done;
-
-    /* Warm-up (first launches, allocations inside drivers), then timed runs. */
-    if (forward_only(&dev, enc, &o, x, err) || train_step(&dev, enc, &o, &p, x, loss, err))
-        goto done;
-    double t0 = movl_now();
-    for (int i = 0; i < o.iters; i++)
-        if (forward_only(&dev, enc, &o, x, err))
-            goto done;
-    double t_fwd = (movl_now() - t0) / o.iters;
-    t0 = movl_now();
-    for (int i = 0; i < o.iters; i++)
-        if (train_step(&dev, enc, &o, &p, x, loss, err))
-            goto done;
-    double t_train = (movl_now() - t0) / o.iters;
-    clFinish(dev.queue);
-
-    double flops = movl_encoder_flops(enc) * o.batch;
-    /* Backward to the input costs about what the forward costs (no weight gradients). */
-    double fwd_img_s = o.batch / t_fwd, train_img_s = o.batch / t_train;
-    size_t enc_bytes = movl_encoder_device_bytes(enc), total_bytes = enc_bytes + p.bytes + px * sizeof(float);
-    int nl = movl_encoder_layer_count(enc);
-    if (o.json) {
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddStringToObject(r, "device", dev.info.name);
-        cJSON_AddStringToObject(r, "platform", dev.info.platform_name);
-        cJSON_AddStringToObject(r, "driver", dev.info.driver_version);
-        cJSON_AddStringToObject(r, "arch", o.arch);
-        cJSON_AddNumberToObject(r, "batch", o.batch);
-        cJSON_AddNumberToObject(r, "size", o.size);
-        cJSON_AddNumberToObject(r, "iters", o.iters);
-        cJSON_AddNumberToObject(r, "load_s", t_load);
-        cJSON_AddNumberToObject(r, "forward_img_s", fwd_img_s);
-        cJSON_AddNumberToObject(r, "train_step_img_s", train_img_s);
-        cJSON_AddNumberToObject(r, "forward_gflop_s", flops / t_fwd * 1e-9);
-        cJSON_AddNumberToObject(r, "train_step_gflop_s", 2 * flops / t_train * 1e-9);
-        cJSON_AddNumberToObject(r, "gflop_per_image", movl_encoder_flops(enc) * 1e-9);
-        cJSON_AddNumberToObject(r, "device_bytes", (double)total_bytes);
-        cJSON *layers = cJSON_AddArrayToObject(r, "layers");
-        for (int i = 0; i < nl; i++) {
-            cJSON *l = cJSON_CreateObject();
-            cJSON_AddStringToObject(l, "name", movl_encoder_layer_name(enc, i));
-            cJSON_AddNumberToObject(l, "gflop", movl_encoder_layer_flops(enc, i) * o.batch * 1e-9);
-            cJSON_AddNumberToObject(l, "forward_ms", 1e3 * movl_encoder_layer_seconds(enc, i, 0));
-            cJSON_AddNumberToObject(l, "backward_ms", 1e3 * movl_encoder_layer_seconds(enc, i, 1));
-            cJSON_AddItemToArray(layers, l);
-        }
-        char *s = cJSON_Print(r);
-        printf("%s\n", s);
-        free(s);
-        cJSON_Delete(r);
-    } else {
-        printf("device   %s (%s, driver %s)\n", dev.info.name, dev.info.platform_name, dev.info.driver_version);
-        printf("encoder  %s, batch %d, %dx%d, %.2f GFLOP/image forward, load %.1f s\n", o.arch, o.batch, o.size,
-               o.size, movl_encoder_flops(enc) * 1e-9, t_load);
-        printf("forward        %8.2f img/s  %7.1f GFLOP/s\n", fwd_img_s, flops / t_fwd * 1e-9);
-        printf("training step  %8.2f img/s  %7.1f GFLOP/s (forward + probe + backward to the input)\n", train_img_s,
-               2 * flops / t_train * 1e-9);
-        printf("device memory  %.0f MiB (encoder weights and activations %.0f MiB)\n", total_bytes / 1048576.0,
-               enc_bytes / 1048576.0);
-        printf("\nper layer, last training step (OpenCL profiling events):\n");
-        printf("  %-28s %9s %9s %9s %9s\n", "layer", "GFLOP", "fwd ms", "bwd ms", "fwd GF/s");
-        double sf = 0, sb = 0;
-        for (int i = 0; i < nl; i++) {
-            double f = movl_encoder_layer_seconds(enc, i, 0), b = movl_encoder_layer_seconds(enc, i, 1);
-            double g = movl_encoder_layer_flops(enc, i) * o.batch * 1e-9;
-            sf += f > 0 ? f : 0;
-            sb += b > 0 ? b : 0;
-            printf("  %-28s %9.3f %9.2f %9.2f %9.1f\n", movl_encoder_layer_name(enc, i), g, 1e3 * f, 1e3 * b,
-                   f > 0 ? g / f : 0);
-        }
-        printf("  %-28s %9s %9.1f %9.1f\n", "sum", "", 1e3 * sf, 1e3 * sb);
-    }
-    rc = MOVL_OK;
-done:
-    if (rc != MOVL_OK && err[0])
-        fprintf(stderr, "movl bench: %s\n", err);
-    if (x)
-        clReleaseMemObject(x);
-    probe_free(&p);
-    movl_encoder_free(enc);
-    if (opened)
-        movl_device_close(&dev);
-    free(host);
-    free(loss);
+    parse_keep keep = {{0}, 0};
+    int compare_mode = 0;
+    int rc = parse(argc, argv, &o, &compare_mode, &keep);
+    if (rc == MOVL_OK)
+        rc = compare_mode ? bench_compare(&o) : run_benchmarks(&o);
+    for (int i = 0; i < keep.n; i++)
+        free(keep.strings[i]);
+    free(o.devices);
+    free(o.compare);
     return rc;
 }

@@ -19,7 +19,7 @@ static const struct {
     {"features", cmd_features, "export frozen features of a dataset (EXP.ini --out F.safetensors)"},
     {"sweep", cmd_sweep, "run every point of an experiment's [sweep] (EXP.ini [--devices A,B] [--slurm ...]; collect DIR)"},
     {"report", cmd_report, "comparison table of finished runs (RUN_DIR...)"},
-    {"bench", cmd_bench, "images/s of forward and training step (--arch A --batch N --size S [--json])"},
+    {"bench", cmd_bench, "per device: measured peaks, images/s, per-op roofline (--arch A,B --batch N,M [--all] [--json]; --compare F.json...)"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# `movl bench` on tiny runs: the --json document holds every field listed in
+# docs/PERFORMANCE.md with positive, self-consistent values (op shares sum to
+# 1, FLOP/s = images/s x FLOP/image); the text report has its sections;
+# --compare prints one column per device and file and writes a PNG chart; bad
+# input exits 2 with a one-line message naming the file or option; a device
+# failing the self-test exits 3. Timings are printed, never asserted.
+# Usage: bench_test.sh PATH/TO/movl   (from the repository root)
+# About 30 s on a 2-core CPU (PoCL). Exit 77 (skipped) without an OpenCL
+# device or without python3.
+set -u
+movl=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+pass=0 fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$movl" devices >/dev/null 2>&1 || { echo "no OpenCL device: skipped"; exit 77; }
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3) || { echo "python3 missing: skipped"; exit 77; }
+start=$SECONDS
+
+ok() { pass=$((pass + 1)); }
+bad() {
+  fail=$((fail + 1))
+  echo "FAIL: $*"
+}
+# expect CODE PATTERN CMD...: CMD exits with CODE and its stderr+stdout matches PATTERN.
+expect() {
+  local code=$1 pattern=$2
+  shift 2
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" = "$code" ] && grep -Eq -- "$pattern" <<<"$out"; then
+    ok
+  else
+    bad "'$*' exited $rc (expected $code) and printed:"
+    echo "$out" | head -5
+    echo "  (expected to match: $pattern)"
+  fi
+}
+
+# check_json FILE BATCHES SELF_TEST(1|0): the documented fields and their invariants.
+check_json() {
+  "$PY" - "$@" <<'PY'
+import json, math, sys
+path, batches, self_test = sys.argv[1], [int(b) for b in sys.argv[2].split(",")], sys.argv[3] == "1"
+doc = json.load(open(path))
+problems = []
+def need(cond, what):
+    if not cond:
+        problems.append(what)
+def positive(o, key, where):
+    v = o.get(key)
+    need(isinstance(v, (int, float)) and math.isfinite(v) and v > 0,
+         f"{where}.{key} = {v!r} is not a positive number")
+def close(a, b, what, rel=1e-6):
+    need(abs(a - b) <= rel * max(abs(a), abs(b), 1e-30), f"{what}: {a} != {b}")
+
+need(isinstance(doc.get("movl_version"), str), "movl_version")
+for key in ("iters", "classes"):
+    positive(doc, key, "doc")
+devs = doc.get("devices")
+need(isinstance(devs, list) and len(devs) == 1, "devices: one device expected")
+for d in devs or []:
+    for key in ("device", "selector", "type", "vendor", "platform", "driver"):
+        need(isinstance(d.get(key), str) and d[key], f"device.{key} is not a non-empty string")
+    positive(d, "compute_units", "device")
+    need(isinstance(d.get("clock_mhz"), (int, float)), "device.clock_mhz")
+    need(isinstance(d.get("self_test"), str) if self_test else d.get("self_test") is None,
+         f"device.self_test = {d.get('self_test')!r} (self-test {'run' if self_test else 'skipped'})")
+    peak = d.get("peak", {})
+    for key in ("gflop_s", "gb_s", "fma_vector_width", "fma_work_items", "fma_rounds", "fma_s", "triad_bytes",
+                "triad_s"):
+        positive(peak, key, "peak")
+    runs = d.get("runs", [])
+    got = [r.get("batch") for r in runs]
+    need(got == batches, f"runs: batches {got}, expected {batches}")
+    for r in runs:
+        where = f"runs[batch {r.get('batch')}]"
+        need(r.get("arch") == "resnet18" and r.get("size") == 64 and r.get("iters") == 1,
+             f"{where}: arch/size/iters")
+        for key in ("load_s", "forward_img_s", "train_step_img_s", "forward_gflop_s", "train_step_gflop_s",
+                    "gflop_per_image", "device_bytes", "ops_fraction_of_step"):
+            positive(r, key, where)
+        close(r["forward_gflop_s"], r["forward_img_s"] * r["gflop_per_image"], f"{where}: forward GFLOP/s")
+        close(r["train_step_gflop_s"], 2 * r["train_step_img_s"] * r["gflop_per_image"], f"{where}: step GFLOP/s")
+        ops, kinds = r.get("ops", []), r.get("op_kinds", [])
+        need(len(ops) > 20, f"{where}: {len(ops)} ops (resnet18 has more than 20 layers)")
+        for op in ops + kinds:
+            for key in ("gflop", "bytes", "forward_ms", "backward_ms", "share", "gflop_s", "flop_per_byte",
+                        "roofline_pct"):
+                v = op.get(key)
+                need(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0,
+                     f"{where} {op.get('name', op.get('kind'))}.{key} = {v!r}")
+            need(op.get("kind") in ("conv", "depthwise_conv", "pool", "eltwise", "linear"),
+                 f"{where}: kind {op.get('kind')!r}")
+        for op in ops:
+            if op.get("kind") == "conv":
+                positive(op, "gflop", op["name"])
+                positive(op, "roofline_pct", op["name"])
+        # Bytes moved (fp32, inputs + weights + outputs) worked out by hand for 64x64 inputs.
+        B, by_name = r["batch"], {op["name"]: op for op in ops}
+        expected = {"conv1": ("conv", 4 * (B * (3 * 64 * 64 + 64 * 32 * 32) + 64 * 3 * 7 * 7 + 64)),
+                    "maxpool": ("pool", 4 * B * (64 * 32 * 32 + 2 * 64 * 16 * 16)),  # + argmax
+                    "layer1.0.add_relu": ("eltwise", 4 * B * 3 * 64 * 16 * 16),
+                    "fc": ("linear", 4 * (B * (512 + 1000) + 512 * 1000 + 1000))}
+        for name, (kind, nbytes) in expected.items():
+            op = by_name.get(name, {})
+            need(op.get("kind") == kind and op.get("bytes") == nbytes,
+                 f"{where} {name}: kind {op.get('kind')!r}, {op.get('bytes')} bytes, expected {kind}, {nbytes}")
+        close(sum(op["share"] for op in ops), 1.0, f"{where}: op shares sum")
+        close(sum(k["share"] for k in kinds), 1.0, f"{where}: op kind shares sum")
+        close(sum(op["gflop"] for op in ops), r["gflop_per_image"] * r["batch"], f"{where}: op GFLOP sum")
+        need(sorted(k["kind"] for k in kinds) == sorted(set(op["kind"] for op in ops)), f"{where}: op_kinds")
+        need(sorted(set(op["kind"] for op in ops)) == ["conv", "eltwise", "linear", "pool"],
+             f"{where}: resnet18 op kinds")
+    if len(runs) > 1:
+        need(runs[-1]["device_bytes"] > runs[0]["device_bytes"], "device memory grows with the batch")
+for p in problems:
+    print(p)
+sys.exit(1 if problems else 0)
+PY
+}
+
+# Two tiny runs on the default device; the second names it twice (run once)
+# and skips the self-test (whose fault switch then cannot fire).
+cd "$tmp"
+if "$movl" bench --arch resnet18 --batch 1,2 --size 64 --iters 1 --json >a.json 2>a.err; then
+  ok
+  if check_json a.json 1,2 1; then ok; else bad "a.json fields (above)"; fi
+else
+  bad "bench a failed: $(head -3 a.err)"
+fi
+sel=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["devices"][0]["selector"])' a.json 2>/dev/null)
+if env MOVL_SELFTEST_FAULT=conv "$movl" bench --device "${sel:-0},${sel:-0}" --arch resnet18 --batch 3 --size 64 \
+  --iters 1 --json --no-self-test >b.json 2>b.err; then
+  ok
+  if check_json b.json 3 0; then ok; else bad "b.json fields (above)"; fi
+else
+  bad "bench b failed: $(head -3 b.err)"
+fi
+
+# Text report: header with self-test and peaks, a row per batch, the op table at the largest batch.
+out=$("$movl" bench --arch resnet18 --batch 2,1 --size 64 --iters 1 2>&1)
+for want in "self-test: " "peak fp32 [0-9.]+ GFLOP/s .*memory [0-9.]+ GB/s" "resnet18, 64x64" "^ +2 +[0-9.]+ " \
+  "^ +1 +[0-9.]+ " "per op, training step at batch 2" "layer4\.1\.conv2 +conv +[0-9.]+" "per op kind:"; do
+  if grep -Eq -- "$want" <<<"$out"; then ok; else bad "text report lacks '$want'"; fi
+done
+
+# --compare: both files' columns (same device name: labelled by file), every run's rows, a PNG.
+if [ -s a.json ] && [ -s b.json ]; then
+  expect 0 "\(a\.json\).*\(b\.json\)" "$movl" bench --compare a.json b.json
+  out=$("$movl" bench --compare a.json b.json --png "$tmp/sub.png" 2>&1)
+  for want in "peak fp32 GFLOP/s" "peak memory GB/s" "resnet18 64 b1 forward img/s" \
+    "resnet18 64 b3 training img/s"; do
+    if grep -q -- "$want" <<<"$out"; then ok; else bad "--compare table lacks '$want'"; fi
+  done
+  # b1 exists only in a.json: its b.json cell is '-'.
+  if grep -Eq -- "resnet18 64 b1 forward img/s +[0-9.]+ +-$" <<<"$out"; then
+    ok
+  else
+    bad "--compare: missing cell is not '-'"
+  fi
+  for png in bench_compare.png sub.png; do
+    if [ -s "$png" ] && [ "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+      ok
+    else
+      bad "$png is not a PNG"
+    fi
+  done
+fi
+
+# Bad input: exit 2 and a one-line message naming the file or option.
+printf 'not json {' >bad.json
+printf '{"devices": [{"device": "x", "peak": {"gflop_s": 1}}]}' >other.json
+expect 2 "missing\.json: cannot open" "$movl" bench --compare a.json missing.json
+expect 2 "bad\.json: not valid JSON" "$movl" bench --compare bad.json
+expect 2 "other\.json: not a 'movl bench --json' document: devices\[0\] lacks" "$movl" bench --compare other.json
+expect 2 "--compare expects one or more JSON files" "$movl" bench --compare
+expect 2 "--compare takes JSON files and --png only" "$movl" bench --compare a.json --batch 2
+expect 2 "--png names the chart of --compare" "$movl" bench --png x.png
+expect 2 "--arch must be one of" "$movl" bench --arch resnet18,vgg16
+expect 2 "--batch expects batch sizes 1..1024" "$movl" bench --batch 1,0
+expect 2 "--size expects 32..1024" "$movl" bench --size 16
+expect 2 "--all and --device exclude each other" "$movl" bench --all --device 0
+expect 2 "--device 'no-such-device' matches no OpenCL device" "$movl" bench --device 0,no-such-device
+expect 2 "--weights holds one encoder's weights" "$movl" bench --arch resnet18,resnet34 --weights w.safetensors
+expect 2 "unknown option or missing value '--bogus'" "$movl" bench --bogus
+[ ! -e x.png ] && ok || bad "a rejected command wrote x.png"
+
+# A device that fails the self-test stops the bench with exit 3.
+expect 3 "failed the self-test" env MOVL_SELFTEST_FAULT=conv "$movl" bench --arch resnet18 --batch 1 --size 64 --iters 1
+
+echo "time: $((SECONDS - start)) s"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
