@@ -127,6 +127,16 @@ out=$(PATH=/nonexistent "$movl" sweep "$tmp/exp.ini" --out "$tmp/noslurm" --slur
 rc=$?
 check "--slurm without sbatch on PATH: exit 2 ($rc), nothing created" \
   bash -c "[ $rc = 2 ] && [ ! -e '$tmp/noslurm' ] && grep -q 'sbatch not found on PATH' <<<\"\$1\"" _ "$out"
+# devices are checked before anything is created: a selector that matches
+# nothing (exit 2), a device that fails the driver self-test (exit 3)
+out=$("$movl" sweep "$tmp/exp.ini" --out "$tmp/nodev" --devices 0,7 2>&1)
+rc=$?
+check "--devices 0,7: exit 2 ($rc), nothing created" \
+  bash -c "[ $rc = 2 ] && [ ! -e '$tmp/nodev' ] && grep -q \"device '7' matches no OpenCL device\" <<<\"\$1\"" _ "$out"
+out=$(MOVL_SELFTEST_FAULT=gemm "$movl" sweep "$tmp/exp.ini" --out "$tmp/brokendev" 2>&1)
+rc=$?
+check "device failing the self-test: exit 3 ($rc), nothing created" \
+  bash -c "[ $rc = 3 ] && [ ! -e '$tmp/brokendev' ] && grep -q 'failed the self-test: GEMM' <<<\"\$1\"" _ "$out"
 # a sweep folder belongs to one experiment
 { base; printf '[sweep]\nloss.lambda = 0, 0.5\nprompt.size = 2, 8\nexperiment.seed = 1, 2\n'; } >"$tmp/other.ini"
 out=$("$movl" sweep "$tmp/other.ini" --out "$tmp/sw" 2>&1)

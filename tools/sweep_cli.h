@@ -15,6 +15,9 @@ int sweep_self_exe(char *buf, size_t n, char *err);
  * MOVL_ERR_RUN if some failed, 130 when stopped by a signal. */
 int sweep_run_local(const char *dir, const movl_sweep *s, char *const *devices, int ndev, char *err);
 
+/* movl sweep run-point DIR INDEX [--device SEL] (tools/sweep_point.c). */
+int sweep_run_point(int argc, char **argv);
+
 /* Where sbatch is on PATH (into buf), or 0 when it is not. */
 int sweep_find_sbatch(char *buf, size_t n);
 

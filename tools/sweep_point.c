@@ -1,0 +1,144 @@
+/* movl sweep run-point DIR INDEX [--device SEL]: trains one point of a sweep
+ * folder (fresh, or continued from its checkpoint, or nothing when complete).
+ * What each local child process and each Slurm array task runs. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "common.h"
+#include "device.h"
+#include "sweep.h"
+#include "sweep_cli.h"
+
+static int usage(const char *msg)
+{
+    fprintf(stderr, "movl sweep run-point: %s\nusage: movl sweep run-point DIR INDEX [--device SEL]\n", msg);
+    return MOVL_ERR_INPUT;
+}
+
+/* The device of a Slurm task that was given none: with several GPUs on the
+ * node and none bound to the task by Slurm (no --gres), tasks spread over
+ * them by array index; otherwise movl's default (first GPU, else CPU). */
+static const char *task_device(char *buf, size_t n)
+{
+    const char *task = getenv("SLURM_ARRAY_TASK_ID");
+    const char *bound[] = {"CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "ZE_AFFINITY_MASK", "SLURM_JOB_GPUS"};
+    if (!task || (getenv("MOVL_DEVICE") && *getenv("MOVL_DEVICE")))
+        return NULL;
+    for (size_t i = 0; i < sizeof bound / sizeof bound[0]; i++)
+        if (getenv(bound[i]))
+            return NULL;
+    movl_device_info *list;
+    int count, ngpu = 0;
+    char err[MOVL_ERRLEN];
+    if (movl_device_list(&list, &count, err))
+        return NULL;
+    for (int i = 0; i < count; i++)
+        ngpu += list[i].is_gpu;
+    const char *sel = NULL;
+    if (ngpu > 1) {
+        int want = atoi(task) % ngpu;
+        for (int i = 0; i < count && !sel; i++)
+            if (list[i].is_gpu && want-- == 0) {
+                snprintf(buf, n, "%d:%d", list[i].platform_index, list[i].device_index);
+                sel = buf;
+            }
+    }
+    free(list);
+    return sel;
+}
+
+/* Removes a point folder that never got past set-up (no checkpoint), so that
+ * `movl train` can create it again under the same name. */
+static int clear_unstarted(const char *dir, const char *name, char *err)
+{
+    char p[PATH_MAX + 256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (access(p, F_OK) != 0)
+        return MOVL_OK;
+    const char *files[] = {"config.ini", "metrics.csv"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s/%s", dir, name, files[i]);
+        remove(p);
+    }
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (rmdir(p)) {
+        movl_set_error(err, "%s: a run folder without a checkpoint that holds other files; remove it (%s)", p,
+                       strerror(errno));
+        return MOVL_ERR_INPUT;
+    }
+    return MOVL_OK;
+}
+
+int sweep_run_point(int argc, char **argv)
+{
+    const char *device = NULL;
+    char err[MOVL_ERRLEN] = "", devbuf[32];
+    if (argc < 4)
+        return usage("takes a sweep directory and a point index");
+    for (int i = 4; i < argc; i++) {
+        if (!strcmp(argv[i], "--device") && i + 1 < argc)
+            device = argv[++i];
+        else if (!cli_common_flag(argv[i])) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[i]);
+            return usage(msg);
+        }
+    }
+    const char *dir = argv[2];
+    char *end;
+    long idx = strtol(argv[3], &end, 10);
+    movl_sweep s;
+    int rc = movl_sweep_read_points(dir, &s, err);
+    if (rc == MOVL_OK && (*end || end == argv[3] || idx < 0 || idx >= s.npoints)) {
+        movl_set_error(err, "point index '%s' is not one of 0..%d of %s/points.csv", argv[3], s.npoints - 1, dir);
+        rc = MOVL_ERR_INPUT;
+    }
+    if (rc) {
+        fprintf(stderr, "movl sweep run-point: %s\n", err);
+        return rc;
+    }
+    if (!device)
+        device = task_device(devbuf, sizeof devbuf);
+    const movl_sweep_point *p = &s.points[idx];
+    movl_point_state st = movl_sweep_point_state(dir, p);
+    char target[PATH_MAX + 256], outdir[PATH_MAX + 64], name[MOVL_SWEEP_NAMELEN + 32], ini[PATH_MAX + 16];
+    char kv[MOVL_SWEEP_MAX][MOVL_CFG_NAMELEN * 2 + 2];
+    char *av[16 + 2 * MOVL_SWEEP_MAX];
+    int ac = 0;
+    av[ac++] = "train";
+    if (st == MOVL_POINT_DONE) {
+        printf("%s: already complete\n", p->name);
+        movl_sweep_free(&s);
+        return MOVL_OK;
+    } else if (st == MOVL_POINT_PARTIAL) {
+        snprintf(target, sizeof target, "%s/%s", dir, p->name);
+        av[ac++] = "--resume", av[ac++] = target;
+    } else {
+        if ((rc = clear_unstarted(dir, p->name, err))) {
+            fprintf(stderr, "movl sweep run-point: %s\n", err);
+            movl_sweep_free(&s);
+            return rc;
+        }
+        snprintf(ini, sizeof ini, "%s/sweep.ini", dir);
+        snprintf(outdir, sizeof outdir, "experiment.output_dir=%s", dir);
+        snprintf(name, sizeof name, "experiment.name=%s", p->name);
+        av[ac++] = ini;
+        av[ac++] = "-s", av[ac++] = outdir, av[ac++] = "-s", av[ac++] = name;
+        for (int k = 0; k < s.nkeys; k++) {
+            movl_sweep_override(&s, (int)idx, k, kv[k], sizeof kv[k]);
+            av[ac++] = "-s", av[ac++] = kv[k];
+        }
+    }
+    if (device && *device)
+        av[ac++] = "--device", av[ac++] = (char *)device;
+    av[ac] = NULL;
+    rc = cmd_train(ac, av);
+    movl_sweep_free(&s);
+    return rc;
+}
+
