@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "file_read.h"
 #include "plot.h"
 #include "sweep.h"
 
@@ -39,26 +40,11 @@ static double json_num(const cJSON *o, const char *a, const char *b)
 static int read_summary(const char *dir, const movl_sweep_point *p, point_result *r, char *err)
 {
     char path[1400];
+    int missing;
     snprintf(path, sizeof path, "%s/%s/summary.json", dir, p->name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    rewind(f);
-    char *text = len > 0 && len < (1 << 24) ? malloc((size_t)len + 1) : NULL;
-    size_t got = text ? fread(text, 1, (size_t)len, f) : 0;
-    fclose(f);
-    cJSON *j = NULL;
-    if (text) {
-        text[got] = 0;
-        j = cJSON_Parse(text);
-        free(text);
-    }
-    if (!j) {
-        movl_set_error(err, "%s: not valid JSON", path);
-        return -1;
-    }
+    cJSON *j = movl_read_json(path, &missing, err);
+    if (!j)
+        return missing ? 0 : -1;
     r->m[M_VAL_ACC] = json_num(j, "val", "acc");
     r->m[M_VAL_AUC] = json_num(j, "val", "auc");
     r->m[M_TEST_ACC] = json_num(j, "test", "acc");

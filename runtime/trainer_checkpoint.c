@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "file_read.h"
 #include "png_write.h"
 #include "trainer_internal.h"
 #include "weights.h"
@@ -260,25 +261,11 @@ int tr_load_resume(trainer *t, char *err)
     char path[1400], jpath[1400];
     run_path(t, "resume.safetensors", path, sizeof path);
     run_path(t, "resume.json", jpath, sizeof jpath);
-    FILE *f = fopen(jpath, "r");
-    if (!f) {
-        movl_set_error(err, "%s: no resume state (the run never reached its first checkpoint)", jpath);
-        return MOVL_ERR_INPUT;
-    }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (int c; (c = fgetc(f)) != EOF;) {
-        if (len + 2 > cap)
-            text = realloc(text, cap = cap ? 2 * cap : 4096);
-        text[len++] = (char)c;
-    }
-    fclose(f);
-    if (text)
-        text[len] = 0;
-    cJSON *j = text ? cJSON_Parse(text) : NULL;
-    free(text);
+    int missing;
+    cJSON *j = movl_read_json(jpath, &missing, err);
     if (!j) {
-        movl_set_error(err, "%s: not valid JSON", jpath);
+        if (missing)
+            movl_set_error(err, "%s: no resume state (the run never reached its first checkpoint)", jpath);
         return MOVL_ERR_INPUT;
     }
 #define NUM(key) cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, key))

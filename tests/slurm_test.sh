@@ -15,8 +15,8 @@ set -u
 movl=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 export PATH="$PATH:/usr/sbin:/sbin" # the daemons live in sbin
-pass=0 fail=0
 start=$SECONDS
+source "$(dirname "${BASH_SOURCE[0]}")/check_lib.sh"
 
 skip() {
   if [ "${MOVL_REQUIRE_SLURM:-0}" = 1 ]; then
@@ -60,16 +60,6 @@ in_background() {
   return $rc
 }
 
-ok() { pass=$((pass + 1)); }
-bad() {
-  fail=$((fail + 1))
-  echo "FAIL: $*"
-}
-check() {
-  local what=$1
-  shift
-  if "$@"; then ok; else bad "$what"; fi
-}
 
 # Sweep directory checks (standard library only).
 cat >"$tmp/h.py" <<'EOF'

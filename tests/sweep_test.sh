@@ -19,10 +19,7 @@ weights=$(realpath "$weights")
 pneu=$(realpath "$pneu")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
+source "$(dirname "${BASH_SOURCE[0]}")/check_lib.sh"
 
 base() {
   cat <<EOF

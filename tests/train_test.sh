@@ -10,7 +10,6 @@
 # numpy-based checks are skipped without numpy.
 set -u
 movl=$1
-pass=0 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pneu=data/medmnist/pneumoniamnist.npz breast=data/medmnist/breastmnist.npz retina=data/medmnist/retinamnist.npz
@@ -25,17 +24,7 @@ numpy=0
 export MOVL_STOP_AFTER_STEPS= MOVL_TRACE= # only where a check sets them
 start=$SECONDS
 
-ok() { pass=$((pass + 1)); }
-bad() {
-  fail=$((fail + 1))
-  echo "FAIL: $*"
-}
-# check WHAT CMD...: CMD succeeds.
-check() {
-  local what=$1
-  shift
-  if "$@"; then ok; else bad "$what"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check_lib.sh"
 
 # JSON, safetensors headers, CSV and PNG helpers (standard library only, except npz).
 cat >"$tmp/h.py" <<'EOF'

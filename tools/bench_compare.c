@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "bench.h"
+#include "common.h"
+#include "file_read.h"
 #include "plot.h"
 
 typedef struct cmp_column {
@@ -24,24 +26,11 @@ typedef struct cmp_row {
 
 static cJSON *read_json(const char *path, char *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        movl_set_error(err, "%s: cannot open (expected a JSON file written by 'movl bench --json')", path);
-        return NULL;
+    cJSON *j = movl_read_json(path, NULL, err);
+    if (!j) {
+        size_t n = strlen(err);
+        snprintf(err + n, MOVL_ERRLEN > n ? MOVL_ERRLEN - n : 0, " (expected a file written by 'movl bench --json')");
     }
-    char *text = NULL;
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 && n < (1L << 28))
-        text = malloc((size_t)n + 1);
-    cJSON *j = NULL;
-    if (text && fread(text, 1, (size_t)n, f) == (size_t)n) {
-        text[n] = 0;
-        j = cJSON_Parse(text);
-    }
-    free(text);
-    fclose(f);
-    if (!j)
-        movl_set_error(err, "%s: not valid JSON (expected a file written by 'movl bench --json')", path);
     return j;
 }
 

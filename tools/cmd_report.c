@@ -8,29 +8,16 @@
 
 #include "commands.h"
 #include "common.h"
+#include "file_read.h"
 
 static cJSON *read_summary(const char *dir, char *err)
 {
     char path[1200];
+    int missing;
     snprintf(path, sizeof path, "%s/summary.json", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) {
+    cJSON *j = movl_read_json(path, &missing, err);
+    if (!j && missing)
         movl_set_error(err, "%s: no summary.json (the run did not finish; resume it with movl train --resume)", dir);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = n > 0 && n < (1 << 24) ? malloc((size_t)n + 1) : NULL;
-    cJSON *j = NULL;
-    if (text && fread(text, 1, (size_t)n, f) == (size_t)n) {
-        text[n] = 0;
-        j = cJSON_Parse(text);
-    }
-    free(text);
-    fclose(f);
-    if (!j)
-        movl_set_error(err, "%s: summary.json is not valid JSON", dir);
     return j;
 }
 

@@ -17,6 +17,7 @@
 #include "common.h"
 #include "device.h"
 #include "experiment.h"
+#include "file_read.h"
 #include "selftest.h"
 #include "sweep.h"
 #include "sweep_cli.h"
@@ -60,30 +61,6 @@ static void absolutize(char *path, size_t n)
         memcpy(path, abs, strlen(abs) + 1);
 }
 
-static int read_all(const char *path, char **out)
-{
-    FILE *f = fopen(path, "rb");
-    *out = NULL;
-    if (!f)
-        return -1;
-    size_t cap = 4096, len = 0, got;
-    char *b = malloc(cap + 1);
-    while (b && (got = fread(b + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap) {
-            char *nb = realloc(b, (cap *= 2) + 1);
-            if (!nb)
-                free(b);
-            b = nb;
-        }
-    }
-    fclose(f);
-    if (!b)
-        return -1;
-    b[len] = 0;
-    *out = b;
-    return 0;
-}
 
 /* Writes DIR/sweep.ini, or checks that the one there says the same (a
  * sweep directory belongs to one experiment: mixing two would mix results). */
@@ -98,11 +75,11 @@ static int write_or_check_ini(const movl_experiment *e, const char *ini, const c
     int rc = movl_experiment_write(e, fresh, comment, err);
     if (rc)
         return rc;
-    char *a, *b;
-    int ra = read_all(path, &a), rb = read_all(fresh, &b);
+    char why[MOVL_ERRLEN];
+    char *a = movl_read_text(path, 1 << 20, NULL, why), *b = movl_read_text(fresh, 1 << 20, NULL, why);
     remove(fresh);
     /* The first line is the comment naming the INI; the rest must match. */
-    const char *ba = ra ? NULL : strchr(a, '\n'), *bb = rb ? NULL : strchr(b, '\n');
+    const char *ba = a ? strchr(a, '\n') : NULL, *bb = b ? strchr(b, '\n') : NULL;
     if (!ba || !bb || strcmp(ba, bb)) {
         int line = 2;
         for (const char *p = ba, *q = bb; p && q && *p && *p == *q; p++, q++)
@@ -300,7 +277,7 @@ static int collect(int argc, char **argv)
     }
     char md[PATH_MAX + 16], *text;
     snprintf(md, sizeof md, "%s/results.md", argv[2]);
-    if (read_all(md, &text) == 0) {
+    if ((text = movl_read_text(md, 1 << 24, NULL, err))) {
         fputs(text, stdout);
         free(text);
     }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "file_read.h"
 #include "sweep_cli.h"
 #include "trainer.h"
 
@@ -67,14 +68,9 @@ static pid_t start_point(const char *exe, const char *dir, const movl_sweep *s, 
 /* "test acc 0.8438, auc 0.9250" from a finished point's summary.json. */
 static void point_result(const char *dir, const movl_sweep_point *p, char *out, size_t n)
 {
-    char path[PATH_MAX + 256], buf[65536];
+    char path[PATH_MAX + 256], why[MOVL_ERRLEN];
     snprintf(path, sizeof path, "%s/%s/summary.json", dir, p->name);
-    FILE *f = fopen(path, "rb");
-    size_t len = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[len] = 0;
-    cJSON *j = cJSON_Parse(buf), *t = cJSON_GetObjectItemCaseSensitive(j, "test");
+    cJSON *j = movl_read_json(path, NULL, why), *t = cJSON_GetObjectItemCaseSensitive(j, "test");
     cJSON *acc = cJSON_GetObjectItemCaseSensitive(t, "acc"), *auc = cJSON_GetObjectItemCaseSensitive(t, "auc");
     if (cJSON_IsNumber(acc) && cJSON_IsNumber(auc))
         snprintf(out, n, "test acc %.4f, auc %.4f", acc->valuedouble, auc->valuedouble);
