@@ -231,6 +231,15 @@ static int check_sweep_entry(const char *name, const char *values, char *why, si
         snprintf(why, wl, "%s cannot be swept (a list-valued key)", name);
         return MOVL_ERR_INPUT;
     }
+    /* The sweep names its points' run folders and places them; devices come from --devices or Slurm. */
+    if (!strcmp(sec, "experiment") && (!strcmp(key, "name") || !strcmp(key, "output_dir"))) {
+        snprintf(why, wl, "%s cannot be swept (the sweep names and places its points' run folders; use --out)", name);
+        return MOVL_ERR_INPUT;
+    }
+    if (!strcmp(sec, "device")) {
+        snprintf(why, wl, "%s cannot be swept (give devices with movl sweep --devices, or let Slurm pick)", name);
+        return MOVL_ERR_INPUT;
+    }
     if (strlen(values) >= MOVL_SWEEP_VALUELEN) {
         snprintf(why, wl, "%s has too long a value list (at most %d characters)", name, MOVL_SWEEP_VALUELEN - 1);
         return MOVL_ERR_INPUT;
@@ -252,6 +261,22 @@ static int check_sweep_entry(const char *name, const char *values, char *why, si
         if (movl_cfg_parse_value(spec, item, &v, r, sizeof r)) {
             snprintf(why, wl, "%s value '%s' %s", name, item, r);
             return MOVL_ERR_INPUT;
+        }
+        if (strlen(item) >= MOVL_CFG_NAMELEN) {
+            snprintf(why, wl, "%s value '%.40s...' is too long for a sweep (at most %d characters)", name, item,
+                     MOVL_CFG_NAMELEN - 1);
+            return MOVL_ERR_INPUT;
+        }
+        /* A repeated value would be two identical points that collect counts as two seeds. */
+        for (const char *q = copy; q < item;) {
+            const char *e = q + strlen(q);
+            char prev[MOVL_SWEEP_VALUELEN];
+            snprintf(prev, sizeof prev, "%s", q);
+            if (e < item && !strcmp(trim(prev), item)) {
+                snprintf(why, wl, "%s lists the value '%s' twice", name, item);
+                return MOVL_ERR_INPUT;
+            }
+            q = e + 1;
         }
         if (!comma)
             return MOVL_OK;

@@ -54,6 +54,9 @@ static void name_point(const movl_sweep *s, int p)
     int len = snprintf(pt->name, sizeof pt->name, "%03d", p);
     for (int k = 0; k < s->nkeys && len < (int)sizeof pt->name; k++)
         len += snprintf(pt->name + len, sizeof pt->name - (size_t)len, "_%s=%s", short_key(s, k), pt->values[k]);
+    /* The name becomes [experiment] name, which holds at most MOVL_CFG_NAMELEN - 1 characters;
+     * the index prefix keeps shortened names unique. */
+    pt->name[MOVL_CFG_NAMELEN - 1] = 0;
     for (char *c = pt->name; *c; c++)
         if (!isalnum((unsigned char)*c) && !strchr("._+-=", *c))
             *c = '_';

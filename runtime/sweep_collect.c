@@ -43,6 +43,8 @@ static int read_summary(const char *dir, const movl_sweep_point *p, point_result
     int missing;
     snprintf(path, sizeof path, "%s/%s/summary.json", dir, p->name);
     cJSON *j = movl_read_json(path, &missing, err);
+    if (!j && missing)
+        err[0] = 0; /* not run yet: not an error */
     if (!j)
         return missing ? 0 : -1;
     r->m[M_VAL_ACC] = json_num(j, "val", "acc");
@@ -156,6 +158,18 @@ static int write_csv(const char *dir, const movl_sweep *s, const point_result *r
     return close_rename(f, tmp, err);
 }
 
+/* A value in a Markdown table cell: '|' would end the cell. */
+static void md_value(FILE *f, const char *v)
+{
+    fputc(' ', f);
+    for (; *v; v++) {
+        if (*v == '|')
+            fputc('\\', f);
+        fputc(*v, f);
+    }
+    fprintf(f, " |");
+}
+
 static void md_cell(FILE *f, const group *g, int m)
 {
     if (isnan(g->mean[m]))
@@ -181,7 +195,7 @@ static int write_md(const char *dir, const movl_sweep *s, const group *g, int ng
     fprintf(f, "|");
     for (int k = 0; k < s->nkeys; k++)
         if (k != sk)
-            fprintf(f, " %s |", s->keys[k]);
+            md_value(f, s->keys[k]);
     fprintf(f, " n | val ACC | val AUC | test ACC | test AUC |\n|");
     for (int k = 0; k < s->nkeys + 4 - (sk >= 0); k++)
         fprintf(f, "---|");
@@ -190,7 +204,7 @@ static int write_md(const char *dir, const movl_sweep *s, const group *g, int ng
         fprintf(f, "|");
         for (int k = 0; k < s->nkeys; k++)
             if (k != sk)
-                fprintf(f, " %s |", s->points[g[i].first].values[k]);
+                md_value(f, s->points[g[i].first].values[k]);
         fprintf(f, " %d |", g[i].n);
         md_cell(f, &g[i], M_VAL_ACC);
         md_cell(f, &g[i], M_VAL_AUC);
@@ -301,6 +315,15 @@ static int write_plot(const char *dir, const movl_sweep *s, const group *g, int 
             eu[at] = isnan(g[i].std[M_TEST_AUC]) ? 0 : g[i].std[M_TEST_AUC];
             n++;
         }
+        /* A line joins points in x order, whatever order the [sweep] list had. */
+        for (int a = 1; !x.categorical && a < n; a++)
+            for (int b = a; b > 0 && xs[b - 1] > xs[b]; b--) {
+                double *cols[5] = {xs, ya, ea, yu, eu};
+                for (int c = 0; c < 5; c++) {
+                    double t = cols[c][b];
+                    cols[c][b] = cols[c][b - 1], cols[c][b - 1] = t;
+                }
+            }
         int count = x.categorical ? x.ncats : n;
         acc[j] = (movl_plot_series){labels[j], count, xs, ya, sk >= 0 ? ea : NULL};
         auc[j] = (movl_plot_series){labels[j], count, xs, yu, sk >= 0 ? eu : NULL};

@@ -359,17 +359,22 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
     memset(&t, 0, sizeof t);
     t.exp = exp;
     snprintf(t.run_dir, sizeof t.run_dir, "%s", run_dir);
-    int rc = tr_setup(&t, err);
-    stage stages[3];
-    int ns = plan_stages(exp, stages);
-    if (rc == MOVL_OK && resume)
-        rc = tr_load_resume(&t, err);
+    /* The handler goes in before set-up, so that a stop during set-up (kernel builds, data
+     * loading) ends the run cleanly instead of killing it half-way through writing. */
     stop_requested = 0;
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    int rc = tr_setup(&t, err);
+    stage stages[3];
+    int ns = plan_stages(exp, stages);
+    if (rc == MOVL_OK && resume)
+        rc = tr_load_resume(&t, err);
+    int stopped_in_setup = rc == MOVL_OK && stop_requested;
+    if (stopped_in_setup)
+        rc = MOVL_INTERRUPTED;
     t.t_start = movl_now();
     /* Test hooks: MOVL_TRACE=FILE appends one JSON line per step (the PyTorch
      * twin replays them); MOVL_STOP_AFTER_STEPS=N interrupts after N steps. */
@@ -392,7 +397,9 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (rc == MOVL_INTERRUPTED) {
+    if (rc == MOVL_INTERRUPTED && stopped_in_setup && !resume) {
+        movl_set_error(err, "interrupted during set-up, before the first step (nothing to resume)");
+    } else if (rc == MOVL_INTERRUPTED) {
         movl_set_error(err, "interrupted; continue with: movl train --resume %s", run_dir);
     } else if (rc == MOVL_OK) {
         /* The test split is evaluated once, with the selected parameters. */

@@ -45,6 +45,11 @@ EOF
 { base; printf '[sweep]\nloss.lambda = 0, 0.5\nprompt.size = 2, 4\nexperiment.seed = 1, 2\n'; } >"$tmp/exp.ini"
 
 echo "== 2x2 grid, 2 seeds, two points at a time"
+# A point folder left by a run killed during set-up (no checkpoint; a config
+# being written) must not stop that point from running.
+mkdir -p "$tmp/sw/000_lambda=0_size=2_seed=1"
+echo partial >"$tmp/sw/000_lambda=0_size=2_seed=1/config.ini.tmpAbC123"
+echo partial >"$tmp/sw/000_lambda=0_size=2_seed=1/config.ini"
 out=$("$movl" sweep "$tmp/exp.ini" --out "$tmp/sw" --devices 0,0 2>&1)
 rc=$?
 check "sweep exits 0 ($rc): $(tail -2 <<<"$out")" [ $rc = 0 ]
@@ -98,6 +103,25 @@ check "resumed sweep exits 0 ($rc): $(tail -1 <<<"$out")" [ $rc = 0 ]
 check "resumed points' metrics equal the uninterrupted sweep's" bash -c \
   "diff <(cut -d, -f1-10 '$tmp/sw/results.csv') <(cut -d, -f1-10 '$tmp/sw2/results.csv')"
 
+echo "== a point runs in one process at a time; SIGTERM to the sweep stops its points"
+{ base; printf '[sweep]\nmode = zip\nloss.lambda = 0, 0.5\nexperiment.seed = 3, 4\n'; } >"$tmp/zip.ini"
+"$movl" sweep "$tmp/zip.ini" --out "$tmp/sw3" >"$tmp/sw3.out" 2>&1 &
+sweep_pid=$!
+for _ in $(seq 100); do grep -q '^run directory' "$tmp"/sw3/logs/000_*.log 2>/dev/null && break; sleep 0.1; done
+out=$("$movl" sweep run-point "$tmp/sw3" 0 2>&1)
+rc=$?
+check "run-point of a point another process is training: exit 75 ($rc), nothing done" \
+  bash -c "[ $rc = 75 ] && grep -q 'already running in another process' <<<\"\$1\"" _ "$out"
+kill -TERM $sweep_pid
+wait $sweep_pid
+rc=$?
+check "SIGTERM to the sweep: exit 130 ($rc), its point stopped: $(tail -2 "$tmp/sw3.out" | head -1)" \
+  bash -c "[ $rc = 130 ] && grep -q '000_lambda=0_seed=3: stopped' '$tmp/sw3.out' && ! pgrep -f '[r]un-point $tmp/sw3' >/dev/null"
+out=$("$movl" sweep "$tmp/zip.ini" --out "$tmp/sw3" 2>&1)
+rc=$?
+check "zip sweep finishes after the stop ($rc): 2 points" \
+  bash -c "[ $rc = 0 ] && [ \$(ls '$tmp'/sw3/*/summary.json | wc -l) = 2 ]"
+
 echo "== bad input: exit 2, one line, nothing created"
 # expect_bad PATTERN SWEEP_LINES [ARGS...]: the sweep fails with exit 2 and PATTERN, no sweep folder.
 case_n=0
@@ -134,6 +158,12 @@ out=$(MOVL_SELFTEST_FAULT=gemm "$movl" sweep "$tmp/exp.ini" --out "$tmp/brokende
 rc=$?
 check "device failing the self-test: exit 3 ($rc), nothing created" \
   bash -c "[ $rc = 3 ] && [ ! -e '$tmp/brokendev' ] && grep -q 'failed the self-test: GEMM' <<<\"\$1\"" _ "$out"
+if command -v sbatch >/dev/null; then
+  out=$("$movl" sweep "$tmp/exp.ini" --out "$tmp/with space" --slurm 2>&1)
+  rc=$?
+  check "--slurm into a folder with a space: exit 2 ($rc), nothing created" \
+    bash -c "[ $rc = 2 ] && [ ! -e '$tmp/with space' ] && grep -q \"holds a space, quote or '%'\" <<<\"\$1\"" _ "$out"
+fi
 # a sweep folder belongs to one experiment
 { base; printf '[sweep]\nloss.lambda = 0, 0.5\nprompt.size = 2, 8\nexperiment.seed = 1, 2\n'; } >"$tmp/other.ini"
 out=$("$movl" sweep "$tmp/other.ini" --out "$tmp/sw" 2>&1)

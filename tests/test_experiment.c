@@ -484,6 +484,18 @@ static void test_errors(void)
                  NULL, 0, "x.ini:9: [sweep] mode = zip needs value lists of equal length");
     expect_error("sweep mode", base_ini("movl", "[sweep]\nmode = cartesian\n"), NULL, 0,
                  "[sweep] mode = cartesian is not one of: grid, zip");
+    expect_error("sweep name", base_ini("movl", "[sweep]\nexperiment.name = a, b\n"), NULL, 0,
+                 "x.ini:9: experiment.name cannot be swept (the sweep names and places its points' run folders");
+    expect_error("sweep output_dir", base_ini("movl", "[sweep]\nexperiment.output_dir = a, b\n"), NULL, 0,
+                 "experiment.output_dir cannot be swept");
+    expect_error("sweep device", base_ini("movl", "[sweep]\ndevice.select = 0, 1\n"), NULL, 0,
+                 "device.select cannot be swept (give devices with movl sweep --devices");
+    expect_error("sweep repeated value", base_ini("movl", "[sweep]\nloss.lambda = 0.1, 0.5 , 0.1\n"), NULL, 0,
+                 "x.ini:9: loss.lambda lists the value '0.1' twice");
+    char long_value[400];
+    snprintf(long_value, sizeof long_value, "[sweep]\ndata.path = a.npz, %0200d.npz\n", 0);
+    expect_error("sweep long value", base_ini("movl", long_value), NULL, 0,
+                 "...' is too long for a sweep (at most 127 characters)");
 }
 
 static void test_sweep(void)

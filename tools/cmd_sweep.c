@@ -186,6 +186,32 @@ static int check_devices(char *const *devices, int ndev, char *err)
     return MOVL_OK;
 }
 
+/* Collects what finished after a run; the run's own error (some points
+ * failed) stays the one reported, collect's only when the run went well. */
+static int collect_after(const char *absdir, const char *dir, int rc, char *err)
+{
+    char cerr[MOVL_ERRLEN] = "";
+    int complete, crc = movl_sweep_collect(absdir, &complete, cerr);
+    if (crc == MOVL_OK)
+        printf("results: %s/results.md, results.csv, sweep.png\n", dir);
+    else if (rc == MOVL_OK)
+        memcpy(err, cerr, MOVL_ERRLEN);
+    else
+        fprintf(stderr, "movl sweep: %s\n", cerr);
+    return rc == MOVL_OK ? crc : rc;
+}
+
+/* Slurm reads paths in #SBATCH lines unquoted and expands '%' in them. */
+static int check_slurm_path(const char *what, const char *path, char *err)
+{
+    if (strpbrk(path, " \t\n%'\"\\")) {
+        movl_set_error(err, "--slurm: %s '%s' holds a space, quote or '%%', which Slurm's #SBATCH lines cannot "
+                            "carry; use --out with a plain folder name", what, path);
+        return MOVL_ERR_INPUT;
+    }
+    return MOVL_OK;
+}
+
 static int run_sweep(int argc, char **argv)
 {
     sweep_args a = {0};
@@ -216,6 +242,10 @@ static int run_sweep(int argc, char **argv)
         const char *env = getenv("MOVL_DEVICE");
         a.devices[a.ndev++] = (char *)(e->device.select[0] ? e->device.select : env && *env ? env : "");
     }
+    char cwd[PATH_MAX];
+    if (a.slurm && ((rc = check_slurm_path("sweep folder", dir, err)) ||
+                    (rc = check_slurm_path("current folder", getcwd(cwd, sizeof cwd) ? cwd : "", err))))
+        goto done;
     /* Devices are checked before the sweep directory exists: a bad one leaves nothing behind. */
     if (!a.slurm && (rc = check_devices(a.devices, a.ndev, err)))
         goto done;
@@ -242,20 +272,15 @@ static int run_sweep(int argc, char **argv)
         int complete = 0;
         for (int p = 0; p < s.npoints; p++)
             complete += movl_sweep_point_state(absdir, &s.points[p]) == MOVL_POINT_DONE;
-        /* After sbatch --wait (or when nothing was left) the results are there: collect them. */
-        if (rc == MOVL_OK && complete == s.npoints && (rc = movl_sweep_collect(absdir, &complete, err)) == MOVL_OK)
-            printf("results: %s/results.md, results.csv, sweep.png\n", dir);
+        /* After sbatch --wait (or when nothing was left) the results are there: collect them,
+         * also when some tasks failed (--wait then returns the array's failure). */
+        if ((rc == MOVL_OK && complete == s.npoints) || (rc == MOVL_ERR_RUN && n > 0 && complete > 0))
+            rc = collect_after(absdir, dir, rc, err);
         goto done;
     }
     rc = sweep_run_local(absdir, &s, a.devices, a.ndev, err);
-    if (rc == MOVL_OK || rc == MOVL_ERR_RUN) {
-        /* Collect what finished, even after failures, then report the failures' code. */
-        int complete, crc = movl_sweep_collect(absdir, &complete, err);
-        if (crc == MOVL_OK)
-            printf("results: %s/results.md, results.csv, sweep.png\n", dir);
-        else if (rc == MOVL_OK)
-            rc = crc;
-    }
+    if (rc == MOVL_OK || rc == MOVL_ERR_RUN)
+        rc = collect_after(absdir, dir, rc, err);
 done:
     if (rc && err[0])
         fprintf(stderr, "movl sweep: %s\n", err);

@@ -15,8 +15,10 @@ int sweep_self_exe(char *buf, size_t n, char *err);
  * MOVL_ERR_RUN if some failed, 130 when stopped by a signal. */
 int sweep_run_local(const char *dir, const movl_sweep *s, char *const *devices, int ndev, char *err);
 
-/* movl sweep run-point DIR INDEX [--device SEL] (tools/sweep_point.c). */
+/* movl sweep run-point DIR INDEX [--device SEL] (tools/sweep_point.c). Exit
+ * code SWEEP_POINT_BUSY when another process is running that point. */
 int sweep_run_point(int argc, char **argv);
+#define SWEEP_POINT_BUSY 75 /* sysexits' EX_TEMPFAIL */
 
 /* Where sbatch is on PATH (into buf), or 0 when it is not. */
 int sweep_find_sbatch(char *buf, size_t n);

@@ -1,11 +1,15 @@
 /* movl sweep run-point DIR INDEX [--device SEL]: trains one point of a sweep
  * folder (fresh, or continued from its checkpoint, or nothing when complete).
  * What each local child process and each Slurm array task runs. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -52,26 +56,48 @@ static const char *task_device(char *buf, size_t n)
     return sel;
 }
 
-/* Removes a point folder that never got past set-up (no checkpoint), so that
- * `movl train` can create it again under the same name. */
+/* Empties and removes a point folder that never reached a checkpoint (a run
+ * killed during set-up may leave config.ini or a temporary file), so that
+ * `movl train` can create it again under the same name. Only plain files are
+ * removed: a sub-folder means someone else's data, and the point fails. */
 static int clear_unstarted(const char *dir, const char *name, char *err)
 {
-    char p[PATH_MAX + 256];
+    char p[PATH_MAX + 512];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    if (access(p, F_OK) != 0)
-        return MOVL_OK;
-    const char *files[] = {"config.ini", "metrics.csv"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s/%s", dir, name, files[i]);
-        remove(p);
+    DIR *d = opendir(p);
+    if (!d)
+        return errno == ENOENT ? MOVL_OK : (movl_set_error(err, "%s: %s", p, strerror(errno)), MOVL_ERR_RUN);
+    for (struct dirent *e; (e = readdir(d));) {
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s/%s", dir, name, e->d_name);
+        if (lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+            remove(p);
     }
+    closedir(d);
     snprintf(p, sizeof p, "%s/%s", dir, name);
     if (rmdir(p)) {
-        movl_set_error(err, "%s: a run folder without a checkpoint that holds other files; remove it (%s)", p,
+        movl_set_error(err, "%s: a run folder without a checkpoint that holds sub-folders; remove it (%s)", p,
                        strerror(errno));
         return MOVL_ERR_INPUT;
     }
     return MOVL_OK;
+}
+
+/* One process per point at a time: a second sweep on the same folder (or a
+ * Slurm array resubmitted while the first still runs) must not train the same
+ * run folder twice. The lock lives as long as this process (fd left open). */
+static int lock_point(const char *dir, const char *name)
+{
+    char p[PATH_MAX + 512];
+    snprintf(p, sizeof p, "%s/logs/%s.lock", dir, name);
+    int fd = open(p, O_RDWR | O_CREAT, 0644);
+    if (fd < 0)
+        return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 int sweep_run_point(int argc, char **argv)
@@ -100,11 +126,18 @@ int sweep_run_point(int argc, char **argv)
     }
     if (rc) {
         fprintf(stderr, "movl sweep run-point: %s\n", err);
+        movl_sweep_free(&s);
         return rc;
+    }
+    const movl_sweep_point *p = &s.points[idx];
+    int lock = lock_point(dir, p->name);
+    if (lock < 0) {
+        printf("%s: already running in another process (%s/logs/%s.lock)\n", p->name, dir, p->name);
+        movl_sweep_free(&s);
+        return SWEEP_POINT_BUSY;
     }
     if (!device)
         device = task_device(devbuf, sizeof devbuf);
-    const movl_sweep_point *p = &s.points[idx];
     movl_point_state st = movl_sweep_point_state(dir, p);
     char target[PATH_MAX + 256], outdir[PATH_MAX + 64], name[MOVL_SWEEP_NAMELEN + 32], ini[PATH_MAX + 16];
     char kv[MOVL_SWEEP_MAX][MOVL_CFG_NAMELEN * 2 + 2];
@@ -114,6 +147,7 @@ int sweep_run_point(int argc, char **argv)
     if (st == MOVL_POINT_DONE) {
         printf("%s: already complete\n", p->name);
         movl_sweep_free(&s);
+        close(lock);
         return MOVL_OK;
     } else if (st == MOVL_POINT_PARTIAL) {
         snprintf(target, sizeof target, "%s/%s", dir, p->name);
@@ -122,23 +156,26 @@ int sweep_run_point(int argc, char **argv)
         if ((rc = clear_unstarted(dir, p->name, err))) {
             fprintf(stderr, "movl sweep run-point: %s\n", err);
             movl_sweep_free(&s);
+            close(lock);
             return rc;
         }
         snprintf(ini, sizeof ini, "%s/sweep.ini", dir);
         snprintf(outdir, sizeof outdir, "experiment.output_dir=%s", dir);
         snprintf(name, sizeof name, "experiment.name=%s", p->name);
         av[ac++] = ini;
-        av[ac++] = "-s", av[ac++] = outdir, av[ac++] = "-s", av[ac++] = name;
         for (int k = 0; k < s.nkeys; k++) {
             movl_sweep_override(&s, (int)idx, k, kv[k], sizeof kv[k]);
             av[ac++] = "-s", av[ac++] = kv[k];
         }
+        /* Last, so that they win: the run folder is the sweep's to name. */
+        av[ac++] = "-s", av[ac++] = outdir, av[ac++] = "-s", av[ac++] = name;
     }
     if (device && *device)
         av[ac++] = "--device", av[ac++] = (char *)device;
     av[ac] = NULL;
     rc = cmd_train(ac, av);
     movl_sweep_free(&s);
+    close(lock);
     return rc;
 }
 
