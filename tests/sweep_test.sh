@@ -84,7 +84,7 @@ PY
 
 echo "== re-run: every point is skipped"
 before=$(stat -c %Y "$tmp"/sw/*/summary.json | md5sum)
-out=$("$movl" sweep "$tmp/exp.ini" --out "$tmp/sw" 2>&1)
+out=$("$movl" sweep "$tmp/exp.ini" --out "$tmp/sw" --devices all 2>&1)
 rc=$?
 check "re-run exits 0 ($rc) and skips 8 points: $(tail -2 <<<"$out")" \
   bash -c "[ $rc = 0 ] && grep -q '8 of 8 points already complete: skipped' <<<\"\$1\" && ! grep -q started <<<\"\$1\"" _ "$out"

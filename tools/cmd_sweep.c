@@ -26,7 +26,7 @@ static int usage(const char *msg)
 {
     fprintf(stderr,
             "movl sweep: %s\n"
-            "usage: movl sweep EXP.ini [-s section.key=value ...] [--out DIR] [--devices SEL,SEL...]\n"
+            "usage: movl sweep EXP.ini [-s section.key=value ...] [--out DIR] [--devices all|SEL,SEL...]\n"
             "       movl sweep EXP.ini [-s ...] [--out DIR] --slurm [SBATCH OPTIONS...]\n"
             "       movl sweep collect DIR\n"
             "       movl sweep run-point DIR INDEX [--device SEL]\n",
@@ -127,6 +127,21 @@ typedef struct sweep_args {
     char **sbatch_opts;
 } sweep_args;
 
+/* "--devices all": every device of every platform, as "P:D,P:D,..." (empty when none). */
+static void all_devices(char *buf, size_t n)
+{
+    movl_device_info *list;
+    int count, len = 0;
+    char err[MOVL_ERRLEN];
+    buf[0] = 0;
+    if (movl_device_list(&list, &count, err))
+        return;
+    for (int i = 0; i < count && (size_t)len + 24 < n; i++)
+        len += snprintf(buf + len, n - (size_t)len, "%s%d:%d", i ? "," : "", list[i].platform_index,
+                        list[i].device_index);
+    free(list);
+}
+
 static int parse(int argc, char **argv, sweep_args *a)
 {
     static char devlist[4096];
@@ -138,10 +153,12 @@ static int parse(int argc, char **argv, sweep_args *a)
             a->out = argv[++i];
         else if (!strcmp(argv[i], "--devices") && v) {
             snprintf(devlist, sizeof devlist, "%s", argv[++i]);
+            if (!strcmp(devlist, "all"))
+                all_devices(devlist, sizeof devlist);
             for (char *t = strtok(devlist, ","); t && a->ndev < 64; t = strtok(NULL, ","))
                 a->devices[a->ndev++] = t;
             if (a->ndev == 0)
-                return usage("--devices expects a comma-separated list of device selectors (e.g. 0,1)");
+                return usage("--devices expects all or a comma-separated list of device selectors (e.g. 0,1)");
         } else if (!strcmp(argv[i], "--slurm")) {
             a->slurm = 1;
             a->sbatch_opts = argv + i + 1;
