@@ -4,7 +4,8 @@
 #      experiments, resume, sweeps locally and through a loopback Slurm) on
 #      the default OpenCL device (PoCL here),
 #   2. the kernel tests again under oclgrind (label "oclgrind", small shapes),
-#   3. the unit tests again with AddressSanitizer + UBSan (build-asan/).
+#   3. the unit tests and the sweep tests again with AddressSanitizer + UBSan
+#      (build-asan/).
 # Exit code 0 only when all three pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +30,7 @@ cmake --build build-asan -j"$(nproc)"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
+# The sweep tests too: they run the movl binary through fork/exec, signals and
+# Slurm, where leaks and bad frees would otherwise go unseen (about 2 minutes).
+ctest --test-dir build-asan -R "^(sweep_e2e|slurm_e2e)$" --output-on-failure -j"$jobs"
 echo "== all tests passed =="
