@@ -10,34 +10,13 @@
 # device or without python3.
 set -u
 movl=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-pass=0 fail=0
+source "$(dirname "${BASH_SOURCE[0]}")/check_lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$movl" devices >/dev/null 2>&1 || { echo "no OpenCL device: skipped"; exit 77; }
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3) || { echo "python3 missing: skipped"; exit 77; }
 start=$SECONDS
-
-ok() { pass=$((pass + 1)); }
-bad() {
-  fail=$((fail + 1))
-  echo "FAIL: $*"
-}
-# expect CODE PATTERN CMD...: CMD exits with CODE and its stderr+stdout matches PATTERN.
-expect() {
-  local code=$1 pattern=$2
-  shift 2
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" = "$code" ] && grep -Eq -- "$pattern" <<<"$out"; then
-    ok
-  else
-    bad "'$*' exited $rc (expected $code) and printed:"
-    echo "$out" | head -5
-    echo "  (expected to match: $pattern)"
-  fi
-}
 
 # check_json FILE BATCHES SELF_TEST(1|0): the documented fields and their invariants.
 check_json() {

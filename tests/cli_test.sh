@@ -3,26 +3,9 @@
 # Usage: cli_test.sh PATH/TO/movl
 set -u
 movl=$1
-pass=0 fail=0
+source "$(dirname "${BASH_SOURCE[0]}")/check_lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-
-# expect CODE PATTERN CMD...: CMD exits with CODE and its stderr+stdout matches PATTERN.
-expect() {
-  local code=$1 pattern=$2
-  shift 2
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" = "$code" ] && grep -Eq -- "$pattern" <<<"$out"; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: '$*' exited $rc (expected $code), output:"
-    echo "$out" | head -5
-    echo "  (expected to match: $pattern)"
-  fi
-}
 
 expect 0 "Platform #0" "$movl" devices
 expect 0 '"selector":' "$movl" devices --json
