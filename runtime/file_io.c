@@ -1,10 +1,11 @@
 /* Whole small files into memory. */
-#include "file_read.h"
+#include "file_io.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common.h"
 
@@ -59,4 +60,41 @@ cJSON *movl_read_json(const char *path, int *missing, char *err)
     if (!j)
         movl_set_error(err, "%s: not valid JSON", path);
     return j;
+}
+
+FILE *movl_tmp_open(const char *path, char *tmp, size_t n, char *err)
+{
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        movl_set_error(err, "%s: cannot write (%s)", tmp, strerror(errno));
+    return f;
+}
+
+int movl_tmp_commit(FILE *f, const char *tmp, const char *path, char *err)
+{
+    int failed = ferror(f);
+    if (fclose(f) || failed || rename(tmp, path)) {
+        movl_set_error(err, "%s: cannot write (%s)", path, failed ? "write error" : strerror(errno));
+        remove(tmp);
+        return MOVL_ERR_RUN;
+    }
+    return MOVL_OK;
+}
+
+int movl_mkdir_p(const char *dir)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
 }

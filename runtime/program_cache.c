@@ -10,6 +10,7 @@
 
 #include "cl_sources.h"
 #include "common.h"
+#include "file_io.h"
 
 /* Bump when the cache file layout or the meaning of build options changes. */
 #define CACHE_FORMAT_VERSION 1
@@ -129,21 +130,6 @@ static void cache_path(const movl_device *dev, const char *source, const char *o
              (unsigned long long)b);
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0755) && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
-}
-
 static cl_program load_cached(movl_device *dev, const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -188,7 +174,7 @@ static void store_cached(movl_device *dev, cl_program prog, const char *path)
         free(bin);
         return;
     }
-    if (mkdir_p(movl_binary_cache_dir()) == 0) {
+    if (movl_mkdir_p(movl_binary_cache_dir()) == 0) {
         char tmp[1200];
         snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
         FILE *f = fopen(tmp, "wb");

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "file_io.h"
 
 /* Splits a [sweep] value list (already validated by the loader) into trimmed items. */
 static int split_values(const char *list, char items[][MOVL_CFG_NAMELEN], int max)
@@ -124,12 +125,9 @@ int movl_sweep_write_points(const movl_sweep *s, const char *dir, char *err)
 {
     char path[1200], tmp[1210];
     snprintf(path, sizeof path, "%s/points.csv", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        movl_set_error(err, "%s: cannot write (%s)", tmp, strerror(errno));
+    FILE *f = movl_tmp_open(path, tmp, sizeof tmp, err);
+    if (!f)
         return MOVL_ERR_RUN;
-    }
     /* Values never hold commas (they come from comma-separated lists). */
     fprintf(f, "index,name");
     for (int k = 0; k < s->nkeys; k++)
@@ -141,12 +139,7 @@ int movl_sweep_write_points(const movl_sweep *s, const char *dir, char *err)
             fprintf(f, ",%s", s->points[p].values[k]);
         fputc('\n', f);
     }
-    if (fclose(f) || rename(tmp, path)) {
-        movl_set_error(err, "%s: cannot write (%s)", path, strerror(errno));
-        remove(tmp);
-        return MOVL_ERR_RUN;
-    }
-    return MOVL_OK;
+    return movl_tmp_commit(f, tmp, path, err);
 }
 
 /* Splits a CSV line in place at commas; returns the number of fields. */

@@ -49,6 +49,24 @@ typedef enum movl_point_state {
 } movl_point_state;
 movl_point_state movl_sweep_point_state(const char *dir, const movl_sweep_point *p);
 
+/* The metrics read from a point's summary.json, in results.csv's column order. */
+enum {
+    MOVL_SWEEP_VAL_ACC,
+    MOVL_SWEEP_VAL_AUC,
+    MOVL_SWEEP_TEST_ACC,
+    MOVL_SWEEP_TEST_AUC,
+    MOVL_SWEEP_TEST_BACC,
+    MOVL_SWEEP_TEST_F1,
+    MOVL_SWEEP_SECONDS,
+    MOVL_SWEEP_NMETRICS
+};
+extern const char *const movl_sweep_metric_names[MOVL_SWEEP_NMETRICS]; /* "val_acc", ... */
+
+/* A point's metrics (NaN where summary.json lacks one): 1, or 0 when the
+ * point has no summary.json yet, or -1 with one line in err when it cannot
+ * be read or has no test accuracy. */
+int movl_sweep_read_result(const char *dir, const movl_sweep_point *p, double m[MOVL_SWEEP_NMETRICS], char *err);
+
 /* movl sweep collect: reads every point's summary.json and writes
  * DIR/results.csv (one row per point), DIR/results.md (mean +- sample std
  * over experiment.seed per point of the other keys) and DIR/sweep.png (test

@@ -8,24 +8,23 @@
 #include <string.h>
 
 #include "common.h"
-#include "file_read.h"
+#include "file_io.h"
 #include "plot.h"
 #include "sweep.h"
 
-enum { M_VAL_ACC, M_VAL_AUC, M_TEST_ACC, M_TEST_AUC, M_TEST_BACC, M_TEST_F1, M_SECONDS, M_COUNT };
-static const char *const metric_names[M_COUNT] = {"val_acc",         "val_auc",       "test_acc",     "test_auc",
-                                                  "test_balanced_acc", "test_macro_f1", "train_seconds"};
+const char *const movl_sweep_metric_names[MOVL_SWEEP_NMETRICS] = {
+    "val_acc", "val_auc", "test_acc", "test_auc", "test_balanced_acc", "test_macro_f1", "train_seconds"};
 
 typedef struct point_result {
     int have;
-    double m[M_COUNT];
+    double m[MOVL_SWEEP_NMETRICS];
     int group;
 } point_result;
 
 typedef struct group {
     int first;  /* a point of the group (for its key values) */
     int n;
-    double mean[M_COUNT], std[M_COUNT];
+    double mean[MOVL_SWEEP_NMETRICS], std[MOVL_SWEEP_NMETRICS];
 } group;
 
 static double json_num(const cJSON *o, const char *a, const char *b)
@@ -36,8 +35,7 @@ static double json_num(const cJSON *o, const char *a, const char *b)
     return cJSON_IsNumber(x) ? x->valuedouble : NAN;
 }
 
-/* Reads one point's summary.json; 0 when absent (not run yet), -1 when unreadable. */
-static int read_summary(const char *dir, const movl_sweep_point *p, point_result *r, char *err)
+int movl_sweep_read_result(const char *dir, const movl_sweep_point *p, double m[MOVL_SWEEP_NMETRICS], char *err)
 {
     char path[1400];
     int missing;
@@ -47,19 +45,18 @@ static int read_summary(const char *dir, const movl_sweep_point *p, point_result
         err[0] = 0; /* not run yet: not an error */
     if (!j)
         return missing ? 0 : -1;
-    r->m[M_VAL_ACC] = json_num(j, "val", "acc");
-    r->m[M_VAL_AUC] = json_num(j, "val", "auc");
-    r->m[M_TEST_ACC] = json_num(j, "test", "acc");
-    r->m[M_TEST_AUC] = json_num(j, "test", "auc");
-    r->m[M_TEST_BACC] = json_num(j, "test", "balanced_acc");
-    r->m[M_TEST_F1] = json_num(j, "test", "macro_f1");
-    r->m[M_SECONDS] = json_num(j, "train_seconds", NULL);
+    m[MOVL_SWEEP_VAL_ACC] = json_num(j, "val", "acc");
+    m[MOVL_SWEEP_VAL_AUC] = json_num(j, "val", "auc");
+    m[MOVL_SWEEP_TEST_ACC] = json_num(j, "test", "acc");
+    m[MOVL_SWEEP_TEST_AUC] = json_num(j, "test", "auc");
+    m[MOVL_SWEEP_TEST_BACC] = json_num(j, "test", "balanced_acc");
+    m[MOVL_SWEEP_TEST_F1] = json_num(j, "test", "macro_f1");
+    m[MOVL_SWEEP_SECONDS] = json_num(j, "train_seconds", NULL);
     cJSON_Delete(j);
-    if (isnan(r->m[M_TEST_ACC])) {
+    if (isnan(m[MOVL_SWEEP_TEST_ACC])) {
         movl_set_error(err, "%s: no test.acc", path);
         return -1;
     }
-    r->have = 1;
     return 1;
 }
 
@@ -93,69 +90,49 @@ static int make_groups(const movl_sweep *s, point_result *r, group *g)
             g[ng++] = (group){.first = p};
         r[p].group = i;
         g[i].n++;
-        for (int m = 0; m < M_COUNT; m++)
+        for (int m = 0; m < MOVL_SWEEP_NMETRICS; m++)
             g[i].mean[m] += r[p].m[m];
     }
     for (int i = 0; i < ng; i++)
-        for (int m = 0; m < M_COUNT; m++)
+        for (int m = 0; m < MOVL_SWEEP_NMETRICS; m++)
             g[i].mean[m] /= g[i].n;
     for (int p = 0; p < s->npoints; p++)
-        for (int m = 0; r[p].have && m < M_COUNT; m++)
+        for (int m = 0; r[p].have && m < MOVL_SWEEP_NMETRICS; m++)
             g[r[p].group].std[m] += pow(r[p].m[m] - g[r[p].group].mean[m], 2);
     /* Sample standard deviation (n - 1); one seed has none. */
     for (int i = 0; i < ng; i++)
-        for (int m = 0; m < M_COUNT; m++)
+        for (int m = 0; m < MOVL_SWEEP_NMETRICS; m++)
             g[i].std[m] = g[i].n > 1 ? sqrt(g[i].std[m] / (g[i].n - 1)) : NAN;
     return ng;
 }
 
-static FILE *open_tmp(const char *dir, const char *name, char *tmp, size_t n, char *err)
-{
-    snprintf(tmp, n, "%s/%s.tmp", dir, name);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        movl_set_error(err, "%s: cannot write (%s)", tmp, strerror(errno));
-    return f;
-}
-
-static int close_rename(FILE *f, const char *tmp, char *err)
-{
-    char path[1300];
-    snprintf(path, sizeof path, "%.*s", (int)(strlen(tmp) - 4), tmp);
-    if (fclose(f) || rename(tmp, path)) {
-        movl_set_error(err, "%s: cannot write (%s)", path, strerror(errno));
-        remove(tmp);
-        return MOVL_ERR_RUN;
-    }
-    return MOVL_OK;
-}
-
 static int write_csv(const char *dir, const movl_sweep *s, const point_result *r, char *err)
 {
-    char tmp[1300];
-    FILE *f = open_tmp(dir, "results.csv", tmp, sizeof tmp, err);
+    char path[1300], tmp[1310];
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    FILE *f = movl_tmp_open(path, tmp, sizeof tmp, err);
     if (!f)
         return MOVL_ERR_RUN;
     fprintf(f, "index,name");
     for (int k = 0; k < s->nkeys; k++)
         fprintf(f, ",%s", s->keys[k]);
     fprintf(f, ",status");
-    for (int m = 0; m < M_COUNT; m++)
-        fprintf(f, ",%s", metric_names[m]);
+    for (int m = 0; m < MOVL_SWEEP_NMETRICS; m++)
+        fprintf(f, ",%s", movl_sweep_metric_names[m]);
     fputc('\n', f);
     for (int p = 0; p < s->npoints; p++) {
         fprintf(f, "%d,%s", p, s->points[p].name);
         for (int k = 0; k < s->nkeys; k++)
             fprintf(f, ",%s", s->points[p].values[k]);
         fprintf(f, ",%s", r[p].have ? "done" : "missing");
-        for (int m = 0; m < M_COUNT; m++)
+        for (int m = 0; m < MOVL_SWEEP_NMETRICS; m++)
             if (r[p].have && !isnan(r[p].m[m]))
                 fprintf(f, ",%.6g", r[p].m[m]);
             else
                 fprintf(f, ",");
         fputc('\n', f);
     }
-    return close_rename(f, tmp, err);
+    return movl_tmp_commit(f, tmp, path, err);
 }
 
 /* A value in a Markdown table cell: '|' would end the cell. */
@@ -182,8 +159,9 @@ static void md_cell(FILE *f, const group *g, int m)
 
 static int write_md(const char *dir, const movl_sweep *s, const group *g, int ng, int complete, char *err)
 {
-    char tmp[1300];
-    FILE *f = open_tmp(dir, "results.md", tmp, sizeof tmp, err);
+    char path[1300], tmp[1310];
+    snprintf(path, sizeof path, "%s/results.md", dir);
+    FILE *f = movl_tmp_open(path, tmp, sizeof tmp, err);
     if (!f)
         return MOVL_ERR_RUN;
     int sk = seed_key(s), best = 0;
@@ -206,12 +184,12 @@ static int write_md(const char *dir, const movl_sweep *s, const group *g, int ng
             if (k != sk)
                 md_value(f, s->points[g[i].first].values[k]);
         fprintf(f, " %d |", g[i].n);
-        md_cell(f, &g[i], M_VAL_ACC);
-        md_cell(f, &g[i], M_VAL_AUC);
-        md_cell(f, &g[i], M_TEST_ACC);
-        md_cell(f, &g[i], M_TEST_AUC);
+        md_cell(f, &g[i], MOVL_SWEEP_VAL_ACC);
+        md_cell(f, &g[i], MOVL_SWEEP_VAL_AUC);
+        md_cell(f, &g[i], MOVL_SWEEP_TEST_ACC);
+        md_cell(f, &g[i], MOVL_SWEEP_TEST_AUC);
         fputc('\n', f);
-        if (g[i].mean[M_VAL_AUC] > g[best].mean[M_VAL_AUC])
+        if (g[i].mean[MOVL_SWEEP_VAL_AUC] > g[best].mean[MOVL_SWEEP_VAL_AUC])
             best = i;
     }
     /* Choose on validation, report test: picking the best test row would overfit the test set. */
@@ -221,8 +199,9 @@ static int write_md(const char *dir, const movl_sweep *s, const group *g, int ng
             fprintf(f, "%s %s = %s", first ? "" : ",", s->keys[k], s->points[g[best].first].values[k]);
             first = 0;
         }
-    fprintf(f, " (test ACC %.4f, test AUC %.4f).\n", g[best].mean[M_TEST_ACC], g[best].mean[M_TEST_AUC]);
-    return close_rename(f, tmp, err);
+    fprintf(f, " (test ACC %.4f, test AUC %.4f).\n", g[best].mean[MOVL_SWEEP_TEST_ACC],
+            g[best].mean[MOVL_SWEEP_TEST_AUC]);
+    return movl_tmp_commit(f, tmp, path, err);
 }
 
 /* Same values on every key except x and the seed: the same line of the plot. */
@@ -310,9 +289,9 @@ static int write_plot(const char *dir, const movl_sweep *s, const group *g, int 
                     ;
             else
                 xs[n] = strtod(v, NULL);
-            ya[at] = g[i].mean[M_TEST_ACC], yu[at] = g[i].mean[M_TEST_AUC];
-            ea[at] = isnan(g[i].std[M_TEST_ACC]) ? 0 : g[i].std[M_TEST_ACC];
-            eu[at] = isnan(g[i].std[M_TEST_AUC]) ? 0 : g[i].std[M_TEST_AUC];
+            ya[at] = g[i].mean[MOVL_SWEEP_TEST_ACC], yu[at] = g[i].mean[MOVL_SWEEP_TEST_AUC];
+            ea[at] = isnan(g[i].std[MOVL_SWEEP_TEST_ACC]) ? 0 : g[i].std[MOVL_SWEEP_TEST_ACC];
+            eu[at] = isnan(g[i].std[MOVL_SWEEP_TEST_AUC]) ? 0 : g[i].std[MOVL_SWEEP_TEST_AUC];
             n++;
         }
         /* A line joins points in x order, whatever order the [sweep] list had. */
@@ -369,7 +348,8 @@ int movl_sweep_collect(const char *dir, int *complete, char *err)
         goto done;
     }
     for (int p = 0; p < s.npoints; p++) {
-        int got = read_summary(dir, &s.points[p], &r[p], err);
+        int got = movl_sweep_read_result(dir, &s.points[p], r[p].m, err);
+        r[p].have = got > 0;
         if (got < 0) {
             rc = MOVL_ERR_INPUT;
             goto done;

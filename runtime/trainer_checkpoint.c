@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "file_read.h"
+#include "file_io.h"
 #include "png_write.h"
 #include "trainer_internal.h"
 #include "weights.h"

@@ -10,7 +10,7 @@
 
 #include "bench.h"
 #include "common.h"
-#include "file_read.h"
+#include "file_io.h"
 #include "plot.h"
 
 typedef struct cmp_column {

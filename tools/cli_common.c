@@ -1,7 +1,17 @@
+/* Pieces several subcommands share: common flags, device checks, and the
+ * clean-up of run folders that never started. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "common.h"
+#include "device.h"
+#include "selftest.h"
 
 int cli_common_flag(const char *arg)
 {
@@ -14,4 +24,47 @@ int cli_common_flag(const char *arg)
         return 1;
     }
     return 0;
+}
+
+int cli_device_check(const char *selector, int self_test, char *name, size_t name_len, char *summary,
+                     size_t summary_len, char *err)
+{
+    movl_device dev;
+    int rc = movl_device_open(selector, 0, &dev, err);
+    if (rc)
+        return rc;
+    if (name)
+        snprintf(name, name_len, "%s", dev.info.name);
+    if (self_test)
+        rc = movl_device_self_test(&dev, summary, summary_len, err);
+    movl_device_close(&dev);
+    return rc;
+}
+
+int cli_remove_unstarted_run(const char *dir, char *err)
+{
+    char p[PATH_MAX + 512];
+    snprintf(p, sizeof p, "%s/resume.json", dir);
+    if (access(p, F_OK) == 0)
+        return MOVL_OK;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return MOVL_OK;
+        movl_set_error(err, "%s: %s", dir, strerror(errno));
+        return MOVL_ERR_RUN;
+    }
+    for (struct dirent *e; (e = readdir(d));) {
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+            remove(p);
+    }
+    closedir(d);
+    if (rmdir(dir)) {
+        movl_set_error(err, "%s: a run folder without a checkpoint that holds sub-folders; remove it (%s)", dir,
+                       strerror(errno));
+        return MOVL_ERR_INPUT;
+    }
+    return MOVL_OK;
 }

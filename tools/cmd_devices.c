@@ -48,13 +48,8 @@ static void run_checks(const movl_device_info *list, int n, device_check *out)
 {
     for (int i = 0; i < n; i++) {
         char sel[32];
-        movl_device dev;
         snprintf(sel, sizeof sel, "%d:%d", list[i].platform_index, list[i].device_index);
-        out[i].rc = movl_device_open(sel, 0, &dev, out[i].text);
-        if (out[i].rc == MOVL_OK) {
-            out[i].rc = movl_device_self_test(&dev, out[i].text, sizeof out[i].text, out[i].text);
-            movl_device_close(&dev);
-        }
+        out[i].rc = cli_device_check(sel, 1, NULL, 0, out[i].text, sizeof out[i].text, out[i].text);
     }
 }
 

@@ -8,7 +8,7 @@
 
 #include "commands.h"
 #include "common.h"
-#include "file_read.h"
+#include "file_io.h"
 
 static cJSON *read_summary(const char *dir, char *err)
 {

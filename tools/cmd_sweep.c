@@ -17,8 +17,7 @@
 #include "common.h"
 #include "device.h"
 #include "experiment.h"
-#include "file_read.h"
-#include "selftest.h"
+#include "file_io.h"
 #include "sweep.h"
 #include "sweep_cli.h"
 
@@ -32,24 +31,6 @@ static int usage(const char *msg)
             "       movl sweep run-point DIR INDEX [--device SEL]\n",
             msg);
     return MOVL_ERR_INPUT;
-}
-
-static int mkdir_p(const char *dir, char *err)
-{
-    char tmp[PATH_MAX + 16];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1;; p++) {
-        if (*p == '/' || !*p) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(tmp, 0755) && errno != EEXIST) {
-                movl_set_error(err, "%s: cannot create the folder (%s)", tmp, strerror(errno));
-                return MOVL_ERR_INPUT;
-            }
-            if (!(*p = c))
-                return MOVL_OK;
-        }
-    }
 }
 
 /* Paths in sweep.ini become absolute, so that points started from another
@@ -66,23 +47,28 @@ static void absolutize(char *path, size_t n)
  * sweep directory belongs to one experiment: mixing two would mix results). */
 static int write_or_check_ini(const movl_experiment *e, const char *ini, const char *dir, char *err)
 {
-    char path[PATH_MAX + 16], fresh[PATH_MAX + 32], comment[PATH_MAX + 64];
+    char path[PATH_MAX + 16], comment[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/sweep.ini", dir);
-    snprintf(fresh, sizeof fresh, "%s/sweep.ini.new", dir);
     snprintf(comment, sizeof comment, "sweep of %s, resolved by movl %s", ini, MOVL_VERSION);
     if (access(path, F_OK) != 0)
         return movl_experiment_write(e, path, comment, err);
-    int rc = movl_experiment_write(e, fresh, comment, err);
-    if (rc)
+    /* The experiment as it resolves now, in memory, against the file's text after its comment line. */
+    char *fresh = NULL, why[MOVL_ERRLEN];
+    size_t len = 0;
+    FILE *mem = open_memstream(&fresh, &len);
+    int rc = mem ? movl_experiment_print(e, mem, err) : MOVL_ERR_RUN;
+    if (mem)
+        fclose(mem);
+    if (rc) {
+        free(fresh);
         return rc;
-    char why[MOVL_ERRLEN];
-    char *a = movl_read_text(path, 1 << 20, NULL, why), *b = movl_read_text(fresh, 1 << 20, NULL, why);
-    remove(fresh);
-    /* The first line is the comment naming the INI; the rest must match. */
-    const char *ba = a ? strchr(a, '\n') : NULL, *bb = b ? strchr(b, '\n') : NULL;
-    if (!ba || !bb || strcmp(ba, bb)) {
+    }
+    char *old = movl_read_text(path, 1 << 20, NULL, why);
+    const char *body = old ? strchr(old, '\n') : NULL;
+    body = body ? body + 1 : NULL;
+    if (!body || strcmp(body, fresh)) {
         int line = 2;
-        for (const char *p = ba, *q = bb; p && q && *p && *p == *q; p++, q++)
+        for (const char *p = body, *q = fresh; p && *p && *p == *q; p++, q++)
             line += *p == '\n';
         movl_set_error(err,
                        "%s was made from a different experiment (differs at line %d); give --out another folder "
@@ -90,7 +76,7 @@ static int write_or_check_ini(const movl_experiment *e, const char *ini, const c
                        path, line, dir);
         rc = MOVL_ERR_INPUT;
     }
-    free(a), free(b);
+    free(old), free(fresh);
     return rc;
 }
 
@@ -189,16 +175,12 @@ static int check_devices(char *const *devices, int ndev, char *err)
             seen |= !strcmp(devices[i], devices[j]);
         if (seen)
             continue;
-        movl_device dev;
-        int rc = movl_device_open(devices[i], 0, &dev, err);
+        char name[256], summary[256];
+        int rc = cli_device_check(devices[i], movl_self_test_enabled, name, sizeof name, summary, sizeof summary, err);
         if (rc)
             return rc;
-        char summary[256];
-        if (movl_self_test_enabled && (rc = movl_device_self_test(&dev, summary, sizeof summary, err)) == MOVL_OK)
-            printf("device %s (%s): self-test ok\n", devices[i][0] ? devices[i] : "(default)", dev.info.name);
-        movl_device_close(&dev);
-        if (rc)
-            return rc;
+        if (movl_self_test_enabled)
+            printf("device %s (%s): self-test ok\n", devices[i][0] ? devices[i] : "(default)", name);
     }
     return MOVL_OK;
 }
@@ -268,8 +250,11 @@ static int run_sweep(int argc, char **argv)
         goto done;
     char logs[PATH_MAX + 8];
     snprintf(logs, sizeof logs, "%s/logs", dir);
-    if ((rc = mkdir_p(logs, err)))
+    if (movl_mkdir_p(logs)) {
+        movl_set_error(err, "%s: cannot create the folder (%s)", logs, strerror(errno));
+        rc = MOVL_ERR_INPUT;
         goto done;
+    }
     char absdir[PATH_MAX];
     if (!realpath(dir, absdir)) {
         movl_set_error(err, "%s: %s", dir, strerror(errno));

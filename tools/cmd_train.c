@@ -13,26 +13,13 @@
 #include "commands.h"
 #include "common.h"
 #include "experiment.h"
+#include "file_io.h"
 #include "trainer.h"
-
-static int mkdir_p(const char *dir)
-{
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0755) && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
-}
 
 /* Creates a fresh run directory; out receives its path. */
 static int make_run_dir(const movl_experiment *e, char *out, size_t n, char *err)
 {
-    if (mkdir_p(e->experiment.output_dir)) {
+    if (movl_mkdir_p(e->experiment.output_dir)) {
         movl_set_error(err, "[experiment] output_dir = %s: cannot create it (%s)", e->experiment.output_dir,
                        strerror(errno));
         return MOVL_ERR_INPUT;
@@ -49,21 +36,6 @@ static int make_run_dir(const movl_experiment *e, char *out, size_t n, char *err
     }
     movl_set_error(err, "%s: cannot create the run directory (%s)", out, strerror(errno));
     return MOVL_ERR_RUN;
-}
-
-/* Removes a run directory that never got past set-up (nothing half-written stays). */
-static void remove_unstarted(const char *dir)
-{
-    char p[1400];
-    snprintf(p, sizeof p, "%s/resume.json", dir);
-    if (access(p, F_OK) == 0)
-        return;
-    const char *files[] = {"config.ini", "metrics.csv"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-        remove(p);
-    }
-    rmdir(dir);
 }
 
 static int usage(const char *msg)
@@ -135,7 +107,7 @@ int cmd_train(int argc, char **argv)
             char comment[1400];
             snprintf(comment, sizeof comment, "resolved from %s by movl %s", ini, MOVL_VERSION);
             if ((rc = movl_experiment_write(e, cfg, comment, err)))
-                remove_unstarted(dir);
+                cli_remove_unstarted_run(dir, NULL);
         }
     }
     if (rc == MOVL_OK) {
@@ -143,7 +115,7 @@ int cmd_train(int argc, char **argv)
         fflush(stdout);
         rc = movl_train_run(e, dir, resume != NULL, err);
         if (rc != MOVL_OK && !resume)
-            remove_unstarted(dir);
+            cli_remove_unstarted_run(dir, NULL);
         if (rc == MOVL_OK)
             printf("done: %s/summary.json\n", dir);
     }

@@ -2,7 +2,6 @@
  * at most one per device slot; Ctrl-C stops them at a checkpoint. Children
  * are separate processes, not threads: each owns its OpenCL context, and a
  * crash or a bad point cannot take the others down. */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,7 +13,6 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "file_read.h"
 #include "sweep_cli.h"
 #include "trainer.h"
 
@@ -62,15 +60,12 @@ static pid_t start_point(const char *exe, const char *dir, const movl_sweep *s, 
 /* "test acc 0.8438, auc 0.9250" from a finished point's summary.json. */
 static void point_result(const char *dir, const movl_sweep_point *p, char *out, size_t n)
 {
-    char path[PATH_MAX + 256], why[MOVL_ERRLEN];
-    snprintf(path, sizeof path, "%s/%s/summary.json", dir, p->name);
-    cJSON *j = movl_read_json(path, NULL, why), *t = cJSON_GetObjectItemCaseSensitive(j, "test");
-    cJSON *acc = cJSON_GetObjectItemCaseSensitive(t, "acc"), *auc = cJSON_GetObjectItemCaseSensitive(t, "auc");
-    if (cJSON_IsNumber(acc) && cJSON_IsNumber(auc))
-        snprintf(out, n, "test acc %.4f, auc %.4f", acc->valuedouble, auc->valuedouble);
+    double m[MOVL_SWEEP_NMETRICS];
+    char why[MOVL_ERRLEN];
+    if (movl_sweep_read_result(dir, p, m, why) > 0)
+        snprintf(out, n, "test acc %.4f, auc %.4f", m[MOVL_SWEEP_TEST_ACC], m[MOVL_SWEEP_TEST_AUC]);
     else
         snprintf(out, n, "no summary");
-    cJSON_Delete(j);
 }
 
 /* The last non-empty line of a point's log, for a failure report. */

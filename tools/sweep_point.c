@@ -1,7 +1,6 @@
 /* movl sweep run-point DIR INDEX [--device SEL]: trains one point of a sweep
  * folder (fresh, or continued from its checkpoint, or nothing when complete).
  * What each local child process and each Slurm array task runs. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -54,33 +52,6 @@ static const char *task_device(char *buf, size_t n)
     }
     free(list);
     return sel;
-}
-
-/* Empties and removes a point folder that never reached a checkpoint (a run
- * killed during set-up may leave config.ini or a temporary file), so that
- * `movl train` can create it again under the same name. Only plain files are
- * removed: a sub-folder means someone else's data, and the point fails. */
-static int clear_unstarted(const char *dir, const char *name, char *err)
-{
-    char p[PATH_MAX + 512];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    DIR *d = opendir(p);
-    if (!d)
-        return errno == ENOENT ? MOVL_OK : (movl_set_error(err, "%s: %s", p, strerror(errno)), MOVL_ERR_RUN);
-    for (struct dirent *e; (e = readdir(d));) {
-        struct stat st;
-        snprintf(p, sizeof p, "%s/%s/%s", dir, name, e->d_name);
-        if (lstat(p, &st) == 0 && S_ISREG(st.st_mode))
-            remove(p);
-    }
-    closedir(d);
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    if (rmdir(p)) {
-        movl_set_error(err, "%s: a run folder without a checkpoint that holds sub-folders; remove it (%s)", p,
-                       strerror(errno));
-        return MOVL_ERR_INPUT;
-    }
-    return MOVL_OK;
 }
 
 /* One process per point at a time: a second sweep on the same folder (or a
@@ -153,7 +124,8 @@ int sweep_run_point(int argc, char **argv)
         snprintf(target, sizeof target, "%s/%s", dir, p->name);
         av[ac++] = "--resume", av[ac++] = target;
     } else {
-        if ((rc = clear_unstarted(dir, p->name, err))) {
+        snprintf(target, sizeof target, "%s/%s", dir, p->name);
+        if ((rc = cli_remove_unstarted_run(target, err))) {
             fprintf(stderr, "movl sweep run-point: %s\n", err);
             movl_sweep_free(&s);
             close(lock);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "file_io.h"
 #include "sweep_cli.h"
 
 int sweep_find_sbatch(char *buf, size_t n)
@@ -68,10 +69,14 @@ static int write_job_script(const char *dir, const char *array, int self_test, c
         return MOVL_ERR_RUN;
     }
     snprintf(path, n, "%s/slurm_job.sh", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        movl_set_error(err, "%s: cannot write (%s)", tmp, strerror(errno));
+    FILE *f = movl_tmp_open(path, tmp, sizeof tmp, err);
+    if (!f)
+        return MOVL_ERR_RUN;
+    /* Executable, so that a user can also run it by hand. */
+    if (fchmod(fileno(f), 0755)) {
+        movl_set_error(err, "%s: cannot make it executable (%s)", tmp, strerror(errno));
+        fclose(f);
+        remove(tmp);
         return MOVL_ERR_RUN;
     }
     /* Options given to sbatch on its command line override these #SBATCH lines. */
@@ -83,12 +88,7 @@ static int write_job_script(const char *dir, const char *array, int self_test, c
     fprintf(f, " sweep run-point ");
     sh_quote(f, dir);
     fprintf(f, " \"$SLURM_ARRAY_TASK_ID\"%s\n", self_test ? "" : " --no-self-test");
-    if (fclose(f) || chmod(tmp, 0755) || rename(tmp, path)) {
-        movl_set_error(err, "%s: cannot write (%s)", path, strerror(errno));
-        remove(tmp);
-        return MOVL_ERR_RUN;
-    }
-    return MOVL_OK;
+    return movl_tmp_commit(f, tmp, path, err);
 }
 
 int sweep_submit_slurm(const char *dir, const movl_sweep *s, const char *sbatch, char *const *sbatch_opts,
