@@ -134,19 +134,25 @@ void movl_ref_linear_backward_params(int batch, int in, int out, const double *x
 
 void movl_ref_softmax_xent(int batch, int k, const double *z, const int *labels, double *loss, double *dz)
 {
+    /* The max term is kept out of the sum as in the kernel (log1p, r/(1+r)):
+     * in double, too, 1 + r rounds away a small r and with it the loss of a
+     * confident row. */
     for (int b = 0; b < batch; b++) {
         const double *zr = z + (size_t)b * k;
-        int label = labels[b], valid = label >= 0 && label < k;
-        double zmax = zr[0], sum = 0;
+        int label = labels[b], valid = label >= 0 && label < k, top = 0;
         for (int j = 1; j < k; j++)
-            zmax = zr[j] > zmax ? zr[j] : zmax;
+            top = zr[j] > zr[top] ? j : top;
+        double zmax = zr[top], rest = 0;
         for (int j = 0; j < k; j++)
-            sum += exp(zr[j] - zmax);
+            rest += j == top ? 0 : exp(zr[j] - zmax);
         if (loss)
-            loss[b] = valid ? log(sum) - (zr[label] - zmax) : NAN;
+            loss[b] = valid ? log1p(rest) + (zmax - zr[label]) : NAN;
         if (dz)
-            for (int j = 0; j < k; j++)
-                dz[(size_t)b * k + j] = valid ? (exp(zr[j] - zmax) / sum - (j == label)) / batch : NAN;
+            for (int j = 0; j < k; j++) {
+                double p = (j == top ? 1 : exp(zr[j] - zmax)) / (1 + rest);
+                double d = j != label ? p : j == top ? -rest / (1 + rest) : p - 1;
+                dz[(size_t)b * k + j] = valid ? d / batch : NAN;
+            }
     }
 }
 
