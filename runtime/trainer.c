@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "plot.h"
+#include "selftest.h"
 #include "trainer_internal.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -365,6 +366,10 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    /* Restart interrupted system calls: without it a stop during set-up made
+     * a read of the dataset or the weights fail with EINTR, and the run
+     * ended as "failed" instead of "stopped" (seen in the sweep test). */
+    sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     int rc = tr_setup(&t, err);
@@ -372,7 +377,11 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
     int ns = plan_stages(exp, stages);
     if (rc == MOVL_OK && resume)
         rc = tr_load_resume(&t, err);
-    int stopped_in_setup = rc == MOVL_OK && stop_requested;
+    /* A stop during set-up can also make set-up fail: PoCL's compiler (LLVM)
+     * catches SIGINT/SIGTERM itself, deletes its temporary files and passes
+     * the signal on, so the kernel build under way fails. The user asked to
+     * stop: report that, not the build error it caused. */
+    int stopped_in_setup = stop_requested && (rc == MOVL_OK || rc == MOVL_ERR_RUN || rc == MOVL_ERR_DEVICE);
     if (stopped_in_setup)
         rc = MOVL_INTERRUPTED;
     t.t_start = movl_now();
