@@ -13,6 +13,11 @@ enum { MOVL_OK = 0, MOVL_ERR_RUN = 1, MOVL_ERR_INPUT = 2 };
  * line into it (no trailing newline) when it fails. */
 #define MOVL_ERRLEN 512
 
+/* A run folder's resume checkpoint: one safetensors file whose metadata
+ * carries the progress; its presence marks a run that has started. */
+#define MOVL_CHECKPOINT_FILE "resume.safetensors"
+#define MOVL_CHECKPOINT_FORMAT "movl-resume-2"
+
 /* printf-style write of one error line into err (may be NULL). */
 void movl_set_error(char *err, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -12,13 +12,43 @@
 #include "trainer_internal.h"
 #include "weights.h"
 
-/* Loads run_dir's config (with overrides) and model into a ready trainer. */
+/* Class count of a model file: its "classes" metadata, else the length of
+ * its head's bias (files from before the metadata); 0 when neither. Class
+ * names from its "class_names" metadata go into t->data (freed with it). */
+static long model_classes(trainer *t, const movl_weights *w)
+{
+    const char *c = movl_weights_metadata(w, "classes");
+    long classes = c ? strtol(c, NULL, 10) : 0;
+    const char *heads[] = {"probe.bias", "map.fully.bias", "map.index"};
+    for (int i = 0; i < 3 && classes <= 0; i++) {
+        const movl_tensor_info *b = movl_weights_find(w, heads[i]);
+        classes = b ? (long)b->numel : 0;
+    }
+    const char *text = movl_weights_metadata(w, "class_names");
+    cJSON *names = t && text ? cJSON_Parse(text) : NULL;
+    if (classes > 0 && cJSON_GetArraySize(names) == classes &&
+        (t->data.class_names = calloc((size_t)classes, sizeof(char *)))) {
+        t->data.num_classes = (int)classes;
+        for (int k = 0; k < classes; k++) {
+            const char *nm = cJSON_GetStringValue(cJSON_GetArrayItem(names, k));
+            t->data.class_names[k] = strdup(nm ? nm : "");
+        }
+    }
+    cJSON_Delete(names);
+    return classes;
+}
+
+/* Loads run_dir's config (with overrides) and model into a ready trainer.
+ * Without need_data (predict) the run's dataset is not read: the class count
+ * and names come from model.safetensors, so a model can be used on a
+ * machine that never had its training data. */
 static int open_run(trainer *t, movl_experiment *e, const char *run_dir, const char *data_path, const char *device,
-                    char *err)
+                    int need_data, char *err)
 {
     char cfg[1400], model[1400], over[4][1200];
     const char *ov[4];
     int n = 0;
+    unsigned flags = need_data ? 0 : MOVL_EXP_NO_FILE_CHECKS;
     snprintf(cfg, sizeof cfg, "%s/config.ini", run_dir);
     snprintf(model, sizeof model, "%s/model.safetensors", run_dir);
     snprintf(over[n], sizeof over[n], "data.max_eval=0");
@@ -31,30 +61,29 @@ static int open_run(trainer *t, movl_experiment *e, const char *run_dir, const c
         snprintf(over[n], sizeof over[n], "device.select=%s", device);
         ov[n] = over[n], n++;
     }
-    int rc = movl_experiment_load(cfg, ov, n, 0, e, err);
+    int rc = movl_experiment_load(cfg, ov, n, flags, e, err);
     if (rc)
         return rc;
     t->exp = e;
     t->quiet = 1;
     snprintf(t->run_dir, sizeof t->run_dir, "%s", run_dir);
-    /* The dataset must have the classes the model was trained for. */
     movl_weights *w = NULL;
     if ((rc = movl_weights_open(model, &w, err)))
         return rc;
-    const movl_tensor_info *b = movl_weights_find(w, "probe.bias");
-    if (!b)
-        b = movl_weights_find(w, "map.fully.bias");
-    if (!b)
-        b = movl_weights_find(w, "map.index");
-    long classes = b ? (long)b->numel : 0;
+    long classes = model_classes(need_data ? NULL : t, w);
     movl_weights_close(w);
-    if (classes > 0 && e->data.num_classes == 0) {
+    if (!need_data) {
+        if (classes <= 0) {
+            movl_set_error(err, "%s: the model file does not say how many classes it has", model);
+            return MOVL_ERR_INPUT;
+        }
+        t->model_only = 1;
+        t->K = (int)classes;
+    } else if (classes > 0 && e->data.num_classes == 0) {
         /* Infer nothing: the data must match the model's class count. */
-        char ovk[64];
-        snprintf(ovk, sizeof ovk, "data.num_classes=%ld", classes);
-        snprintf(over[n], sizeof over[n], "%s", ovk);
+        snprintf(over[n], sizeof over[n], "data.num_classes=%ld", classes);
         ov[n] = over[n], n++;
-        if ((rc = movl_experiment_load(cfg, ov, n, 0, e, err)))
+        if ((rc = movl_experiment_load(cfg, ov, n, flags, e, err)))
             return rc;
     }
     if ((rc = tr_setup(t, err)) || (rc = tr_load_model(t, model, err)))
@@ -78,7 +107,7 @@ int movl_eval_run(const char *run_dir, const char *data_path, const char *split,
     trainer t;
     memset(&t, 0, sizeof t);
     movl_experiment *e = calloc(1, sizeof *e);
-    int rc = open_run(&t, e, run_dir, data_path, device, err);
+    int rc = open_run(&t, e, run_dir, data_path, device, 1, err);
     movl_metrics m = {0};
     if (rc == MOVL_OK)
         rc = tr_evaluate(&t, sp, 0, &m, err);
@@ -109,7 +138,7 @@ int movl_predict_run(const char *run_dir, const char *device, const char *const 
     trainer t;
     memset(&t, 0, sizeof t);
     movl_experiment *e = calloc(1, sizeof *e);
-    int rc = open_run(&t, e, run_dir, NULL, device, err);
+    int rc = open_run(&t, e, run_dir, NULL, device, 0, err);
     size_t per = 3 * (size_t)t.S * t.S;
     float *scores = malloc(sizeof(float) * (size_t)(t.EB > 0 ? t.EB : 1) * (size_t)(t.K > 0 ? t.K : 1));
     cJSON *arr = json ? cJSON_CreateArray() : NULL;

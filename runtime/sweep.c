@@ -217,6 +217,6 @@ movl_point_state movl_sweep_point_state(const char *dir, const movl_sweep_point 
     snprintf(path, sizeof path, "%s/%s/summary.json", dir, p->name);
     if (access(path, F_OK) == 0)
         return MOVL_POINT_DONE;
-    snprintf(path, sizeof path, "%s/%s/resume.json", dir, p->name);
+    snprintf(path, sizeof path, "%s/%s/" MOVL_CHECKPOINT_FILE, dir, p->name);
     return access(path, F_OK) == 0 ? MOVL_POINT_PARTIAL : MOVL_POINT_NEW;
 }

@@ -1,7 +1,8 @@
 /* Snapshots of the trained parameters (model selection), the model file,
- * the learned prompt as a PNG, and the resume checkpoint: every tensor in
- * resume.safetensors, the progress in resume.json, both written through a
- * temporary name and tied together by the global step. */
+ * the learned prompt as a PNG, and the resume checkpoint: one safetensors
+ * file (MOVL_CHECKPOINT_FILE) with every tensor and, in its metadata, the
+ * progress as JSON, written through a temporary name and renamed, so a kill
+ * at any moment leaves either the previous checkpoint or the new one. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -103,11 +104,35 @@ int tr_save_model(trainer *t, const snapshot *s, const char *path, char *err)
     char names[8][64];
     float mapf[1000];
     int n = add_snapshot(t, s, "", out, 0, names, mapf);
-    char meta[512];
-    snprintf(meta, sizeof meta,
-             "{\"format\": \"movl-model-1\", \"arch\": \"%s\", \"size\": \"%d\", \"classes\": \"%d\", \"method\": \"%s\"}",
-             t->exp->encoder.arch, t->S, t->K, movl_method_name(t->exp->train.method));
-    return movl_weights_write(path, out, (size_t)n, meta, err);
+    /* Enough to use the model without its dataset (movl predict): the class
+     * count and, when the dataset named them, the class names (a JSON array
+     * in a string: safetensors metadata holds strings only). */
+    cJSON *meta = cJSON_CreateObject();
+    char num[32];
+    cJSON_AddStringToObject(meta, "format", "movl-model-1");
+    cJSON_AddStringToObject(meta, "arch", t->exp->encoder.arch);
+    snprintf(num, sizeof num, "%d", t->S);
+    cJSON_AddStringToObject(meta, "size", num);
+    snprintf(num, sizeof num, "%d", t->K);
+    cJSON_AddStringToObject(meta, "classes", num);
+    cJSON_AddStringToObject(meta, "method", movl_method_name(t->exp->train.method));
+    if (t->data.class_names) {
+        cJSON *names = cJSON_CreateArray();
+        for (int k = 0; k < t->K; k++)
+            cJSON_AddItemToArray(names, cJSON_CreateString(t->data.class_names[k]));
+        char *text = cJSON_PrintUnformatted(names);
+        cJSON_Delete(names);
+        if (text)
+            cJSON_AddStringToObject(meta, "class_names", text);
+        free(text);
+    }
+    char *mtext = cJSON_PrintUnformatted(meta);
+    cJSON_Delete(meta);
+    int rc = mtext ? movl_weights_write(path, out, (size_t)n, mtext, err) : MOVL_ERR_RUN;
+    if (!mtext)
+        movl_set_error(err, "%s: out of memory writing the model metadata", path);
+    free(mtext);
+    return rc;
 }
 
 int tr_save_prompt_png(trainer *t, const float *delta, const char *path, char *err)
@@ -146,6 +171,40 @@ static void run_path(const trainer *t, const char *file, char *out, size_t n)
     snprintf(out, n, "%s/%s", t->run_dir, file);
 }
 
+/* The counters and history that go with the tensors, as a JSON text. */
+static char *progress_json(const trainer *t)
+{
+    cJSON *j = cJSON_CreateObject();
+    char rng[32];
+    snprintf(rng, sizeof rng, "%llu", (unsigned long long)t->patch_rng);
+    cJSON_AddNumberToObject(j, "stage_index", t->stage_index);
+    cJSON_AddNumberToObject(j, "epoch", t->epoch);
+    cJSON_AddNumberToObject(j, "step_in_epoch", t->step_in_epoch);
+    cJSON_AddNumberToObject(j, "global_step", (double)t->global_step);
+    cJSON_AddNumberToObject(j, "stage_step", (double)t->stage_step);
+    cJSON_AddNumberToObject(j, "loss_sum", t->loss_sum);
+    cJSON_AddNumberToObject(j, "loss_count", (double)t->loss_count);
+    cJSON_AddStringToObject(j, "patch_rng", rng);
+    cJSON_AddNumberToObject(j, "best_score", t->best_score);
+    cJSON_AddNumberToObject(j, "best_stage", t->best_stage);
+    cJSON_AddNumberToObject(j, "best_epoch", t->best_epoch);
+    cJSON_AddNumberToObject(j, "train_seconds", t->t_train);
+    cJSON_AddBoolToObject(j, "best_valid", t->best.valid);
+    cJSON_AddStringToObject(j, "history", t->history ? t->history : "");
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!text)
+        return NULL;
+    /* safetensors metadata holds strings only: the progress goes in as one. */
+    cJSON *meta = cJSON_CreateObject();
+    cJSON_AddStringToObject(meta, "format", MOVL_CHECKPOINT_FORMAT);
+    cJSON_AddStringToObject(meta, "progress", text);
+    free(text);
+    text = cJSON_PrintUnformatted(meta);
+    cJSON_Delete(meta);
+    return text;
+}
+
 int tr_save_resume(trainer *t, char *err)
 {
     snapshot cur = {0};
@@ -174,52 +233,19 @@ int tr_save_resume(trainer *t, char *err)
         out[n] = (movl_tensor_out){names[n], 1, {(int64_t)k}, ostate[i]};
         n++;
     }
-    float step = (float)t->global_step;
-    out[n++] = (movl_tensor_out){"progress.global_step", 1, {1}, &step};
-    char path[1400], jpath[1400];
-    run_path(t, "resume.safetensors", path, sizeof path);
-    run_path(t, "resume.json", jpath, sizeof jpath);
+    char path[1400], *meta = rc == MOVL_OK ? progress_json(t) : NULL;
+    run_path(t, MOVL_CHECKPOINT_FILE, path, sizeof path);
+    if (rc == MOVL_OK && !meta) {
+        movl_set_error(err, "%s: out of memory writing the progress record", path);
+        rc = MOVL_ERR_RUN;
+    }
     if (rc == MOVL_OK)
-        rc = movl_weights_write(path, out, (size_t)n, NULL, err);
+        rc = movl_weights_write(path, out, (size_t)n, meta, err);
+    free(meta);
     for (int i = 0; i < 5; i++)
         free(ostate[i]);
     tr_snapshot_free(&cur);
-    if (rc)
-        return rc;
-
-    cJSON *j = cJSON_CreateObject();
-    char rng[32];
-    snprintf(rng, sizeof rng, "%llu", (unsigned long long)t->patch_rng);
-    cJSON_AddNumberToObject(j, "format", 1);
-    cJSON_AddNumberToObject(j, "stage_index", t->stage_index);
-    cJSON_AddNumberToObject(j, "epoch", t->epoch);
-    cJSON_AddNumberToObject(j, "step_in_epoch", t->step_in_epoch);
-    cJSON_AddNumberToObject(j, "global_step", (double)t->global_step);
-    cJSON_AddNumberToObject(j, "stage_step", (double)t->stage_step);
-    cJSON_AddNumberToObject(j, "loss_sum", t->loss_sum);
-    cJSON_AddNumberToObject(j, "loss_count", (double)t->loss_count);
-    cJSON_AddStringToObject(j, "patch_rng", rng);
-    cJSON_AddNumberToObject(j, "best_score", t->best_score);
-    cJSON_AddNumberToObject(j, "best_stage", t->best_stage);
-    cJSON_AddNumberToObject(j, "best_epoch", t->best_epoch);
-    cJSON_AddNumberToObject(j, "train_seconds", t->t_train);
-    cJSON_AddBoolToObject(j, "best_valid", t->best.valid);
-    cJSON_AddStringToObject(j, "history", t->history ? t->history : "");
-    char *text = cJSON_Print(j);
-    cJSON_Delete(j);
-    char tmp[1500];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", jpath, (long)getpid());
-    FILE *f = text ? fopen(tmp, "w") : NULL;
-    int ok = f && fputs(text, f) >= 0;
-    if (f && fclose(f))
-        ok = 0;
-    free(text);
-    if (!ok || rename(tmp, jpath)) {
-        remove(tmp);
-        movl_set_error(err, "%s: cannot write the resume state", jpath);
-        return MOVL_ERR_RUN;
-    }
-    return MOVL_OK;
+    return rc;
 }
 
 static int read_tensor(const movl_weights *w, const char *name, float *dst, size_t n, char *err)
@@ -256,17 +282,17 @@ static int restore_snapshot(trainer *t, const movl_weights *w, const char *prefi
     return rc;
 }
 
-int tr_load_resume(trainer *t, char *err)
+/* Counters and history from the checkpoint's progress record; returns
+ * whether the best snapshot was valid, or -1 (err set) on a bad record. */
+static int read_progress(trainer *t, const movl_weights *w, const char *path, char *err)
 {
-    char path[1400], jpath[1400];
-    run_path(t, "resume.safetensors", path, sizeof path);
-    run_path(t, "resume.json", jpath, sizeof jpath);
-    int missing;
-    cJSON *j = movl_read_json(jpath, &missing, err);
-    if (!j) {
-        if (missing)
-            movl_set_error(err, "%s: no resume state (the run never reached its first checkpoint)", jpath);
-        return MOVL_ERR_INPUT;
+    const char *format = movl_weights_metadata(w, "format"), *text = movl_weights_metadata(w, "progress");
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    if (!format || strcmp(format, MOVL_CHECKPOINT_FORMAT) || !cJSON_IsObject(j)) {
+        movl_set_error(err, "%s: not a movl checkpoint of format %s (no valid progress record); start the run again",
+                       path, MOVL_CHECKPOINT_FORMAT);
+        cJSON_Delete(j);
+        return -1;
     }
 #define NUM(key) cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, key))
     t->stage_index = (int)NUM("stage_index");
@@ -288,26 +314,32 @@ int tr_load_resume(trainer *t, char *err)
     free(t->history);
     t->history = strdup(hist ? hist : "");
     cJSON_Delete(j);
+    return best_valid;
+}
 
+int tr_load_resume(trainer *t, char *err)
+{
+    char path[1400];
+    run_path(t, MOVL_CHECKPOINT_FILE, path, sizeof path);
+    if (access(path, F_OK) != 0) {
+        movl_set_error(err, "%s: no resume state (the run never reached its first checkpoint)", path);
+        return MOVL_ERR_INPUT;
+    }
     movl_weights *w = NULL;
     int rc = movl_weights_open(path, &w, err);
     if (rc)
         return rc;
-    float step = -1;
+    int best_valid = read_progress(t, w, path, err);
     snapshot cur = {0};
-    rc = read_tensor(w, "progress.global_step", &step, 1, err);
-    if (rc == MOVL_OK && (long)step != t->global_step) {
-        movl_set_error(err, "%s and %s disagree (step %ld vs %ld): the run was stopped while checkpointing", path,
-                        jpath, (long)step, t->global_step);
+    if (best_valid < 0)
         rc = MOVL_ERR_INPUT;
-    }
     if (rc == MOVL_OK)
         rc = restore_snapshot(t, w, "", &cur, err);
     if (rc == MOVL_OK)
         rc = tr_snapshot_restore(t, &cur, err);
     if (rc == MOVL_OK)
         rc = restore_snapshot(t, w, "best.", &t->best, err);
-    t->best.valid = rc == MOVL_OK && best_valid;
+    t->best.valid = rc == MOVL_OK && best_valid > 0;
     movl_optimizer *opts[5] = {&t->opt_prompt, &t->head.optW, &t->head.optb, &t->fmap.optW, &t->fmap.optb};
     const char *onames[5] = {"opt.prompt", "opt.probe.weight", "opt.probe.bias", "opt.fully.weight", "opt.fully.bias"};
     for (int i = 0; i < 5 && rc == MOVL_OK; i++) {

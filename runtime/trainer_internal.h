@@ -97,6 +97,7 @@ typedef struct trainer {
     FILE *trace;       /* MOVL_TRACE: one JSON line per step */
     long stop_after;   /* MOVL_STOP_AFTER_STEPS: test hook */
     int quiet;         /* eval/predict: logs go to stderr so stdout stays machine-readable */
+    int model_only;    /* predict: no dataset; K (and class names) preset from the model file */
 } trainer;
 
 /* trainer_setup.c */

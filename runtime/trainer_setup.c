@@ -163,7 +163,7 @@ int tr_setup(trainer *t, char *err)
     t->dev_open = 1;
     if (movl_self_test_enabled && (rc = movl_device_self_test(&t->dev, NULL, 0, err)))
         return rc;
-    if ((rc = load_data(t, err)))
+    if (!t->model_only && (rc = load_data(t, err)))
         return rc;
     int maxb = t->B > t->EB ? t->B : t->EB;
     if ((rc = movl_encoder_load(&t->dev, e->encoder.arch, e->encoder.weights, maxb, t->S, &t->enc, err)))

@@ -30,6 +30,7 @@ struct movl_weights {
     movl_tensor_info *tensors; /* names owned (allocated with the struct) */
     size_t data_start;         /* absolute offset of the data block */
     size_t data_size;
+    cJSON *metadata;           /* the "__metadata__" object, or NULL */
 };
 
 static const char *dtype_name(movl_dtype d)
@@ -331,6 +332,9 @@ static int parse_header(movl_weights *w, const char *hdr, size_t hlen, char *err
             rc = parse_entry(path, it, t, w->data_size, err);
         w->count++;
     }
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "__metadata__");
+    if (rc == MOVL_OK && meta && cJSON_IsObject(meta))
+        w->metadata = cJSON_DetachItemViaPointer(root, meta);
     cJSON_Delete(root);
     if (rc == MOVL_OK)
         rc = check_overlaps(path, w->tensors, w->count, err);
@@ -413,7 +417,13 @@ void movl_weights_close(movl_weights *w)
         fclose(w->f);
     free(w->tensors);
     free(w->path);
+    cJSON_Delete(w->metadata);
     free(w);
+}
+
+const char *movl_weights_metadata(const movl_weights *w, const char *key)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w->metadata, key));
 }
 
 const char *movl_weights_path(const movl_weights *w) { return w->path; }

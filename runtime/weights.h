@@ -36,6 +36,10 @@ const movl_tensor_info *movl_weights_at(const movl_weights *w, size_t i);
 /* NULL when absent. */
 const movl_tensor_info *movl_weights_find(const movl_weights *w, const char *name);
 
+/* String value of `key` in the header's "__metadata__"; NULL when absent or
+ * not a string. Valid until movl_weights_close. */
+const char *movl_weights_metadata(const movl_weights *w, const char *key);
+
 /* Reads tensor `name` converted to f32 into dst, which holds exactly numel
  * floats. Fails (MOVL_ERR_INPUT) when the tensor is absent or numel differs;
  * the message names the file and the tensor. */

@@ -96,7 +96,7 @@ echo "== a stopped sweep resumes to the same results"
 out=$(MOVL_STOP_AFTER_STEPS=3 "$movl" sweep "$tmp/exp.ini" --out "$tmp/sw2" 2>&1)
 rc=$?
 check "stopped sweep exits 130 ($rc)" [ $rc = 130 ]
-check "points stopped at their checkpoints" bash -c "[ \$(ls '$tmp'/sw2/*/resume.json | wc -l) = 8 ] && [ -z \"\$(ls '$tmp'/sw2/*/summary.json 2>/dev/null)\" ]"
+check "points stopped at their checkpoints" bash -c "[ \$(ls '$tmp'/sw2/*/resume.safetensors | wc -l) = 8 ] && [ -z \"\$(ls '$tmp'/sw2/*/summary.json 2>/dev/null)\" ]"
 out=$("$movl" sweep "$tmp/exp.ini" --out "$tmp/sw2" 2>&1)
 rc=$?
 check "resumed sweep exits 0 ($rc): $(tail -1 <<<"$out")" [ $rc = 0 ]

@@ -135,7 +135,7 @@ static void test_collect(void)
     CHECK(movl_sweep_point_state(dir, &s.points[7]) == MOVL_POINT_NEW, "p7 new");
     snprintf(path, sizeof path, "%s/p7", dir);
     mkdir(path, 0755);
-    snprintf(path, sizeof path, "%s/p7/resume.json", dir);
+    snprintf(path, sizeof path, "%s/p7/" MOVL_CHECKPOINT_FILE, dir);
     write_file(path, "{}");
     CHECK(movl_sweep_point_state(dir, &s.points[7]) == MOVL_POINT_PARTIAL, "p7 with a checkpoint is partial");
     movl_sweep_free(&s);

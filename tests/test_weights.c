@@ -124,6 +124,10 @@ static void test_round_trip(void)
     CHECK(movl_weights_at(w, 5) == NULL, "index past the end gives NULL");
     CHECK(movl_weights_find(w, "bias") == movl_weights_at(w, 1), "find");
     CHECK(movl_weights_find(w, "nope") == NULL, "find absent");
+    const char *note = movl_weights_metadata(w, "note"), *fmt = movl_weights_metadata(w, "format");
+    CHECK(note && !strcmp(note, "test") && fmt && !strcmp(fmt, "pt"), "metadata values: '%s' '%s'", note ? note : "",
+          fmt ? fmt : "");
+    CHECK(movl_weights_metadata(w, "absent") == NULL, "absent metadata key gives NULL");
 
     /* contract errors of read_f32: absent tensor, wrong element count */
     err[0] = '\0';
@@ -142,6 +146,7 @@ static void test_round_trip(void)
     CHECK(rc == MOVL_OK, "rewrite: %s", err);
     rc = movl_weights_open(path, &w, err);
     CHECK(rc == MOVL_OK && movl_weights_count(w) == 2, "rewritten file has 2 tensors: %s", err);
+    CHECK(rc != MOVL_OK || movl_weights_metadata(w, "note") == NULL, "a file without metadata has no metadata keys");
     movl_weights_close(w);
     CHECK(count_entries("round.safetensors.tmp") == 0, "a temp file was left behind after rewrite");
 

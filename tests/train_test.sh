@@ -300,6 +300,18 @@ printf 'not a safetensors file' >"$tmp/bad.safetensors" # passes the config chec
 expect_fail "bad.safetensors: header length" "$tmp/small.ini" -s encoder.weights="$tmp/bad.safetensors"
 # folder datasets: 2 classes x 10 random 16x16 PNGs
 h noise "$tmp/good" 10
+# predict needs only the run folder: a model trained on class folders a, b
+# still names its classes after its dataset is gone; eval still needs data
+cp -r "$tmp/good" "$tmp/folders"
+if "$movl" train "$tmp/small.ini" -s data.path="$tmp/folders" -s experiment.output_dir="$tmp/runs" \
+  -s experiment.name=named >"$tmp/named.log" 2>&1; then
+  want=$("$movl" predict "$tmp/runs/named" "$tmp/good/a/00.png" 2>&1)
+  mv "$tmp/folders" "$tmp/folders.away"
+  got=$("$movl" predict "$tmp/runs/named" "$tmp/good/a/00.png" 2>&1)
+  check "predict without the run's dataset prints what it printed with it ($got)" test "$got" = "$want"
+  check "predict names the class from the model file" grep -Eq $'\t[01] [ab]\t' <<<"$got"
+  expect_code 2 "folders cannot be read" "$movl" eval "$tmp/runs/named"
+else bad "train on class folders: $(tail -1 "$tmp/named.log")"; fi
 cp -r "$tmp/good" "$tmp/trunc"
 head -c 40 "$tmp/good/a/03.png" >"$tmp/trunc/a/03.png"
 expect_fail "trunc/a/03.png: corrupt or truncated PNG" "$tmp/small.ini" -s data.path="$tmp/trunc"
@@ -394,7 +406,7 @@ for n in 4 12 15 18; do
   rc=$?
   check "$name: exit 130 ($rc), resume hint" grep -q "interrupted; continue with: movl train --resume $R/$name" <<<"$out"
   [ $rc = 130 ] || bad "$name: exit $rc"
-  check "$name: resume.json, no summary.json" bash -c "[ -f '$R/$name/resume.json' ] && [ ! -e '$R/$name/summary.json' ]"
+  check "$name: checkpoint, no summary.json" bash -c "[ -f '$R/$name/resume.safetensors' ] && [ ! -e '$R/$name/summary.json' ]"
   check "$name: stopped after $n steps" test "$(wc -l <"$tmp/trace.$name")" = $n
   if MOVL_TRACE="$tmp/trace.$name" "$movl" train --resume "$R/$name" >"$tmp/$name.log" 2>&1; then
     same_as_full $name
@@ -420,9 +432,31 @@ echo "  SIGINT stopped after $steps of 24 steps"
 if MOVL_TRACE="$tmp/trace.sigint" "$movl" train --resume "$R/sigint" >"$tmp/sigint.log" 2>&1; then
   same_as_full sigint
 else bad "sigint: resume failed: $(tail -1 "$tmp/sigint.log")"; fi
+# SIGTERM during set-up (kernel builds: PoCL's compiler catches the signal
+# too and fails the build under way): a clean stop, exit 130, and no folder
+# left unless it holds a checkpoint
+for d in 0 0.2 0.5; do
+  "$movl" train "$tmp/r.ini" -s experiment.name=setup$d >"$tmp/setup$d.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do
+    grep -q '^run directory' "$tmp/setup$d.out" && break
+    sleep 0.05
+  done
+  sleep $d
+  kill -TERM $pid
+  wait $pid
+  rc=$?
+  check "SIGTERM $d s into set-up: exit 130 ($rc: $(tail -1 "$tmp/setup$d.out")), no half-made run" \
+    bash -c "[ $rc = 130 ] && { [ ! -e '$R/setup$d' ] || [ -f '$R/setup$d/resume.safetensors' ]; }"
+done
 out=$("$movl" train --resume "$R/full" 2>&1)
 rc=$?
 check "resume of a finished run refused (exit $rc: $out)" bash -c "[ $rc = 2 ] && grep -q 'the run is already complete' <<<\"\$1\"" _ "$out"
+# a checkpoint without movl's progress record (here a model file) is refused, not half-restored
+cp -r "$R/stop4" "$R/badckpt" && rm -f "$R/badckpt/summary.json" && cp "$R/full/model.safetensors" "$R/badckpt/resume.safetensors"
+out=$("$movl" train --resume "$R/badckpt" 2>&1)
+rc=$?
+check "resume from a file without a progress record refused (exit $rc: $out)" bash -c "[ $rc = 2 ] && grep -q 'resume.safetensors: not a movl checkpoint' <<<\"\$1\"" _ "$out"
 out=$("$movl" train --resume "$tmp" 2>&1)
 check "resume of a non-run refused" grep -q 'not a run directory (no config.ini)' <<<"$out"
 

@@ -101,10 +101,11 @@ run_case() {
   for stop in 10 11 ""; do
     if [ "$rc" != 130 ]; then break; fi
     local k
-    k=$(sed -n 's/.*"global_step":[[:space:]]*\([0-9]*\).*/\1/p' "$run/resume.json")
+    # the progress record is JSON inside a JSON string in the header: "global_step\":N
+    k=$(head -c 65536 "$run/resume.safetensors" | grep -ao 'global_step\\":[0-9]*' | grep -o '[0-9]*$')
     if [ -z "$k" ]; then break; fi
     mkdir -p "$dir/state$k"
-    cp "$run/resume.safetensors" "$run/resume.json" "$dir/state$k/"
+    cp "$run/resume.safetensors" "$dir/state$k/"
     states+=(--state "$dir/state$k")
     MOVL_TRACE="$trace" MOVL_STOP_AFTER_STEPS=$stop "$movl" train --resume "$run" >>"$log" 2>&1
     rc=$?

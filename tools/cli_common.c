@@ -44,7 +44,7 @@ int cli_device_check(const char *selector, int self_test, char *name, size_t nam
 int cli_remove_unstarted_run(const char *dir, char *err)
 {
     char p[PATH_MAX + 512];
-    snprintf(p, sizeof p, "%s/resume.json", dir);
+    snprintf(p, sizeof p, "%s/" MOVL_CHECKPOINT_FILE, dir);
     if (access(p, F_OK) == 0)
         return MOVL_OK;
     DIR *d = opendir(dir);

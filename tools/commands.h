@@ -26,7 +26,7 @@ int cli_device_check(const char *selector, int self_test, char *name, size_t nam
                      size_t summary_len, char *err);
 
 /* Empties and removes a run folder that never reached a checkpoint (no
- * resume.json): what a run stopped or failing during set-up left, temporary
+ * checkpoint file): what a run stopped or failing during set-up left, temporary
  * files included. Only plain files go; a sub-folder is someone else's data
  * (MOVL_ERR_INPUT). A folder with a checkpoint, or none at all: MOVL_OK. */
 int cli_remove_unstarted_run(const char *dir, char *err);

@@ -7,7 +7,7 @@ Replays the run whose directory is RUN_DIR (its resolved config.ini) in
 PyTorch, in float64, from the same inputs, and compares it with what movl
 did. TRACE is the MOVL_TRACE file of that run (one JSON line per step: the
 loss CE + lambda * D as movl computed it); each --state DIR holds copies of
-resume.safetensors and resume.json that movl wrote when it was stopped after
+resume.safetensors (tensors and progress) that movl wrote when it was stopped after
 some step (MOVL_STOP_AFTER_STEPS). Run it from the directory movl ran in (the
 config's relative paths are relative to it). Checks:
   one step   from the initial state and from each movl state (after step
@@ -252,6 +252,13 @@ def read_safetensors(path):
         b, e = info["data_offsets"]
         out[name] = np.frombuffer(data[b:e], dtype="<f4").reshape(info["shape"]).copy()
     return out
+
+
+def read_safetensors_metadata(path):
+    """The header's __metadata__ (string values; movl keeps its progress record there)."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        return json.loads(f.read(n)).get("__metadata__", {})
 
 
 def read_config(run_dir):
@@ -645,9 +652,12 @@ class Twin:
     def load_state(self, state_dir):
         """movl's resume checkpoint (trainer_checkpoint.c): parameters,
         optimiser states and progress after global step N; returns N."""
-        t = read_safetensors(os.path.join(state_dir, "resume.safetensors"))
-        with open(os.path.join(state_dir, "resume.json")) as f:
-            j = json.load(f)
+        path = os.path.join(state_dir, "resume.safetensors")
+        t = read_safetensors(path)
+        meta = read_safetensors_metadata(path)
+        if meta.get("format") != "movl-resume-2" or "progress" not in meta:
+            fail_input("%s: not a movl checkpoint of format movl-resume-2" % path)
+        j = json.loads(meta["progress"])
         if j["stage_index"] != 0:
             fail_input("%s: a checkpoint of stage %d (the twin replays stage 0 only)" % (state_dir, j["stage_index"]))
         self.reset()
@@ -824,7 +834,7 @@ def main(argv):
     ap.add_argument("run_dir")
     ap.add_argument("trace")
     ap.add_argument("--state", action="append", default=[],
-                    help="a folder with a copy of resume.safetensors and resume.json of the run, saved when it "
+                    help="a folder with a copy of the run's resume.safetensors, saved when it "
                          "stopped after some step (MOVL_STOP_AFTER_STEPS); repeatable")
     ap.add_argument("--steps", type=int, default=0, help="compare the first N step losses of the free run (0: all)")
     ap.add_argument("--loss-rtol", type=float, default=1e-2, help="free run: step losses")
