@@ -41,7 +41,8 @@ for key in ("iters", "classes"):
 devs = doc.get("devices")
 need(isinstance(devs, list) and len(devs) == 1, "devices: one device expected")
 for d in devs or []:
-    for key in ("device", "selector", "type", "vendor", "platform", "driver"):
+    for key in ("name", "selector", "type", "vendor", "platform", "platform_version", "driver_version",
+                "opencl_c_version"):
         need(isinstance(d.get(key), str) and d[key], f"device.{key} is not a non-empty string")
     positive(d, "compute_units", "device")
     need(isinstance(d.get("clock_mhz"), (int, float)), "device.clock_mhz")
@@ -151,7 +152,7 @@ fi
 
 # Bad input: exit 2 and a one-line message naming the file or option.
 printf 'not json {' >bad.json
-printf '{"devices": [{"device": "x", "peak": {"gflop_s": 1}}]}' >other.json
+printf '{"devices": [{"name": "x", "peak": {"gflop_s": 1}}]}' >other.json
 expect 2 "missing\.json: cannot open" "$movl" bench --compare a.json missing.json
 expect 2 "bad\.json: not valid JSON" "$movl" bench --compare bad.json
 expect 2 "other\.json: not a 'movl bench --json' document: devices\[0\] lacks" "$movl" bench --compare other.json

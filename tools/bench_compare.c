@@ -53,8 +53,8 @@ static int validate(const cJSON *root, const char *file, char *err)
     for (int d = 0; !what && d < cJSON_GetArraySize(devs); d++) {
         const cJSON *dev = cJSON_GetArrayItem(devs, d), *peak = item(dev, "peak"), *runs = item(dev, "runs");
         snprintf(where, sizeof where, "devices[%d] ", d);
-        if (!cJSON_IsString(item(dev, "device")))
-            what = "a string 'device'";
+        if (!cJSON_IsString(item(dev, "name")))
+            what = "a string 'name'";
         else if (isnan(number(peak, "gflop_s")) || isnan(number(peak, "gb_s")))
             what = "numbers 'peak.gflop_s' and 'peak.gb_s'";
         else if (!cJSON_IsArray(runs))
@@ -93,10 +93,10 @@ static int count_label(const cmp_column *c, int n, const char *label)
 static void label_columns(cmp_column *c, int n)
 {
     for (int i = 0; i < n; i++) {
-        const char *name = item(c[i].dev, "device")->valuestring;
+        const char *name = item(c[i].dev, "name")->valuestring;
         int clash = 0;
         for (int j = 0; j < n; j++)
-            clash |= j != i && !strcmp(name, item(c[j].dev, "device")->valuestring);
+            clash |= j != i && !strcmp(name, item(c[j].dev, "name")->valuestring);
         if (clash)
             snprintf(c[i].label, sizeof c[i].label, "%.300s (%.80s)", name, base_name(c[i].file));
         else

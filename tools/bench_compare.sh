@@ -21,7 +21,7 @@ dev = doc['devices'][0]  # movl bench --json: one entry per device, one run per 
 m = dev['runs'][0]
 print(f"{m['arch']}, batch {m['batch']}, {m['size']}x{m['size']}")
 peak = dev['peak']
-print(f"  movl on {dev['device']} (measured peaks {peak['gflop_s']:.0f} GFLOP/s, {peak['gb_s']:.1f} GB/s):")
+print(f"  movl on {dev['name']} (measured peaks {peak['gflop_s']:.0f} GFLOP/s, {peak['gb_s']:.1f} GB/s):")
 print(f"    forward {m['forward_img_s']:.2f} img/s, training step {m['train_step_img_s']:.2f} img/s, "
       f"device memory {m['device_bytes'] / 2**20:.0f} MiB")
 print(f"  {t['framework']} ({t['threads']} threads): forward {t['forward_img_s']:.2f} img/s, "

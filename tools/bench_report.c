@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "device_json.h"
 
 void bench_op_stats_of(const bench_op *op, double total_s, const movl_roofline *peak, bench_op_stats *out)
 {
@@ -53,11 +54,6 @@ int bench_op_kinds(const bench_run *r, bench_op *kinds)
     return n;
 }
 
-static const char *type_name(const movl_device_info *d)
-{
-    return d->is_gpu ? "gpu" : d->is_cpu ? "cpu" : "accelerator";
-}
-
 /* ---- text ---- */
 
 void bench_print_device(const bench_device *d)
@@ -65,7 +61,7 @@ void bench_print_device(const bench_device *d)
     const movl_device_info *i = &d->info;
     const movl_roofline *p = &d->peak;
     printf("device %d:%d  %s\n", i->platform_index, i->device_index, i->name);
-    printf("  %s, vendor %s, %s, driver %s\n", type_name(i), i->vendor, i->platform_name, i->driver_version);
+    printf("  %s, vendor %s, %s, driver %s\n", cli_device_type(i), i->vendor, i->platform_name, i->driver_version);
     printf("  %u compute units @ %u MHz, %.1f GiB\n", i->compute_units, i->clock_mhz, i->global_mem / 1073741824.0);
     if (d->self_test[0])
         printf("  self-test: %s\n", d->self_test);
@@ -175,18 +171,7 @@ static cJSON *device_json(const bench_device *d)
 {
     const movl_device_info *i = &d->info;
     const movl_roofline *p = &d->peak;
-    cJSON *o = cJSON_CreateObject();
-    char sel[32];
-    snprintf(sel, sizeof sel, "%d:%d", i->platform_index, i->device_index);
-    cJSON_AddStringToObject(o, "device", i->name);
-    cJSON_AddStringToObject(o, "selector", sel);
-    cJSON_AddStringToObject(o, "type", type_name(i));
-    cJSON_AddStringToObject(o, "vendor", i->vendor);
-    cJSON_AddStringToObject(o, "platform", i->platform_name);
-    cJSON_AddStringToObject(o, "driver", i->driver_version);
-    cJSON_AddNumberToObject(o, "compute_units", i->compute_units);
-    cJSON_AddNumberToObject(o, "clock_mhz", i->clock_mhz);
-    cJSON_AddNumberToObject(o, "global_mem_bytes", (double)i->global_mem);
+    cJSON *o = cli_device_json(i);
     if (d->self_test[0])
         cJSON_AddStringToObject(o, "self_test", d->self_test);
     else

@@ -8,12 +8,8 @@
 #include "commands.h"
 #include "common.h"
 #include "device.h"
+#include "device_json.h"
 #include "selftest.h"
-
-static const char *type_name(const movl_device_info *d)
-{
-    return d->is_gpu ? "gpu" : d->is_cpu ? "cpu" : "accelerator";
-}
 
 static void print_tree(const movl_device_info *list, int n, int def)
 {
@@ -28,7 +24,7 @@ static void print_tree(const movl_device_info *list, int n, int def)
         printf(" %s-- Device %d:%d [%d] %s%s\n", last_in_platform ? "`" : "+", d->platform_index, d->device_index,
                d->flat_index, d->name, i == def ? "  (default)" : "");
         const char *bar = last_in_platform ? " " : "|";
-        printf(" %s     type %s, vendor %s, driver %s, %s\n", bar, type_name(d), d->vendor, d->driver_version,
+        printf(" %s     type %s, vendor %s, driver %s, %s\n", bar, cli_device_type(d), d->vendor, d->driver_version,
                d->opencl_c_version);
         printf(" %s     %u compute units @ %u MHz, %.1f GiB global memory (max buffer %.1f GiB), %.0f KiB local\n",
                bar, d->compute_units, d->clock_mhz, d->global_mem / 1073741824.0, d->max_alloc / 1073741824.0,
@@ -67,26 +63,8 @@ static int print_json(const movl_device_info *list, int n, int def, const device
     cJSON *arr = cJSON_AddArrayToObject(root, "devices");
     for (int i = 0; i < n; i++) {
         const movl_device_info *d = &list[i];
-        cJSON *o = cJSON_CreateObject();
-        char sel[32];
-        snprintf(sel, sizeof sel, "%d:%d", d->platform_index, d->device_index);
-        cJSON_AddStringToObject(o, "selector", sel);
-        cJSON_AddNumberToObject(o, "index", d->flat_index);
+        cJSON *o = cli_device_json(d);
         cJSON_AddBoolToObject(o, "default", i == def);
-        cJSON_AddStringToObject(o, "name", d->name);
-        cJSON_AddStringToObject(o, "type", type_name(d));
-        cJSON_AddStringToObject(o, "vendor", d->vendor);
-        cJSON_AddStringToObject(o, "platform", d->platform_name);
-        cJSON_AddStringToObject(o, "platform_version", d->platform_version);
-        cJSON_AddStringToObject(o, "driver_version", d->driver_version);
-        cJSON_AddStringToObject(o, "opencl_c_version", d->opencl_c_version);
-        cJSON_AddNumberToObject(o, "compute_units", d->compute_units);
-        cJSON_AddNumberToObject(o, "clock_mhz", d->clock_mhz);
-        cJSON_AddNumberToObject(o, "global_mem_bytes", (double)d->global_mem);
-        cJSON_AddNumberToObject(o, "max_alloc_bytes", (double)d->max_alloc);
-        cJSON_AddNumberToObject(o, "local_mem_bytes", (double)d->local_mem);
-        cJSON_AddBoolToObject(o, "fp16", d->has_fp16);
-        cJSON_AddBoolToObject(o, "subgroups", d->has_subgroups);
         if (checks) {
             cJSON *c = cJSON_AddObjectToObject(o, "self_test");
             cJSON_AddBoolToObject(c, "ok", checks[i].rc == MOVL_OK);
