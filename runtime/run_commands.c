@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "image.h"
@@ -12,30 +13,45 @@
 #include "trainer_internal.h"
 #include "weights.h"
 
-/* Class count of a model file: its "classes" metadata, else the length of
- * its head's bias (files from before the metadata); 0 when neither. Class
- * names from its "class_names" metadata go into t->data (freed with it). */
-static long model_classes(trainer *t, const movl_weights *w)
+/* Class count of a model file: the length of its head's bias, checked
+ * against its "classes" metadata when both are there; 0 when neither is, -1
+ * (err set) when they disagree or the metadata is not a class count. */
+static long model_classes(const movl_weights *w, char *err)
 {
-    const char *c = movl_weights_metadata(w, "classes");
-    long classes = c ? strtol(c, NULL, 10) : 0;
-    const char *heads[] = {"probe.bias", "map.fully.bias", "map.index"};
-    for (int i = 0; i < 3 && classes <= 0; i++) {
+    const char *heads[] = {"probe.bias", "map.fully.bias", "map.index"}, *c = movl_weights_metadata(w, "classes");
+    long from_head = 0, from_meta = 0;
+    for (int i = 0; i < 3 && !from_head; i++) {
         const movl_tensor_info *b = movl_weights_find(w, heads[i]);
-        classes = b ? (long)b->numel : 0;
+        from_head = b ? (long)b->numel : 0;
     }
+    if (c) {
+        char *end;
+        from_meta = strtol(c, &end, 10);
+        if (*end || end == c || from_meta < 1 || from_meta > 65536 || (from_head && from_head != from_meta)) {
+            movl_set_error(err, "%s: metadata classes = '%s' is not the class count of its head (%ld)",
+                           movl_weights_path(w), c, from_head);
+            return -1;
+        }
+    }
+    return from_head ? from_head : from_meta;
+}
+
+/* Class names from a model file's "class_names" metadata into t->data
+ * (freed with it); 0 when it has none that fit its K classes. */
+static int model_class_names(trainer *t, const movl_weights *w)
+{
     const char *text = movl_weights_metadata(w, "class_names");
-    cJSON *names = t && text ? cJSON_Parse(text) : NULL;
-    if (classes > 0 && cJSON_GetArraySize(names) == classes &&
-        (t->data.class_names = calloc((size_t)classes, sizeof(char *)))) {
-        t->data.num_classes = (int)classes;
-        for (int k = 0; k < classes; k++) {
+    cJSON *names = text ? cJSON_Parse(text) : NULL;
+    int ok = cJSON_GetArraySize(names) == t->K && (t->data.class_names = calloc((size_t)t->K, sizeof(char *)));
+    if (ok) {
+        t->data.num_classes = t->K;
+        for (int k = 0; k < t->K; k++) {
             const char *nm = cJSON_GetStringValue(cJSON_GetArrayItem(names, k));
             t->data.class_names[k] = strdup(nm ? nm : "");
         }
     }
     cJSON_Delete(names);
-    return classes;
+    return ok;
 }
 
 /* Loads run_dir's config (with overrides) and model into a ready trainer.
@@ -70,20 +86,27 @@ static int open_run(trainer *t, movl_experiment *e, const char *run_dir, const c
     movl_weights *w = NULL;
     if ((rc = movl_weights_open(model, &w, err)))
         return rc;
-    long classes = model_classes(need_data ? NULL : t, w);
-    movl_weights_close(w);
-    if (!need_data) {
-        if (classes <= 0) {
-            movl_set_error(err, "%s: the model file does not say how many classes it has", model);
-            return MOVL_ERR_INPUT;
-        }
-        t->model_only = 1;
+    long classes = model_classes(w, err);
+    if (classes < 0)
+        rc = MOVL_ERR_INPUT;
+    else if (!need_data && classes == 0) {
+        movl_set_error(err, "%s: the model file does not say how many classes it has", model);
+        rc = MOVL_ERR_INPUT;
+    } else if (!need_data) {
         t->K = (int)classes;
-    } else if (classes > 0 && e->data.num_classes == 0) {
+        /* Models from before class names were stored: take them from the
+         * run's dataset while it is there, as before. */
+        need_data = !model_class_names(t, w) && access(e->data.path, F_OK) == 0;
+        t->model_only = !need_data;
+    }
+    movl_weights_close(w);
+    if (rc)
+        return rc;
+    if (need_data && classes > 0 && e->data.num_classes == 0) {
         /* Infer nothing: the data must match the model's class count. */
         snprintf(over[n], sizeof over[n], "data.num_classes=%ld", classes);
         ov[n] = over[n], n++;
-        if ((rc = movl_experiment_load(cfg, ov, n, flags, e, err)))
+        if ((rc = movl_experiment_load(cfg, ov, n, 0, e, err)))
             return rc;
     }
     if ((rc = tr_setup(t, err)) || (rc = tr_load_model(t, model, err)))

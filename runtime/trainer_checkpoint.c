@@ -98,11 +98,34 @@ static int add_snapshot(trainer *t, const snapshot *s, const char *prefix, movl_
     return n;
 }
 
+/* Safetensors headers are UTF-8 JSON; a class folder's name is whatever
+ * bytes the file system holds, so names that are not UTF-8 stay out. */
+static int valid_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
+        if (n < 0 || (n == 1 && *p < 0xC2) || (n == 3 && *p > 0xF4))
+            return 0;
+        unsigned cp = n ? *p & (0x3F >> n) : *p;
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i] & 0x3F);
+        }
+        /* overlong 3/4-byte forms, surrogates, beyond U+10FFFF */
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
 int tr_save_model(trainer *t, const snapshot *s, const char *path, char *err)
 {
     movl_tensor_out out[8];
     char names[8][64];
-    float mapf[1000];
+    float mapf[TR_MAP_MAX];
     int n = add_snapshot(t, s, "", out, 0, names, mapf);
     /* Enough to use the model without its dataset (movl predict): the class
      * count and, when the dataset named them, the class names (a JSON array
@@ -116,7 +139,10 @@ int tr_save_model(trainer *t, const snapshot *s, const char *path, char *err)
     snprintf(num, sizeof num, "%d", t->K);
     cJSON_AddStringToObject(meta, "classes", num);
     cJSON_AddStringToObject(meta, "method", movl_method_name(t->exp->train.method));
-    if (t->data.class_names) {
+    int names_ok = t->data.class_names != NULL;
+    for (int k = 0; names_ok && k < t->K; k++)
+        names_ok = valid_utf8(t->data.class_names[k]);
+    if (names_ok) {
         cJSON *names = cJSON_CreateArray();
         for (int k = 0; k < t->K; k++)
             cJSON_AddItemToArray(names, cJSON_CreateString(t->data.class_names[k]));
@@ -213,7 +239,7 @@ int tr_save_resume(trainer *t, char *err)
         return rc;
     movl_tensor_out out[24];
     char names[24][64];
-    float mapf[2][1000];
+    float mapf[2][TR_MAP_MAX];
     int n = add_snapshot(t, &cur, "", out, 0, names, mapf[0]);
     n = add_snapshot(t, &t->best, "best.", out, n, names, mapf[1]);
     /* optimiser states */
@@ -273,13 +299,26 @@ static int restore_snapshot(trainer *t, const movl_weights *w, const char *prefi
     GET(fb, "map.fully.bias", (size_t)t->K)
 #undef GET
     snprintf(nm, sizeof nm, "%smap.index", prefix);
-    float mapf[1000];
+    float mapf[TR_MAP_MAX];
     memcpy(s->map, t->map, sizeof s->map);
     if (rc == MOVL_OK && movl_weights_find(w, nm) && (rc = read_tensor(w, nm, mapf, (size_t)t->K, err)) == MOVL_OK)
         for (int i = 0; i < t->K; i++)
             s->map[i] = (int)mapf[i];
     s->valid = rc == MOVL_OK;
     return rc;
+}
+
+/* A number of the progress record within [lo, hi]; otherwise 0, and *bad
+ * names the first key that was not. */
+static double progress_number(const cJSON *j, const char *key, double lo, double hi, const char **bad)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (x >= lo && x <= hi)
+        return x;
+    if (!*bad)
+        *bad = key;
+    return 0;
 }
 
 /* Counters and history from the checkpoint's progress record; returns
@@ -289,24 +328,31 @@ static int read_progress(trainer *t, const movl_weights *w, const char *path, ch
     const char *format = movl_weights_metadata(w, "format"), *text = movl_weights_metadata(w, "progress");
     cJSON *j = text ? cJSON_Parse(text) : NULL;
     if (!format || strcmp(format, MOVL_CHECKPOINT_FORMAT) || !cJSON_IsObject(j)) {
-        movl_set_error(err, "%s: not a movl checkpoint of format %s (no valid progress record); start the run again",
-                       path, MOVL_CHECKPOINT_FORMAT);
+        movl_set_error(err,
+                       "%s: not a movl checkpoint of format %s (no valid progress record, e.g. written by an older "
+                       "movl); remove the run folder %s and start the run again",
+                       path, MOVL_CHECKPOINT_FORMAT, t->run_dir);
         cJSON_Delete(j);
         return -1;
     }
-#define NUM(key) cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, key))
-    t->stage_index = (int)NUM("stage_index");
-    t->epoch = (int)NUM("epoch");
-    t->step_in_epoch = (int)NUM("step_in_epoch");
-    t->global_step = (long)NUM("global_step");
-    t->stage_step = (long)NUM("stage_step");
-    t->loss_sum = NUM("loss_sum");
-    t->loss_count = (long)NUM("loss_count");
-    t->best_score = NUM("best_score");
-    t->best_stage = (int)NUM("best_stage");
-    t->best_epoch = (int)NUM("best_epoch");
-    t->t_train = NUM("train_seconds");
-#undef NUM
+    /* Every counter present, finite and in range: the casts below are then defined. */
+    const char *bad = NULL;
+    t->stage_index = (int)progress_number(j, "stage_index", 0, 2, &bad);
+    t->epoch = (int)progress_number(j, "epoch", 0, 1e9, &bad);
+    t->step_in_epoch = (int)progress_number(j, "step_in_epoch", 0, 1e9, &bad);
+    t->global_step = (long)progress_number(j, "global_step", 0, 1e15, &bad);
+    t->stage_step = (long)progress_number(j, "stage_step", 0, 1e15, &bad);
+    t->loss_sum = progress_number(j, "loss_sum", -HUGE_VAL, HUGE_VAL, &bad);
+    t->loss_count = (long)progress_number(j, "loss_count", 0, 1e15, &bad);
+    t->best_score = progress_number(j, "best_score", -1, 1, &bad);
+    t->best_stage = (int)progress_number(j, "best_stage", -1, 2, &bad);
+    t->best_epoch = (int)progress_number(j, "best_epoch", -1, 1e9, &bad);
+    t->t_train = progress_number(j, "train_seconds", 0, HUGE_VAL, &bad);
+    if (bad) {
+        movl_set_error(err, "%s: progress record key '%s' is missing or out of range", path, bad);
+        cJSON_Delete(j);
+        return -1;
+    }
     const char *rng = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "patch_rng"));
     const char *hist = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "history"));
     int best_valid = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "best_valid"));

@@ -40,9 +40,12 @@ typedef struct head_params {
     movl_optimizer optW, optb;
 } head_params;
 
+/* A label map sends each of at most this many target classes to a source class. */
+#define TR_MAP_MAX 1000
+
 typedef struct snapshot {
     float *delta, *W, *b, *fW, *fb; /* prompt, probe, fully map */
-    int map[1000];
+    int map[TR_MAP_MAX];
     int valid;
 } snapshot;
 
@@ -71,7 +74,7 @@ typedef struct trainer {
     head_params head; /* the probe: [K][D] */
     head_params fmap; /* the fully map: [K][1000] */
     cl_mem dW, db, dW2, db2; /* parameter gradients, sized for the larger head (2: plain path of plain_ce) */
-    int map[1000];
+    int map[TR_MAP_MAX];
     cl_mem map_dev;
 
     /* per-batch device buffers */

@@ -127,6 +127,14 @@ static int setup_head(trainer *t, char *err)
     t->has_probe = movl_method_uses_probe(e->train.method);
     t->has_map = movl_method_uses_label_map(e->train.method);
     t->map_fully = t->has_map && e->head.type == MOVL_HEAD_FULLY;
+    /* A map sends target classes to distinct source classes (fully: a
+     * learned layer, but its table is still TR_MAP_MAX long). */
+    int limit = t->map_fully || t->NSRC > TR_MAP_MAX ? TR_MAP_MAX : t->NSRC;
+    if (t->has_map && t->K > limit) {
+        movl_set_error(err, "%s: %d classes, but the label map of method %s handles at most %d", e->data.path, t->K,
+                       movl_method_name(e->train.method), limit);
+        return MOVL_ERR_INPUT;
+    }
     int rc;
     if (t->has_probe && (rc = init_head(t, &t->head, t->D, err)))
         return rc;
@@ -141,7 +149,7 @@ static int setup_head(trainer *t, char *err)
     if (!ok)
         return MOVL_ERR_RUN;
     if (t->has_map) {
-        if (!(t->map_dev = movl_buffer(&t->dev, 1000 * sizeof(int), err)))
+        if (!(t->map_dev = movl_buffer(&t->dev, TR_MAP_MAX * sizeof(int), err)))
             return MOVL_ERR_RUN;
         for (int i = 0; i < t->K; i++)
             t->map[i] = i; /* identity until RLM/FLM decide (fully ignores it) */
@@ -173,11 +181,6 @@ int tr_setup(trainer *t, char *err)
     t->NSRC = movl_encoder_num_classes(t->enc);
     if ((rc = setup_prompt(t, err)) || (rc = setup_head(t, err)))
         return rc;
-    if (movl_method_uses_label_map(e->train.method) && e->head.type != MOVL_HEAD_FULLY && t->K > t->NSRC) {
-        movl_set_error(err, "%s: %d classes but the encoder has only %d source classes to map", e->data.path, t->K,
-                       t->NSRC);
-        return MOVL_ERR_INPUT;
-    }
     int inner = t->has_prompt && t->pd.type == MOVL_PROMPT_SHRINK_PAD ? t->S - 2 * t->pd.p : 0;
     if ((rc = movl_prep_create(t->S, inner, t->mean, t->std, &t->prep, err)))
         return rc;
