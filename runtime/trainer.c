@@ -23,6 +23,22 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+void movl_train_catch_stops(void)
+{
+    static int installed;
+    if (installed)
+        return;
+    installed = 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    /* Reads from pipes, terminals or network file systems resume after the
+     * handler instead of failing with EINTR. */
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 /* The method as stages (docs/METHOD.md, "The methods"). */
 static int plan_stages(const movl_experiment *e, stage *s)
 {
@@ -360,18 +376,7 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
     memset(&t, 0, sizeof t);
     t.exp = exp;
     snprintf(t.run_dir, sizeof t.run_dir, "%s", run_dir);
-    /* The handler goes in before set-up, so that a stop during set-up (kernel builds, data
-     * loading) ends the run cleanly instead of killing it half-way through writing. */
-    stop_requested = 0;
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    /* Restart interrupted system calls: without it a stop during set-up made
-     * a read of the dataset or the weights fail with EINTR, and the run
-     * ended as "failed" instead of "stopped" (seen in the sweep test). */
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    movl_train_catch_stops();
     int rc = tr_setup(&t, err);
     stage stages[3];
     int ns = plan_stages(exp, stages);
@@ -404,8 +409,6 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
             t.epoch = t.step_in_epoch = 0;
         }
     }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     if (rc == MOVL_INTERRUPTED && stopped_in_setup && !resume) {
         movl_set_error(err, "interrupted during set-up, before the first step (nothing to resume)");
     } else if (rc == MOVL_INTERRUPTED) {

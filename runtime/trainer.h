@@ -14,6 +14,12 @@
  * data or weights), MOVL_ERR_RUN, or MOVL_INTERRUPTED. */
 int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, char *err);
 
+/* From now on SIGINT/SIGTERM request a stop instead of killing the process:
+ * the run stops at its next checkpoint, or ends cleanly if it has not begun
+ * (exit 130). Called by movl_train_run; call it earlier (before creating the
+ * run directory) so that no moment of the command is left unguarded. */
+void movl_train_catch_stops(void);
+
 /* movl eval: reloads a finished run (config.ini + model.safetensors) and
  * prints the metrics of one split (train, val or test) of its dataset, or of
  * data_path (another dataset with the same classes, e.g. out of

@@ -49,6 +49,7 @@ static int usage(const char *msg)
 
 int cmd_train(int argc, char **argv)
 {
+    movl_train_catch_stops();
     const char *ini = NULL, *resume = NULL;
     const char **over = calloc((size_t)argc + 1, sizeof *over);
     char devsel[300];
