@@ -73,7 +73,7 @@ static int argmax(const float *v, int n)
 
 int main(void)
 {
-    char weights[1024], tmpdir[64] = "/tmp/movl_test_real_XXXXXX", paths[NPHOTOS][1024], cmd[8192];
+    char weights[1024], tmpdir[64], paths[NPHOTOS][1024], cmd[8192];
     const char *wdir = getenv("MOVL_WEIGHTS_DIR");
     snprintf(weights, sizeof weights, "%s/efficientnet_lite0.safetensors", wdir ? wdir : MOVL_SOURCE_DIR "/weights");
     if (access(weights, R_OK) != 0) {
@@ -85,10 +85,7 @@ int main(void)
             fprintf(stderr, "FAIL: photo %s not found (tests/data/photos or $MOVL_PHOTO_DIR)\n", photos[i].file);
             return 1;
         }
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    test_make_tmpdir(tmpdir, sizeof tmpdir, "test_real");
     const char *python = getenv("MOVL_PYTHON") ? getenv("MOVL_PYTHON") : "/usr/bin/python3";
     int used = snprintf(cmd, sizeof cmd, "%s %s/tests/golden/make_golden.py real %s %d %d %s", python,
                         MOVL_SOURCE_DIR, weights, RESIZE, SIZE, tmpdir);

@@ -91,11 +91,8 @@ static int count_files(const char *dir, const char *suffix)
 
 static void test_program_cache(void)
 {
-    char dir[] = "/tmp/movl-cache-test-XXXXXX";
-    if (!mkdtemp(dir)) {
-        CHECK(0, "mkdtemp");
-        return;
-    }
+    char dir[64];
+    test_make_tmpdir(dir, sizeof dir, "cache_test");
     setenv("MOVL_CACHE_DIR", dir, 1);
     setenv("MOVL_CACHE", "force", 1);
     movl_device dev;
@@ -156,9 +153,7 @@ static void test_program_cache(void)
           "build failure names the program: %s", err);
     movl_device_close(&dev);
     unsetenv("MOVL_CACHE");
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0, "cleanup");
+    CHECK(test_remove_tree(dir) == 0, "cleanup");
 }
 
 int main(void)

@@ -356,11 +356,7 @@ int main(void)
     uint64_t seed64 = test_seed();
     test_rng_init(seed64);
     unsigned seed = (unsigned)(seed64 & 0x7fffffff);
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/movl_test_encoders_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    test_make_tmpdir(tmpdir, sizeof tmpdir, "test_encoders");
     movl_device dev;
     test_open_device(&dev);
     CHECK(movl_encoder_default_size("efficientnet_lite3") == 280 && movl_encoder_default_size("resnet50") == 224 &&

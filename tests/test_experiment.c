@@ -23,13 +23,7 @@ static const char *write_ini(const char *name, const char *text)
 {
     static char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
+    test_write_text(path, text);
     return path;
 }
 
@@ -70,30 +64,7 @@ static void expect_ok(const char *what, const char *text, const char *const *ov,
     CHECK(rc == MOVL_OK, "%s: rc %d, err '%s'", what, rc, err);
 }
 
-static void touch(const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (f)
-        fclose(f);
-}
-
-/* Removes the test folder: plain files and the one empty subfolder. */
-static void remove_dir(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char p[1024];
-    while (d && (de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        snprintf(p, sizeof p, "%s/%s", path, de->d_name);
-        if (unlink(p) != 0)
-            rmdir(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(path);
-}
+static void touch(const char *path) { test_write_text(path, ""); }
 
 static void test_schema_api(void)
 {
@@ -585,11 +556,7 @@ static void test_round_trip(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s", "/tmp/movl_test_experiment_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    test_make_tmpdir(dir, sizeof dir, "test_experiment");
     snprintf(weights, sizeof weights, "%s/w.safetensors", dir);
     snprintf(npz, sizeof npz, "%s/d.npz", dir);
     snprintf(folder, sizeof folder, "%s/images", dir);
@@ -608,6 +575,6 @@ int main(void)
     test_sweep();
     test_round_trip();
 
-    remove_dir(dir);
+    test_remove_tree(dir);
     return test_finish();
 }

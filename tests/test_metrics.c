@@ -517,11 +517,8 @@ static int dir_has_temp(const char *dir)
 
 static void test_files(void)
 {
-    char dir[] = "/tmp/movl_test_metrics_XXXXXX";
-    if (!mkdtemp(dir)) {
-        CHECK(0, "mkdtemp failed");
-        return;
-    }
+    char dir[64];
+    test_make_tmpdir(dir, sizeof dir, "test_metrics");
     /* the absent-class example: confusion rows [1 0 1] [0 0 0] [0 1 1] */
     const float p[] = {0.7f, 0.2f, 0.1f, 0.3f, 0.3f, 0.4f, 0.2f, 0.5f, 0.3f, 0.1f, 0.1f, 0.8f};
     const int y[] = {0, 0, 2, 2};

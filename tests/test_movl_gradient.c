@@ -584,9 +584,8 @@ int main(void)
         return 77;
     }
     test_rng_init(test_seed());
-    char dir[] = "/tmp/movl_grad_XXXXXX", wpath[128];
-    if (!mkdtemp(dir))
-        return 1;
+    char dir[64], wpath[128];
+    test_make_tmpdir(dir, sizeof dir, "grad");
     snprintf(wpath, sizeof wpath, "%s/resnet18.safetensors", dir);
     int rc = write_resnet18(wpath);
     CHECK(rc == MOVL_OK, "writing random resnet18 weights: %s", err);
@@ -600,9 +599,6 @@ int main(void)
         const movl_disc_kind some[] = {MOVL_DISC_NONE, MOVL_DISC_FEATURE_MSE, MOVL_DISC_KL};
         run_config(dir, wpath, "full, sigmoid", "type = full\nsigmoid = true", 3 * 32 * 32, some, 3);
     }
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        printf("could not remove %s\n", dir);
+    test_remove_tree(dir);
     return test_finish();
 }

@@ -16,7 +16,7 @@
 #include "plot.h"
 #include "test_util.h"
 
-static char root[64] = "/tmp/movl_plot_XXXXXX";
+static char root[64];
 static char err[MOVL_ERRLEN];
 
 static const char *tmp_path(const char *name)
@@ -364,16 +364,6 @@ static void test_unwritable(void)
     rmdir(dir);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL, "cannot create %s", path);
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
 /* A run folder under root holding metrics.csv with the given text. */
 static const char *run_dir(const char *name, const char *csv)
 {
@@ -381,7 +371,7 @@ static const char *run_dir(const char *name, const char *csv)
     mkdir(dir, 0755);
     char path[300];
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
-    write_file(path, csv);
+    test_write_text(path, csv);
     return dir;
 }
 
@@ -452,20 +442,9 @@ static void free_font_caches(void)
     cairo_debug_reset_static_data();
 }
 
-static void remove_tree(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-}
-
 int main(void)
 {
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    test_make_tmpdir(root, sizeof root, "plot");
     test_palette();
     test_lines();
     test_categories_and_log();
@@ -478,7 +457,7 @@ int main(void)
     if (getenv("MOVL_TEST_KEEP"))
         printf("charts kept in %s\n", root);
     else
-        remove_tree(root);
+        test_remove_tree(root);
     free_font_caches();
     return test_finish();
 }

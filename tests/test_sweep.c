@@ -13,17 +13,6 @@
 
 static char dir[128];
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
-}
-
 static int load(const char *sweep_text, movl_experiment *e)
 {
     char ini[256], text[2048], err[MOVL_ERRLEN] = "";
@@ -32,7 +21,7 @@ static int load(const char *sweep_text, movl_experiment *e)
              "[encoder]\narch = resnet18\nweights = w.safetensors\n[data]\npath = d.npz\n[train]\nmethod = movl\n"
              "[sweep]\n%s",
              sweep_text);
-    write_file(ini, text);
+    test_write_text(ini, text);
     int rc = movl_experiment_load(ini, NULL, 0, MOVL_EXP_NO_FILE_CHECKS, e, err);
     CHECK(rc == MOVL_OK, "load: %s", err);
     return rc;
@@ -98,7 +87,7 @@ static void summary(const char *name, double vacc, double vauc, double tacc, dou
              "{\"train_seconds\": 1.5, \"val\": {\"acc\": %.17g, \"auc\": %.17g}, "
              "\"test\": {\"acc\": %.17g, \"auc\": %.17g, \"balanced_acc\": 0.5, \"macro_f1\": 0.5}}",
              vacc, vauc, tacc, tauc);
-    write_file(path, text);
+    test_write_text(path, text);
 }
 
 static char *read_text(const char *name)
@@ -120,7 +109,7 @@ static void test_collect(void)
     /* 2 x 2 grid with 2 seeds, written by hand: points.csv and 7 of 8 summaries. */
     char path[512], err[MOVL_ERRLEN] = "";
     snprintf(path, sizeof path, "%s/points.csv", dir);
-    write_file(path, "index,name,prompt.size,loss.lambda,experiment.seed\n"
+    test_write_text(path, "index,name,prompt.size,loss.lambda,experiment.seed\n"
                      "0,p0,10,0,1\n1,p1,10,0,2\n2,p2,10,0.5,1\n3,p3,10,0.5,2\n"
                      "4,p4,30,0,1\n5,p5,30,0,2\n6,p6,30,0.5,1\n7,p7,30,0.5,2\n");
     double tacc[8] = {0.80, 0.84, 0.70, 0.76, 0.90, 0.86, 0.60, 0};
@@ -136,7 +125,7 @@ static void test_collect(void)
     snprintf(path, sizeof path, "%s/p7", dir);
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/p7/" MOVL_CHECKPOINT_FILE, dir);
-    write_file(path, "{}");
+    test_write_text(path, "{}");
     CHECK(movl_sweep_point_state(dir, &s.points[7]) == MOVL_POINT_PARTIAL, "p7 with a checkpoint is partial");
     movl_sweep_free(&s);
 
@@ -169,7 +158,7 @@ static void test_collect(void)
 
     /* A broken summary is an error naming it. */
     snprintf(path, sizeof path, "%s/p3/summary.json", dir);
-    write_file(path, "{ not json");
+    test_write_text(path, "{ not json");
     CHECK(movl_sweep_collect(dir, &complete, err) == MOVL_ERR_INPUT && strstr(err, "p3/summary.json: not valid JSON"),
           "broken summary: %s", err);
 }
@@ -180,7 +169,7 @@ static void test_errors(void)
     movl_sweep s;
     char err[MOVL_ERRLEN] = "", ini[256];
     snprintf(ini, sizeof ini, "%s/plain.ini", dir);
-    write_file(ini, "[encoder]\narch = resnet18\nweights = w\n[data]\npath = d.npz\n[train]\nmethod = lp\n");
+    test_write_text(ini, "[encoder]\narch = resnet18\nweights = w\n[data]\npath = d.npz\n[train]\nmethod = lp\n");
     CHECK(movl_experiment_load(ini, NULL, 0, MOVL_EXP_NO_FILE_CHECKS, &e, err) == MOVL_OK, "plain: %s", err);
     CHECK(movl_sweep_expand(&e, ini, &s, err) == MOVL_ERR_INPUT && strstr(err, "plain.ini has no [sweep] section"),
           "no [sweep]: %s", err);
@@ -191,7 +180,7 @@ static void test_errors(void)
     snprintf(path, sizeof path, "%s/bad", dir);
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/bad/points.csv", dir);
-    write_file(path, "index,name,loss.lambda\n0,a,1\n2,b\n");
+    test_write_text(path, "index,name,loss.lambda\n0,a,1\n2,b\n");
     snprintf(path, sizeof path, "%s/bad", dir);
     CHECK(movl_sweep_read_points(path, &s, err) == MOVL_ERR_INPUT && strstr(err, "points.csv:3: expected 3 fields"),
           "bad points.csv: %s", err);
@@ -199,18 +188,11 @@ static void test_errors(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s", "/tmp/movl_test_sweep_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    test_make_tmpdir(dir, sizeof dir, "test_sweep");
     test_grid();
     test_zip_and_names();
     test_collect();
     test_errors();
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    test_remove_tree(dir);
     return test_finish();
 }

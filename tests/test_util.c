@@ -1,5 +1,8 @@
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "test_util.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -164,4 +167,40 @@ void test_guarded_free(test_guarded *g)
     if (g->buf)
         clReleaseMemObject(g->buf);
     g->buf = NULL;
+}
+
+void test_make_tmpdir(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "/tmp/movl_%s_XXXXXX", name);
+    if (!mkdtemp(buf)) {
+        fprintf(stderr, "FAIL: cannot make a folder %s: %s\n", buf, strerror(errno));
+        exit(1);
+    }
+}
+
+void test_write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs(text, f) >= 0;
+    if (f && fclose(f))
+        ok = 0;
+    if (!ok) {
+        fprintf(stderr, "FAIL: cannot write %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+int test_remove_tree(const char *dir)
+{
+    /* depth first, links not followed */
+    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0)
+        return 0;
+    fprintf(stderr, "could not remove %s: %s\n", dir, strerror(errno));
+    return -1;
 }

@@ -47,4 +47,13 @@ float *test_guarded_read(movl_device *dev, test_guarded *g);
 int test_guard_ok(movl_device *dev, test_guarded *g);
 void test_guarded_free(test_guarded *g);
 
+/* Scratch files. A fixture that cannot be made ends the test (exit 1): what
+ * follows would only report its absence. */
+/* A fresh folder /tmp/movl_NAME_XXXXXX, its path in buf. */
+void test_make_tmpdir(char *buf, size_t n, const char *name);
+/* Writes text to path (created or truncated). */
+void test_write_text(const char *path, const char *text);
+/* Removes dir and everything under it; 0, or -1 (reported on stderr). */
+int test_remove_tree(const char *dir);
+
 #endif

@@ -473,34 +473,14 @@ static void test_converted_lite0(void)
     movl_weights_close(w);
 }
 
-/* Removes every file of the temp directory, then the directory. */
-static void remove_dir(void)
-{
-    DIR *d = opendir(dir);
-    char p[400];
-    for (struct dirent *e; d && (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            remove(p);
-        }
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 int main(void)
 {
     test_rng_init(test_seed());
-    snprintf(dir, sizeof dir, "/tmp/movl_test_weights_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    test_make_tmpdir(dir, sizeof dir, "test_weights");
     test_round_trip();
     test_half_types();
     test_bad_files();
-    remove_dir();
+    test_remove_tree(dir);
     test_converted_lite0();
     return test_finish();
 }
