@@ -121,6 +121,16 @@ void movl_sweep_override(const movl_sweep *s, int p, int k, char *buf, size_t n)
     snprintf(buf, n, "%s=%s", s->keys[k], s->points[p].values[k]);
 }
 
+void movl_sweep_csv_point_columns(FILE *f, const movl_sweep *s, int p)
+{
+    if (p < 0)
+        fprintf(f, "index,name");
+    else
+        fprintf(f, "%d,%s", p, s->points[p].name);
+    for (int k = 0; k < s->nkeys; k++)
+        fprintf(f, ",%s", p < 0 ? s->keys[k] : s->points[p].values[k]);
+}
+
 int movl_sweep_write_points(const movl_sweep *s, const char *dir, char *err)
 {
     char path[1200], tmp[1210];
@@ -128,15 +138,8 @@ int movl_sweep_write_points(const movl_sweep *s, const char *dir, char *err)
     FILE *f = movl_tmp_open(path, tmp, sizeof tmp, err);
     if (!f)
         return MOVL_ERR_RUN;
-    /* Values never hold commas (they come from comma-separated lists). */
-    fprintf(f, "index,name");
-    for (int k = 0; k < s->nkeys; k++)
-        fprintf(f, ",%s", s->keys[k]);
-    fputc('\n', f);
-    for (int p = 0; p < s->npoints; p++) {
-        fprintf(f, "%d,%s", p, s->points[p].name);
-        for (int k = 0; k < s->nkeys; k++)
-            fprintf(f, ",%s", s->points[p].values[k]);
+    for (int p = -1; p < s->npoints; p++) {
+        movl_sweep_csv_point_columns(f, s, p);
         fputc('\n', f);
     }
     return movl_tmp_commit(f, tmp, path, err);

@@ -11,6 +11,8 @@
 #ifndef MOVL_SWEEP_H
 #define MOVL_SWEEP_H
 
+#include <stdio.h>
+
 #include "experiment.h"
 
 #define MOVL_SWEEP_NAMELEN 200
@@ -36,6 +38,11 @@ void movl_sweep_free(movl_sweep *s);
 
 /* The -s override "key=value" of key k of point p, into buf. */
 void movl_sweep_override(const movl_sweep *s, int p, int k, char *buf, size_t n);
+
+/* The leading CSV columns of points.csv and results.csv (index, name, one
+ * per swept key), no newline: the header for p = -1, else point p's row.
+ * Values never hold commas (they come from comma-separated lists). */
+void movl_sweep_csv_point_columns(FILE *f, const movl_sweep *s, int p);
 
 /* points.csv of a sweep directory: write (temp + rename) and read back. */
 int movl_sweep_write_points(const movl_sweep *s, const char *dir, char *err);

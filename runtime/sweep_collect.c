@@ -113,17 +113,13 @@ static int write_csv(const char *dir, const movl_sweep *s, const point_result *r
     FILE *f = movl_tmp_open(path, tmp, sizeof tmp, err);
     if (!f)
         return MOVL_ERR_RUN;
-    fprintf(f, "index,name");
-    for (int k = 0; k < s->nkeys; k++)
-        fprintf(f, ",%s", s->keys[k]);
+    movl_sweep_csv_point_columns(f, s, -1);
     fprintf(f, ",status");
     for (int m = 0; m < MOVL_SWEEP_NMETRICS; m++)
         fprintf(f, ",%s", movl_sweep_metric_names[m]);
     fputc('\n', f);
     for (int p = 0; p < s->npoints; p++) {
-        fprintf(f, "%d,%s", p, s->points[p].name);
-        for (int k = 0; k < s->nkeys; k++)
-            fprintf(f, ",%s", s->points[p].values[k]);
+        movl_sweep_csv_point_columns(f, s, p);
         fprintf(f, ",%s", r[p].have ? "done" : "missing");
         for (int m = 0; m < MOVL_SWEEP_NMETRICS; m++)
             if (r[p].have && !isnan(r[p].m[m]))
