@@ -1,5 +1,5 @@
 /* 2-D convolution, forward and backward-to-input, as one "tiled correlation"
- * over a prepared input P and packed weights Wp (runtime/conv.c explains the
+ * over a prepared input P and packed weights Wp (runtime/ops/conv.c explains the
  * geometry):
  *
  *   out[n][g*ocg + oc][y_off + oy*y_row + ox*osx]

@@ -1,4 +1,4 @@
-/* Loss terms with a device-side mean (runtime/discrepancy.h). Every
+/* Loss terms with a device-side mean (runtime/adapt/discrepancy.h). Every
  * reduction uses work-groups of exactly LOCAL work-items and a fixed tree, so
  * the order of the additions, and thus the result, is the same on every
  * device. Gradients: grad = (accumulate ? grad : 0) + gscale * dD-term, where

@@ -1,4 +1,4 @@
-/* Label mapping on the source logits (runtime/labelmap.h): the K mapped
+/* Label mapping on the source logits (runtime/adapt/labelmap.h): the K mapped
  * logits of each sample are z_src[b][map[t]]. */
 #define LOCAL 64
 

@@ -1,4 +1,4 @@
-/* Optimiser updates, one work-item per parameter (runtime/optim.h has the
+/* Optimiser updates, one work-item per parameter (runtime/adapt/optim.h has the
  * exact torch semantics). The update of each element depends only on that
  * element: deterministic. Arithmetic follows torch's operation order
  * (add_(p, alpha=wd), mul_ + add_, lerp_, addcmul_, sqrt / bc2 + eps,

@@ -1,4 +1,4 @@
-/* Visual prompts (runtime/prompt.h has the layout of delta and the rules).
+/* Visual prompts (runtime/adapt/prompt.h has the layout of delta and the rules).
  * TYPE numbers: 0 padding, 1 shrink_pad, 2 patch, 3 random_patch, 4 full.
  * Divisions are written q = a / b; r = a - q * b (never / and % on the same
  * operands: oclgrind cannot run the `freeze` LLVM emits for that). */

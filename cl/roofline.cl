@@ -1,6 +1,6 @@
 /* Micro-kernels that measure a device's roofline for `movl bench`: fp32 FMA
  * throughput and memory bandwidth. Both write results that the host compares
- * with runtime/roofline_ref.c, so a fast but wrong kernel is not reported.
+ * with runtime/ops/ref/roofline_ref.c, so a fast but wrong kernel is not reported.
  * VW (-D) is the vector width of one chain: explicit vectors because PoCL
  * does not vectorise a work-item loop that holds an inner loop, while GPUs
  * split them into independent scalar chains. */

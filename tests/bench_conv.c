@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "common.h"
-#include "conv_ref.h"
-#include "ops.h"
+#include "core/common.h"
+#include "ops/ref/conv_ref.h"
+#include "ops/ops.h"
 
 typedef struct bench_shape {
     const char *net, *name;

@@ -16,11 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common.h"
-#include "encoder.h"
-#include "image.h"
+#include "core/common.h"
+#include "encoder/encoder.h"
+#include "core/image.h"
 #include "test_util.h"
-#include "weights.h"
+#include "core/weights.h"
 
 #define SKIP_CODE 77
 #define RESIZE 256

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
-#include "conv_ref.h"
-#include "ops.h"
+#include "core/common.h"
+#include "ops/ref/conv_ref.h"
+#include "ops/ops.h"
 #include "test_util.h"
 
 #define SAME (-1) /* TensorFlow "same" padding instead of a PyTorch pad */

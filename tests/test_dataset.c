@@ -10,11 +10,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "common.h"
-#include "dataset.h"
+#include "core/common.h"
+#include "data/dataset.h"
 #include "dataset_fixtures.h"
-#include "image.h"
-#include "preprocess.h"
+#include "core/image.h"
+#include "data/preprocess.h"
 #include "test_util.h"
 
 #define MEDMNIST MOVL_SOURCE_DIR "/data/medmnist/"

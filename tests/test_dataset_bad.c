@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
-#include "dataset.h"
+#include "core/common.h"
+#include "data/dataset.h"
 #include "dataset_fixtures.h"
 #include "test_util.h"
 

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
-#include "program_cache.h"
+#include "core/common.h"
+#include "device/program_cache.h"
 #include "test_util.h"
 
 static void test_selectors(void)

@@ -20,10 +20,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common.h"
-#include "encoder.h"
+#include "core/common.h"
+#include "encoder/encoder.h"
 #include "test_util.h"
-#include "weights.h"
+#include "core/weights.h"
 
 #define SKIP_CODE 77
 #define TOLERANCE 1e-3

@@ -13,7 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "experiment.h"
+#include "adapt/discrepancy.h"
+#include "adapt/optim.h"
+#include "adapt/prompt.h"
+#include "experiment/experiment.h"
 #include "test_util.h"
 
 static char dir[128];

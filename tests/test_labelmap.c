@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapt_ref.h"
-#include "common.h"
-#include "labelmap.h"
-#include "ops_ref.h"
+#include "adapt/adapt_ref.h"
+#include "core/common.h"
+#include "adapt/labelmap.h"
+#include "ops/ref/ops_ref.h"
 #include "test_util.h"
 
 static movl_device dev;

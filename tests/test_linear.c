@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
-#include "linear.h"
-#include "ops.h"
-#include "ops_ref.h"
+#include "core/common.h"
+#include "ops/linear.h"
+#include "ops/ops.h"
+#include "ops/ref/ops_ref.h"
 #include "test_util.h"
 
 static movl_device dev;

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
-#include "ops.h"
-#include "ops_ref.h"
+#include "core/common.h"
+#include "ops/ops.h"
+#include "ops/ref/ops_ref.h"
 #include "test_util.h"
 
 static movl_device dev;

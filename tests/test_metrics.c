@@ -1,4 +1,4 @@
-/* Classification metrics (runtime/metrics.c), no device: hand-worked cases
+/* Classification metrics (runtime/adapt/metrics.c), no device: hand-worked cases
  * with exact fractions, a random case against an O(N^2) pairwise AUC written
  * here, a golden case from numpy (tests/golden/metrics_golden.py), bad input,
  * and the CSV / JSON files. */
@@ -11,8 +11,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "common.h"
-#include "metrics.h"
+#include "core/common.h"
+#include "adapt/metrics.h"
 #include "test_util.h"
 
 static char err[MOVL_ERRLEN];

@@ -47,10 +47,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "adapt/discrepancy.h"
+#include "core/common.h"
 #include "test_util.h"
-#include "trainer_internal.h"
-#include "weights.h"
+#include "train/trainer_internal.h"
+#include "core/weights.h"
 
 #define DATA_PATH "data/medmnist/pneumoniamnist.npz"
 #define LAMBDA 0.5

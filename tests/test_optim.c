@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapt_ref.h"
-#include "common.h"
-#include "ops_ref.h"
-#include "optim.h"
+#include "adapt/adapt_ref.h"
+#include "core/common.h"
+#include "ops/ref/ops_ref.h"
+#include "adapt/optim.h"
 #include "test_util.h"
 
 static movl_device dev;

@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common.h"
-#include "image.h"
-#include "plot.h"
+#include "core/common.h"
+#include "core/image.h"
+#include "plot/plot.h"
 #include "test_util.h"
 
 static char root[64];

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapt_ref.h"
-#include "common.h"
-#include "ops_ref.h"
-#include "prompt.h"
+#include "adapt/adapt_ref.h"
+#include "core/common.h"
+#include "ops/ref/ops_ref.h"
+#include "adapt/prompt.h"
 #include "test_util.h"
 
 static movl_device dev;

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "common.h"
-#include "roofline.h"
-#include "roofline_ref.h"
+#include "core/common.h"
+#include "ops/roofline.h"
+#include "ops/ref/roofline_ref.h"
 #include "test_util.h"
 
 static movl_device dev;

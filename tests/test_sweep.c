@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sweep.h"
+#include "sweep/sweep.h"
 #include "test_util.h"
 
 static char dir[128];

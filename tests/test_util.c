@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common.h"
+#include "core/common.h"
 
 int test_passed, test_failed;
 

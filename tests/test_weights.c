@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "core/common.h"
 #include "test_util.h"
-#include "weights.h"
+#include "core/weights.h"
 
 static char dir[64];
 

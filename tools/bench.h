@@ -4,9 +4,9 @@
 #ifndef MOVL_BENCH_H
 #define MOVL_BENCH_H
 
-#include "common.h"
-#include "device.h"
-#include "roofline.h"
+#include "core/common.h"
+#include "device/device.h"
+#include "ops/roofline.h"
 
 #define BENCH_MAX_LIST 16 /* archs, batch sizes */
 

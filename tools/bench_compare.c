@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "bench.h"
-#include "common.h"
-#include "file_io.h"
-#include "plot.h"
+#include "core/common.h"
+#include "core/file_io.h"
+#include "plot/plot.h"
 
 typedef struct cmp_column {
     const char *file;

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "bench.h"
-#include "encoder.h"
-#include "ops.h"
+#include "encoder/encoder.h"
+#include "ops/ops.h"
 
 typedef struct probe_bufs {
     cl_mem W, b, z, labels, loss, dz, dW, db, dfeat, dx;

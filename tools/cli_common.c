@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "common.h"
-#include "device.h"
-#include "selftest.h"
+#include "core/common.h"
+#include "device/device.h"
+#include "ops/selftest.h"
 
 int cli_common_flag(const char *arg)
 {

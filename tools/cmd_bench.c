@@ -13,8 +13,8 @@
 
 #include "bench.h"
 #include "commands.h"
-#include "encoder.h"
-#include "selftest.h"
+#include "encoder/encoder.h"
+#include "ops/selftest.h"
 
 static const char *const default_archs[] = {"resnet18", "efficientnet_lite0"};
 static const int default_batches[] = {1, 8, 32};

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "commands.h"
-#include "common.h"
-#include "device.h"
-#include "encoder.h"
-#include "image.h"
-#include "weights.h"
+#include "core/common.h"
+#include "device/device.h"
+#include "encoder/encoder.h"
+#include "core/image.h"
+#include "core/weights.h"
 
 #define MAX_CLASSES 1000
 

@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "commands.h"
-#include "common.h"
-#include "device.h"
+#include "core/common.h"
+#include "device/device.h"
 #include "device_json.h"
-#include "selftest.h"
+#include "ops/selftest.h"
 
 static void print_tree(const movl_device_info *list, int n, int def)
 {

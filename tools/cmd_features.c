@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "commands.h"
-#include "common.h"
-#include "experiment.h"
-#include "trainer.h"
+#include "core/common.h"
+#include "experiment/experiment.h"
+#include "train/trainer.h"
 
 int cmd_features(int argc, char **argv)
 {

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "commands.h"
-#include "common.h"
-#include "trainer.h"
+#include "core/common.h"
+#include "train/trainer.h"
 
 int cmd_predict(int argc, char **argv)
 {

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "commands.h"
-#include "common.h"
-#include "file_io.h"
+#include "core/common.h"
+#include "core/file_io.h"
 
 static cJSON *read_summary(const char *dir, char *err)
 {

@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "common.h"
-#include "device.h"
-#include "experiment.h"
-#include "file_io.h"
-#include "sweep.h"
+#include "core/common.h"
+#include "device/device.h"
+#include "experiment/experiment.h"
+#include "core/file_io.h"
+#include "sweep/sweep.h"
 #include "sweep_cli.h"
 
 static int usage(const char *msg)

@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "common.h"
-#include "experiment.h"
-#include "file_io.h"
-#include "trainer.h"
+#include "core/common.h"
+#include "experiment/experiment.h"
+#include "core/file_io.h"
+#include "train/trainer.h"
 
 /* Creates a fresh run directory; out receives its path. */
 static int make_run_dir(const movl_experiment *e, char *out, size_t n, char *err)

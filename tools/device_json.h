@@ -5,7 +5,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "device.h"
+#include "device/device.h"
 
 /* "gpu", "cpu" or "accelerator". */
 const char *cli_device_type(const movl_device_info *d);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "common.h"
+#include "core/common.h"
 
 static const struct {
     const char *name;

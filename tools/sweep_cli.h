@@ -3,7 +3,7 @@
 #ifndef MOVL_SWEEP_CLI_H
 #define MOVL_SWEEP_CLI_H
 
-#include "sweep.h"
+#include "sweep/sweep.h"
 
 /* Absolute path of the running movl binary (children and Slurm tasks run it). */
 int sweep_self_exe(char *buf, size_t n, char *err);

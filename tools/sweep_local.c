@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "core/common.h"
 #include "sweep_cli.h"
-#include "trainer.h"
+#include "train/trainer.h"
 
 int sweep_self_exe(char *buf, size_t n, char *err)
 {

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "common.h"
-#include "device.h"
-#include "sweep.h"
+#include "core/common.h"
+#include "device/device.h"
+#include "sweep/sweep.h"
 #include "sweep_cli.h"
 
 static int usage(const char *msg)

@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common.h"
-#include "file_io.h"
+#include "core/common.h"
+#include "core/file_io.h"
 #include "sweep_cli.h"
 
 int sweep_find_sbatch(char *buf, size_t n)

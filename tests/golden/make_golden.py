@@ -292,7 +292,7 @@ def count_relu6_clipping(model, x):
     return count[0]
 
 
-# Preprocessing of real photographs, mirrored by runtime/image.c
+# Preprocessing of real photographs, mirrored by runtime/core/image.c
 # (movl_image_load_png, movl_image_resize_crop, movl_image_to_chw):
 #  1. decode to RGB (alpha dropped, grey repeated), values v / 255 in [0, 1];
 #  2. resize so that the shorter side is RESIZE, the longer one

@@ -1,0 +1,215 @@
+/* Seeded choices on datasets: the generator, epoch shuffling, the split of
+ * unsplit sources, and stratified subsampling. Everything depends only on
+ * the seeds and the sample order, so runs and resumes are reproducible. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "data/dataset.h"
+#include "data/dataset_internal.h"
+
+uint64_t movl_ds_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void movl_ds_rng_seed(movl_ds_rng *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++)
+        r->s[i] = movl_ds_splitmix64(&seed); /* never all zero: splitmix64 is a bijection of distinct counters */
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t movl_ds_rng_next(movl_ds_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+uint64_t movl_ds_rng_below(movl_ds_rng *r, uint64_t n)
+{
+    /* Reject the lowest 2^64 mod n values so that every residue is equally likely. */
+    uint64_t threshold = (0 - n) % n;
+    for (;;) {
+        uint64_t x = movl_ds_rng_next(r);
+        if (x >= threshold)
+            return x % n;
+    }
+}
+
+uint64_t movl_ds_hash2(uint64_t a, uint64_t b)
+{
+    uint64_t s = a;
+    uint64_t h = movl_ds_splitmix64(&s);
+    s = h ^ b;
+    return movl_ds_splitmix64(&s);
+}
+
+static void fisher_yates(int *a, int n, movl_ds_rng *r)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)movl_ds_rng_below(r, (uint64_t)i + 1);
+        int t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}
+
+void movl_shuffle(int n, uint64_t seed, uint64_t epoch, int *perm)
+{
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    movl_ds_rng r;
+    movl_ds_rng_seed(&r, movl_ds_hash2(seed, epoch));
+    fisher_yates(perm, n, &r);
+}
+
+void movl_ds_assign_splits(const int *labels, int n, int num_classes, const movl_dataset_opts *o, int *split_of)
+{
+    int *idx = malloc(sizeof(int) * ((size_t)n + 1));
+    if (!idx) { /* cannot happen for any realistic n; keep everything in train rather than crash */
+        for (int i = 0; i < n; i++)
+            split_of[i] = MOVL_SPLIT_TRAIN;
+        return;
+    }
+    for (int c = 0; c < num_classes; c++) {
+        int nc = 0;
+        for (int i = 0; i < n; i++)
+            if (labels[i] == c)
+                idx[nc++] = i;
+        if (!nc)
+            continue;
+        movl_ds_rng r;
+        movl_ds_rng_seed(&r, movl_ds_hash2(o->split_seed, (uint64_t)c));
+        fisher_yates(idx, nc, &r);
+        int ntest = (int)floor(nc * o->test_frac + 0.5), nval = (int)floor(nc * o->val_frac + 0.5);
+        if (ntest + nval > nc - 1) { /* keep one of every class in train: val gives way first */
+            nval = nc - 1 - ntest > 0 ? nc - 1 - ntest : 0;
+            if (ntest > nc - 1)
+                ntest = nc - 1;
+        }
+        for (int k = 0; k < nc; k++)
+            split_of[idx[k]] = k < ntest ? MOVL_SPLIT_TEST : k < ntest + nval ? MOVL_SPLIT_VAL : MOVL_SPLIT_TRAIN;
+    }
+    free(idx);
+}
+
+/* Per-class quotas summing to max_n: largest remainder of max_n * n_c / n
+ * (ties to the lower class), then every present class gets at least one
+ * sample when max_n allows, taken from the largest quota. */
+static void stratified_quotas(const int *counts, int k, int n, int max_n, int *quota)
+{
+    double *rem = malloc(sizeof(double) * ((size_t)k + 1));
+    int given = 0;
+    for (int c = 0; c < k; c++) {
+        double exact = (double)max_n * counts[c] / n;
+        quota[c] = (int)floor(exact);
+        if (rem)
+            rem[c] = exact - quota[c];
+        given += quota[c];
+    }
+    while (given < max_n) {
+        int best = -1;
+        for (int c = 0; c < k; c++)
+            if (quota[c] < counts[c] && (best < 0 || (rem ? rem[c] > rem[best] : 0)))
+                best = c;
+        if (rem)
+            rem[best] = -1;
+        quota[best]++;
+        given++;
+    }
+    free(rem);
+    for (int c = 0; c < k; c++) {
+        if (counts[c] == 0 || quota[c] > 0)
+            continue;
+        int big = 0;
+        for (int d = 1; d < k; d++)
+            if (quota[d] > quota[big])
+                big = d;
+        if (quota[big] <= 1)
+            break; /* max_n is below the number of present classes */
+        quota[big]--;
+        quota[c]++;
+    }
+}
+
+int movl_dataset_subsample(movl_dataset *ds, int split, int max_n, uint64_t seed, char *err)
+{
+    if (split < 0 || split >= MOVL_NSPLITS) {
+        movl_set_error(err, "subsample: no split %d", split);
+        return MOVL_ERR_INPUT;
+    }
+    movl_split *sp = &ds->split[split];
+    if (max_n <= 0 || max_n >= sp->n)
+        return MOVL_OK;
+    int k = ds->num_classes, n = sp->n;
+    int *counts = calloc((size_t)k + 1, sizeof(int)), *quota = calloc((size_t)k + 1, sizeof(int));
+    int *idx = malloc(sizeof(int) * (size_t)n);
+    char *keep = calloc((size_t)n, 1);
+    if (!counts || !quota || !idx || !keep) {
+        free(counts);
+        free(quota);
+        free(idx);
+        free(keep);
+        movl_set_error(err, "out of memory subsampling %s", movl_split_names[split]);
+        return MOVL_ERR_RUN;
+    }
+    movl_dataset_class_counts(ds, split, counts);
+    stratified_quotas(counts, k, n, max_n, quota);
+    for (int c = 0; c < k; c++) {
+        int nc = 0;
+        for (int i = 0; i < n; i++)
+            if (sp->samples[i].label == c)
+                idx[nc++] = i;
+        movl_ds_rng r;
+        movl_ds_rng_seed(&r, movl_ds_hash2(movl_ds_hash2(seed, (uint64_t)split), (uint64_t)c));
+        /* a partial Fisher-Yates picks quota[c] distinct samples */
+        for (int j = 0; j < quota[c]; j++) {
+            int pick = j + (int)movl_ds_rng_below(&r, (uint64_t)(nc - j));
+            int t = idx[j];
+            idx[j] = idx[pick];
+            idx[pick] = t;
+            keep[idx[j]] = 1;
+        }
+    }
+    /* compact samples and pool in place: kept data only ever moves forward */
+    size_t elem = ds->pixel_type == MOVL_PIX_U8 ? 1 : sizeof(float);
+    unsigned char *pool = ds->pixel_type == MOVL_PIX_U8 ? sp->u8 : (unsigned char *)sp->f32;
+    size_t at = 0;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (!keep[i])
+            continue;
+        movl_sample x = sp->samples[i];
+        size_t len = (size_t)x.w * (size_t)x.h * (size_t)ds->channels;
+        memmove(pool + at * elem, pool + x.offset * elem, len * elem);
+        x.offset = at;
+        at += len;
+        sp->samples[m++] = x;
+    }
+    sp->n = m;
+    void *shrunk = realloc(pool, at * elem + 1);
+    if (shrunk) {
+        if (ds->pixel_type == MOVL_PIX_U8)
+            sp->u8 = shrunk;
+        else
+            sp->f32 = shrunk;
+    }
+    free(counts);
+    free(quota);
+    free(idx);
+    free(keep);
+    return MOVL_OK;
+}

@@ -1,0 +1,118 @@
+/* Internals of the frozen encoders: the tensor/layer graph, the per-kind
+ * layer vtable and the builder calls the architecture files (encoder_resnet.c,
+ * encoder_efficientnet.c) use. Not part of the public API (see encoder.h). */
+#ifndef MOVL_ENCODER_LAYERS_H
+#define MOVL_ENCODER_LAYERS_H
+
+#include <stddef.h>
+
+#include "encoder/encoder.h"
+#include "ops/ops.h"
+#include "core/weights.h"
+
+/* An activation tensor [batch][c][h][w]. Tensor 0 is the encoder input (its
+ * buffer is the caller's x during a forward). */
+typedef struct enc_tensor {
+    int c, h, w;
+    size_t numel;      /* c*h*w: one image */
+    cl_mem buf;        /* [max_batch][numel]; may alias another tensor's buffer (in-place add) */
+    int alias_of;      /* tensor whose buffer this one reuses, or -1 */
+    int producer;      /* layer that writes it; -1 for the input */
+    int readers;       /* number of layer inputs that read it */
+} enc_tensor;
+
+typedef enum { ENC_CONV, ENC_ADD, ENC_MAXPOOL, ENC_GAP, ENC_LINEAR } enc_kind;
+
+typedef struct enc_layer enc_layer;
+
+/* What each kind of layer does. The graph runner applies the activation's
+ * backward (from the layer's stored output) before backward_input, and routes
+ * and sums the input gradients; backward_input writes (overwrites) the
+ * gradient with respect to input `slot` given dz, the gradient with respect
+ * to the pre-activation output. NULL backward_input means identity (add). */
+typedef struct enc_layer_ops {
+    int (*forward)(movl_encoder *e, enc_layer *l, int batch, char *err);
+    int (*backward_input)(movl_encoder *e, enc_layer *l, int slot, int batch, cl_mem dz, cl_mem dx, char *err);
+    double (*flops)(const movl_encoder *e, const enc_layer *l); /* per image */
+} enc_layer_ops;
+
+struct enc_layer {
+    const enc_layer_ops *ops;
+    enc_kind kind;
+    char name[64];
+    int in[2], nin; /* input tensors */
+    int out;        /* output tensor */
+    movl_act act;   /* applied to the output (conv, add) */
+    movl_conv_desc conv;  /* ENC_CONV, with n = max_batch */
+    movl_pool_desc pool;  /* ENC_MAXPOOL, with n = max_batch */
+    int lin_in, lin_out;  /* ENC_LINEAR */
+    cl_mem weight, bias;  /* ENC_CONV (BN folded), ENC_LINEAR */
+    cl_mem idx;           /* ENC_MAXPOOL argmax */
+};
+
+/* Handles of backward gradient buffers: a pool of max-activation-size device
+ * buffers shared by reference count, plus the caller's buffers. */
+typedef struct enc_grad_slot {
+    cl_mem mem;
+    int refs;
+    int readonly; /* a caller's dfeatures / dlogits: never written */
+} enc_grad_slot;
+
+#define ENC_MAX_POOL 16
+
+struct movl_encoder {
+    movl_device *dev;
+    char arch[32];
+    int max_batch, size, batch; /* batch of the last forward (0: none yet) */
+    float mean[3], std[3];
+
+    enc_tensor *tensors;
+    int ntensors, cap_tensors;
+    enc_layer *layers;
+    int nlayers, cap_layers;
+    int t_features, t_logits; /* pooled features and classifier output */
+
+    cl_mem workspace; /* conv scratch, the largest any conv needs at max_batch */
+    size_t workspace_bytes;
+    enc_grad_slot pool[ENC_MAX_POOL];
+    int npool;
+    int *grad_handles; /* [ntensors]: scratch of the backward pass */
+    size_t pool_floats;
+    size_t device_bytes;
+
+    /* profiling: markers around each layer, [nlayers + 1] per direction */
+    cl_event *fwd_events, *bwd_events;
+};
+
+/* ---- builder (encoder_layers.c) ---- */
+/* The input tensor (index 0), 3 x size x size. */
+int enc_input(movl_encoder *e, char *err);
+/* conv `conv_name` with batch norm `bn_name` folded in, then act. pad >= 0:
+ * symmetric PyTorch padding; pad < 0: TensorFlow "same". Output tensor in *out. */
+int enc_conv_bn(movl_encoder *e, const movl_weights *w, int in, const char *conv_name, const char *bn_name, int cout,
+                int k, int stride, int pad, int groups, double bn_eps, movl_act act, const char *layer_name, int *out,
+                char *err);
+/* act(a + b), written in place over a: a must come from a conv without
+ * activation and have no other reader (checked by enc_finish). */
+int enc_add(movl_encoder *e, int a, int b, movl_act act, const char *layer_name, int *out, char *err);
+int enc_maxpool(movl_encoder *e, int in, int k, int stride, int pad, const char *layer_name, int *out, char *err);
+int enc_gap(movl_encoder *e, int in, const char *layer_name, int *out, char *err);
+/* y = x W^T + b with W [classes][features] read from `weight_name`; the number of classes comes from the file. */
+int enc_linear(movl_encoder *e, const movl_weights *w, int in, const char *weight_name, const char *bias_name,
+               const char *layer_name, int *out, char *err);
+/* Allocates the activation buffers and the conv workspace once the graph is complete. */
+int enc_finish(movl_encoder *e, char *err);
+
+/* A device buffer counted in movl_encoder_device_bytes. */
+cl_mem enc_alloc(movl_encoder *e, size_t bytes, char *err);
+
+/* ---- architectures ---- */
+int enc_build_resnet(movl_encoder *e, const movl_weights *w, int depth, char *err);
+int enc_build_efficientnet_lite(movl_encoder *e, const movl_weights *w, int variant, char *err);
+
+/* ---- graph runner (encoder_graph.c) ---- */
+int enc_run_forward(movl_encoder *e, int batch, char *err);
+/* dry != 0: only count the gradient buffers needed (sets e->npool); no device work. */
+int enc_run_backward(movl_encoder *e, cl_mem dfeatures, cl_mem dlogits, cl_mem dx, int dry, char *err);
+
+#endif

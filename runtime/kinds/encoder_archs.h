@@ -1,0 +1,11 @@
+/* Encoder architecture names and default input sizes, without OpenCL types:
+ * what the experiment schema validates against; encoder/ builds them. */
+#ifndef MOVL_ENCODER_ARCHS_H
+#define MOVL_ENCODER_ARCHS_H
+
+/* Supported architectures, NULL-terminated: resnet18, resnet34, resnet50,
+ * efficientnet_lite0 .. efficientnet_lite4. */
+extern const char *const movl_encoder_archs[];
+int movl_encoder_default_size(const char *arch); /* 224, 240 (lite1), 260, 280, 300; 0 if unknown */
+
+#endif

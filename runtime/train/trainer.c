@@ -1,0 +1,440 @@
+/* The training loop: the method as a list of stages, epochs of seeded
+ * batches, the learning-rate schedule, validation and model selection after
+ * every epoch, checkpoints for resume, and the run directory's files. */
+#include "train/trainer.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/common.h"
+#include "plot/plot.h"
+#include "ops/selftest.h"
+#include "train/trainer_internal.h"
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+void movl_train_catch_stops(void)
+{
+    static int installed;
+    if (installed)
+        return;
+    installed = 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    /* Reads from pipes, terminals or network file systems resume after the
+     * handler instead of failing with EINTR. */
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The method as stages (docs/METHOD.md, "The methods"). */
+static int plan_stages(const movl_experiment *e, stage *s)
+{
+    int n = 0, E = e->train.epochs, L = e->train.lp_epochs;
+    switch (e->train.method) {
+    case MOVL_METHOD_LP:
+        s[n++] = (stage){STAGE_PROBE_CACHED, L, 0, 1, 0, "lp"};
+        break;
+    case MOVL_METHOD_VP:
+        s[n++] = (stage){STAGE_PROMPT_MAP, E, 1, e->head.type == MOVL_HEAD_FULLY, 1, "vp"};
+        break;
+    case MOVL_METHOD_VP_LP:
+    case MOVL_METHOD_MOVL:
+        if (e->head.init == MOVL_HEAD_INIT_LP)
+            s[n++] = (stage){STAGE_PROBE_CACHED, L, 0, 1, 0, "lp_init"};
+        s[n++] = (stage){STAGE_PROMPT_PROBE, E, 1, 1, 1, movl_method_name(e->train.method)};
+        break;
+    case MOVL_METHOD_LP_THEN_VP:
+        s[n++] = (stage){STAGE_PROBE_CACHED, L, 0, 1, 0, "lp"};
+        s[n++] = (stage){STAGE_PROMPT_PROBE, E, 1, 0, 1, "vp"};
+        break;
+    case MOVL_METHOD_VP_THEN_LP:
+        s[n++] = (stage){STAGE_PROMPT_MAP, E, 1, e->head.type == MOVL_HEAD_FULLY, 1, "vp"};
+        s[n++] = (stage){STAGE_PROBE_CACHED, L, 0, 1, 1, "lp"};
+        break;
+    }
+    return n;
+}
+
+static double lr_at(const movl_experiment *e, const movl_group_config *g, long step, long steps_per_epoch, int epochs)
+{
+    long total = steps_per_epoch * epochs;
+    switch (e->train.schedule) {
+    case MOVL_SCHED_COSINE:
+        return movl_lr_cosine(g->lr, step, e->train.warmup_steps, total);
+    case MOVL_SCHED_MULTISTEP: {
+        long ms[16];
+        for (int i = 0; i < e->train.milestones.n; i++)
+            ms[i] = (long)e->train.milestones.v[i] * steps_per_epoch;
+        return movl_lr_multistep(g->lr, step, e->train.warmup_steps, ms, e->train.milestones.n, e->train.gamma);
+    }
+    default:
+        return movl_lr_multistep(g->lr, step, e->train.warmup_steps, NULL, 0, 1.0);
+    }
+}
+
+static void path_in(const trainer *t, const char *file, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s", t->run_dir, file);
+}
+
+static int write_text(const char *path, const char *text, char *err)
+{
+    char tmp[1500];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fputs(text, f) >= 0;
+    if (f && fclose(f))
+        ok = 0;
+    if (!ok || rename(tmp, path)) {
+        remove(tmp);
+        movl_set_error(err, "%s: cannot write file", path);
+        return MOVL_ERR_RUN;
+    }
+    return MOVL_OK;
+}
+
+static int write_metrics_csv(trainer *t, char *err)
+{
+    char path[1400];
+    path_in(t, "metrics.csv", path, sizeof path);
+    const char *head = "stage,epoch,train_loss,val_acc,val_auc,lr_prompt,lr_head,seconds\n";
+    size_t n = strlen(head) + (t->history ? strlen(t->history) : 0) + 1;
+    char *text = malloc(n);
+    if (!text)
+        return MOVL_ERR_RUN;
+    snprintf(text, n, "%s%s", head, t->history ? t->history : "");
+    int rc = write_text(path, text, err);
+    free(text);
+    return rc;
+}
+
+static void append_history(trainer *t, const char *row)
+{
+    size_t old = t->history ? strlen(t->history) : 0;
+    char *h = realloc(t->history, old + strlen(row) + 1);
+    if (!h)
+        return;
+    memcpy(h + old, row, strlen(row) + 1);
+    t->history = h;
+}
+
+static double select_score(const trainer *t, const movl_metrics *m)
+{
+    if (t->exp->eval.select_metric == MOVL_METRIC_AUC && m->auc_defined)
+        return m->auc;
+    return m->acc;
+}
+
+/* Validation after an epoch (epoch -1: before training) and model selection. */
+static int end_of_epoch(trainer *t, const stage *s, int epoch, double lr_p, double lr_h, char *err)
+{
+    movl_metrics m = {0};
+    int rc = tr_evaluate(t, MOVL_SPLIT_VAL, s->kind == STAGE_PROBE_CACHED, &m, err);
+    if (rc)
+        return rc;
+    double loss = t->loss_count ? t->loss_sum / t->loss_count : NAN;
+    double score = select_score(t, &m);
+    int better = score > t->best_score;
+    if (better) {
+        t->best_score = score;
+        t->best_stage = t->stage_index;
+        t->best_epoch = epoch;
+        if ((rc = tr_snapshot_take(t, &t->best, err)))
+            return rc;
+    }
+    char row[300], loss_text[32] = "";
+    if (isfinite(loss)) /* empty for the starting point, which had no training step */
+        snprintf(loss_text, sizeof loss_text, "%.6g", loss);
+    snprintf(row, sizeof row, "%s,%d,%s,%.6f,%.6f,%.6g,%.6g,%.2f\n", s->name, epoch + 1, loss_text, m.acc,
+             m.auc_defined ? m.auc : NAN, s->train_prompt ? lr_p : 0.0, s->train_head ? lr_h : 0.0,
+             t->t_train + (movl_now() - t->t_start));
+    append_history(t, row);
+    printf("%s epoch %d/%d: train loss %.4f, val acc %.4f, val auc %.4f%s\n", s->name, epoch + 1, s->epochs, loss,
+           m.acc, m.auc_defined ? m.auc : NAN, better ? " (best so far)" : "");
+    fflush(stdout);
+    movl_metrics_free(&m);
+    t->loss_sum = 0;
+    t->loss_count = 0;
+    return write_metrics_csv(t, err);
+}
+
+static void progress(const trainer *t, const stage *s, int epoch, int step, int steps, double t0, int done_imgs)
+{
+    static int tty = -1;
+    if (tty < 0)
+        tty = isatty(STDOUT_FILENO);
+    double el = movl_now() - t0, ips = el > 0 ? done_imgs / el : 0;
+    double eta = ips > 0 ? (double)(steps - step) * t->B / ips : 0;
+    double loss = t->loss_count ? t->loss_sum / t->loss_count : 0;
+    if (tty) {
+        printf("\r%s epoch %d/%d step %d/%d loss %.4f %.1f img/s ETA %.0fs   ", s->name, epoch + 1, s->epochs, step,
+               steps, loss, ips, eta);
+        if (step == steps)
+            printf("\r%*s\r", 79, "");
+        fflush(stdout);
+    } else if (step == steps || step % (steps / 4 > 0 ? steps / 4 : 1) == 0) {
+        printf("%s epoch %d/%d step %d/%d loss %.4f %.1f img/s ETA %.0fs\n", s->name, epoch + 1, s->epochs, step, steps,
+               loss, ips, eta);
+        fflush(stdout);
+    }
+}
+
+/* Features a stage needs before its first step. */
+static int prepare_stage(trainer *t, const stage *s, int resumed, char *err)
+{
+    const movl_experiment *e = t->exp;
+    int rc;
+    t->head_is_map = s->kind == STAGE_PROMPT_MAP;
+    if (s->kind == STAGE_PROBE_CACHED) {
+        for (int sp = MOVL_SPLIT_TRAIN; sp <= MOVL_SPLIT_VAL; sp++)
+            if ((rc = tr_cache_features(t, sp, s->use_prompt, err)))
+                return rc;
+        t->feat_prompted = s->use_prompt;
+    } else if (s->kind == STAGE_PROMPT_PROBE && e->train.method == MOVL_METHOD_MOVL &&
+               e->loss.discrepancy != MOVL_DISC_NONE && e->loss.discrepancy != MOVL_DISC_PIXEL &&
+               (!t->feat[MOVL_SPLIT_TRAIN] || t->feat_prompted)) {
+        if ((rc = tr_cache_features(t, MOVL_SPLIT_TRAIN, 0, err)))
+            return rc;
+        t->feat_prompted = 0;
+    }
+    if (s->kind == STAGE_PROMPT_MAP && !t->map_fully && !resumed && (rc = tr_fit_label_map(t, err)))
+        return rc;
+    if (s->kind == STAGE_PROMPT_MAP && t->has_map &&
+        movl_upload(&t->dev, t->map_dev, t->map, sizeof(int) * (size_t)t->K, err))
+        return MOVL_ERR_RUN;
+    return MOVL_OK;
+}
+
+static int run_stage(trainer *t, const stage *s, int resumed, char *err)
+{
+    const movl_experiment *e = t->exp;
+    int rc = prepare_stage(t, s, resumed, err);
+    if (rc)
+        return rc;
+    int n = t->data.split[MOVL_SPLIT_TRAIN].n;
+    int steps = (n + t->B - 1) / t->B;
+    int *perm = malloc(sizeof(int) * (size_t)n);
+    if (!perm)
+        return MOVL_ERR_RUN;
+    /* A stage that follows an LP stage starts from that solution: it is the first candidate. */
+    if (!resumed && s->kind == STAGE_PROMPT_PROBE && t->stage_index > 0 &&
+        (rc = end_of_epoch(t, s, -1, 0, 0, err))) {
+        free(perm);
+        return rc;
+    }
+    for (; t->epoch < s->epochs; t->epoch++) {
+        uint64_t epoch_id = (uint64_t)t->stage_index * 1000003u + (uint64_t)t->epoch;
+        movl_shuffle(n, (uint64_t)e->experiment.seed, epoch_id, perm);
+        if (s->kind == STAGE_PROMPT_MAP && e->head.type == MOVL_HEAD_ILM && t->epoch > 0 && t->step_in_epoch == 0 &&
+            (rc = tr_fit_label_map(t, err)))
+            break;
+        double t0 = movl_now(), lr_p = 0, lr_h = 0;
+        int done = 0;
+        for (; t->step_in_epoch < steps; t->step_in_epoch++) {
+            int b0 = t->step_in_epoch * t->B, nb = n - b0 < t->B ? n - b0 : t->B;
+            lr_p = lr_at(e, &e->train.prompt, t->stage_step, steps, s->epochs);
+            lr_h = lr_at(e, &e->train.head, t->stage_step, steps, s->epochs);
+            rc = s->kind == STAGE_PROBE_CACHED
+                     ? tr_step_probe_cached(t, s, t->feat[MOVL_SPLIT_TRAIN], perm + b0, nb, lr_h, err)
+                     : tr_step_prompt(t, s, perm + b0, nb, lr_p, lr_h, err);
+            if (rc)
+                break;
+            t->stage_step++;
+            t->global_step++;
+            done += nb;
+            if (t->trace)
+                fprintf(t->trace, "{\"stage\": \"%s\", \"epoch\": %d, \"step\": %ld, \"loss\": %.9g}\n", s->name,
+                        t->epoch, t->stage_step, t->last_loss);
+            if (t->stop_after > 0 && t->global_step >= t->stop_after)
+                stop_requested = 1; /* test hook: behave as if SIGINT arrived now */
+            if (!isfinite(t->loss_sum)) {
+                movl_set_error(err, "%s: the training loss is not finite at step %ld (lower the learning rate)",
+                               s->name, t->global_step);
+                rc = MOVL_ERR_RUN;
+                break;
+            }
+            if (s->kind != STAGE_PROBE_CACHED) /* cached-feature steps take microseconds */
+                progress(t, s, t->epoch, t->step_in_epoch + 1, steps, t0, done);
+            int last = t->step_in_epoch + 1 == steps;
+            if (!last && (stop_requested || (e->output.checkpoint_every > 0 &&
+                                             t->global_step % e->output.checkpoint_every == 0))) {
+                t->step_in_epoch++; /* the checkpoint resumes at the next step */
+                t->t_train += movl_now() - t->t_start;
+                t->t_start = movl_now();
+                rc = tr_save_resume(t, err);
+                t->step_in_epoch--;
+                if (rc)
+                    break;
+                if (stop_requested) {
+                    rc = MOVL_INTERRUPTED;
+                    break;
+                }
+            }
+        }
+        if (rc)
+            break;
+        if ((rc = end_of_epoch(t, s, t->epoch, lr_p, lr_h, err)))
+            break;
+        t->step_in_epoch = 0;
+        t->epoch++;
+        t->t_train += movl_now() - t->t_start;
+        t->t_start = movl_now();
+        rc = tr_save_resume(t, err);
+        t->epoch--;
+        if (rc)
+            break;
+        if (stop_requested) {
+            t->epoch++;
+            rc = MOVL_INTERRUPTED;
+            break;
+        }
+    }
+    free(perm);
+    if (rc)
+        return rc;
+    /* The stage ends with its best parameters (model selection on val). */
+    return tr_snapshot_restore(t, &t->best, err);
+}
+
+static size_t trainable_params(const trainer *t)
+{
+    size_t n = t->has_prompt ? t->P : 0;
+    if (t->has_probe)
+        n += (size_t)t->K * t->D + t->K;
+    if (t->map_fully)
+        n += (size_t)t->K * t->NSRC + t->K;
+    return n;
+}
+
+static int write_outputs(trainer *t, const movl_metrics *val, const movl_metrics *test, char *err)
+{
+    char path[1400];
+    const movl_experiment *e = t->exp;
+    int rc;
+    path_in(t, "model.safetensors", path, sizeof path);
+    if ((rc = tr_save_model(t, &t->best, path, err)))
+        return rc;
+    if (t->has_prompt && e->output.save_prompt_png && t->best.delta) {
+        path_in(t, "prompt.png", path, sizeof path);
+        if ((rc = tr_save_prompt_png(t, t->best.delta, path, err)))
+            return rc;
+    }
+    path_in(t, "confusion.csv", path, sizeof path);
+    if ((rc = movl_metrics_write_confusion_csv(path, test, (const char *const *)t->data.class_names, err)))
+        return rc;
+    /* Curves are a view of metrics.csv: if they cannot be drawn the run's results still stand. */
+    char why[MOVL_ERRLEN];
+    if (movl_plot_run_curves(t->run_dir, why))
+        fprintf(stderr, "warning: no training curves: %s\n", why);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "experiment", e->experiment.name);
+    cJSON_AddStringToObject(j, "method", movl_method_name(e->train.method));
+    cJSON_AddStringToObject(j, "arch", e->encoder.arch);
+    cJSON_AddNumberToObject(j, "size", t->S);
+    cJSON_AddStringToObject(j, "data", e->data.path);
+    cJSON_AddNumberToObject(j, "classes", t->K);
+    cJSON_AddNumberToObject(j, "seed", e->experiment.seed);
+    cJSON_AddNumberToObject(j, "trainable_params", (double)trainable_params(t));
+    cJSON_AddNumberToObject(j, "train_seconds", t->t_train);
+    cJSON *d = cJSON_AddObjectToObject(j, "device");
+    cJSON_AddStringToObject(d, "name", t->dev.info.name);
+    cJSON_AddStringToObject(d, "platform", t->dev.info.platform_name);
+    cJSON_AddStringToObject(d, "driver", t->dev.info.driver_version);
+    cJSON *v = cJSON_AddObjectToObject(j, "versions");
+    cJSON_AddStringToObject(v, "movl", MOVL_VERSION);
+    cJSON_AddStringToObject(v, "opencl_platform", t->dev.info.platform_version);
+    cJSON *b = cJSON_AddObjectToObject(j, "selected");
+    cJSON_AddNumberToObject(b, "stage", t->best_stage);
+    cJSON_AddNumberToObject(b, "epoch", t->best_epoch + 1);
+    cJSON_AddStringToObject(b, "metric", e->eval.select_metric == MOVL_METRIC_AUC ? "auc" : "acc");
+    cJSON_AddItemToObject(j, "val", movl_metrics_to_json(val, (const char *const *)t->data.class_names));
+    cJSON_AddItemToObject(j, "test", movl_metrics_to_json(test, (const char *const *)t->data.class_names));
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    path_in(t, "summary.json", path, sizeof path);
+    rc = text ? write_text(path, text, err) : MOVL_ERR_RUN;
+    free(text);
+    return rc;
+}
+
+int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, char *err)
+{
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.exp = exp;
+    snprintf(t.run_dir, sizeof t.run_dir, "%s", run_dir);
+    movl_train_catch_stops();
+    int rc = tr_setup(&t, err);
+    stage stages[3];
+    int ns = plan_stages(exp, stages);
+    if (rc == MOVL_OK && resume)
+        rc = tr_load_resume(&t, err);
+    /* A stop during set-up can also make set-up fail: PoCL's compiler (LLVM)
+     * catches SIGINT/SIGTERM itself, deletes its temporary files and passes
+     * the signal on, so the kernel build under way fails. The user asked to
+     * stop: report that, not the build error it caused. */
+    int stopped_in_setup = stop_requested && (rc == MOVL_OK || rc == MOVL_ERR_RUN || rc == MOVL_ERR_DEVICE);
+    if (stopped_in_setup)
+        rc = MOVL_INTERRUPTED;
+    t.t_start = movl_now();
+    /* Test hooks: MOVL_TRACE=FILE appends one JSON line per step (the PyTorch
+     * twin replays them); MOVL_STOP_AFTER_STEPS=N interrupts after N steps. */
+    const char *trace = getenv("MOVL_TRACE"), *stop_after = getenv("MOVL_STOP_AFTER_STEPS");
+    t.trace = trace && *trace ? fopen(trace, "a") : NULL;
+    t.stop_after = stop_after ? atol(stop_after) : 0;
+    int first = t.stage_index;
+    for (; rc == MOVL_OK && t.stage_index < ns; t.stage_index++) {
+        int resumed = resume && t.stage_index == first && (t.epoch > 0 || t.step_in_epoch > 0);
+        if (!resumed) {
+            t.epoch = t.step_in_epoch = 0;
+            t.stage_step = 0;
+            t.best_score = -1;
+            tr_snapshot_free(&t.best);
+        }
+        rc = run_stage(&t, &stages[t.stage_index], resumed, err);
+        if (rc == MOVL_OK) {
+            t.epoch = t.step_in_epoch = 0;
+        }
+    }
+    if (rc == MOVL_INTERRUPTED && stopped_in_setup && !resume) {
+        movl_set_error(err, "interrupted during set-up, before the first step (nothing to resume)");
+    } else if (rc == MOVL_INTERRUPTED) {
+        movl_set_error(err, "interrupted; continue with: movl train --resume %s", run_dir);
+    } else if (rc == MOVL_OK) {
+        /* The test split is evaluated once, with the selected parameters. */
+        movl_metrics val = {0}, test = {0};
+        const stage *last = &stages[ns - 1];
+        int cached = last->kind == STAGE_PROBE_CACHED;
+        if (cached && (rc = tr_cache_features(&t, MOVL_SPLIT_TEST, last->use_prompt, err)) == MOVL_OK)
+            rc = tr_cache_features(&t, MOVL_SPLIT_VAL, last->use_prompt, err);
+        if (rc == MOVL_OK)
+            rc = tr_evaluate(&t, MOVL_SPLIT_VAL, cached, &val, err);
+        if (rc == MOVL_OK)
+            rc = tr_evaluate(&t, MOVL_SPLIT_TEST, cached, &test, err);
+        if (rc == MOVL_OK) {
+            printf("test: acc %.4f, auc %.4f, balanced acc %.4f, macro F1 %.4f (%zu trainable parameters, %.1f s)\n",
+                   test.acc, test.auc_defined ? test.auc : NAN, test.balanced_acc, test.macro_f1,
+                   trainable_params(&t), t.t_train);
+            rc = write_outputs(&t, &val, &test, err);
+        }
+        movl_metrics_free(&val);
+        movl_metrics_free(&test);
+    }
+    if (t.trace)
+        fclose(t.trace);
+    tr_free(&t);
+    return rc;
+}

@@ -1,0 +1,423 @@
+/* Snapshots of the trained parameters (model selection), the model file,
+ * the learned prompt as a PNG, and the resume checkpoint: one safetensors
+ * file (MOVL_CHECKPOINT_FILE) with every tensor and, in its metadata, the
+ * progress as JSON, written through a temporary name and renamed, so a kill
+ * at any moment leaves either the previous checkpoint or the new one. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/common.h"
+#include "core/file_io.h"
+#include "core/png_write.h"
+#include "train/trainer_internal.h"
+#include "core/weights.h"
+
+static float *download_new(trainer *t, cl_mem m, size_t n, char *err)
+{
+    float *h = malloc(sizeof(float) * (n ? n : 1));
+    if (!h || movl_download(&t->dev, m, h, sizeof(float) * n, err)) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void tr_snapshot_free(snapshot *s)
+{
+    free(s->delta);
+    free(s->W);
+    free(s->b);
+    free(s->fW);
+    free(s->fb);
+    s->delta = s->W = s->b = s->fW = s->fb = NULL;
+    s->valid = 0;
+}
+
+int tr_snapshot_take(trainer *t, snapshot *s, char *err)
+{
+    tr_snapshot_free(s);
+    if ((t->has_prompt && !(s->delta = download_new(t, t->delta, t->P, err))) ||
+        (t->has_probe && (!(s->W = download_new(t, t->head.W, (size_t)t->K * t->D, err)) ||
+                          !(s->b = download_new(t, t->head.b, (size_t)t->K, err)))) ||
+        (t->map_fully && (!(s->fW = download_new(t, t->fmap.W, (size_t)t->K * t->NSRC, err)) ||
+                          !(s->fb = download_new(t, t->fmap.b, (size_t)t->K, err))))) {
+        tr_snapshot_free(s);
+        return MOVL_ERR_RUN;
+    }
+    memcpy(s->map, t->map, sizeof s->map);
+    s->valid = 1;
+    return MOVL_OK;
+}
+
+int tr_snapshot_restore(trainer *t, const snapshot *s, char *err)
+{
+    if (!s->valid)
+        return MOVL_OK;
+    if ((s->delta && movl_upload(&t->dev, t->delta, s->delta, sizeof(float) * t->P, err)) ||
+        (s->W && movl_upload(&t->dev, t->head.W, s->W, sizeof(float) * (size_t)t->K * t->D, err)) ||
+        (s->b && movl_upload(&t->dev, t->head.b, s->b, sizeof(float) * (size_t)t->K, err)) ||
+        (s->fW && movl_upload(&t->dev, t->fmap.W, s->fW, sizeof(float) * (size_t)t->K * t->NSRC, err)) ||
+        (s->fb && movl_upload(&t->dev, t->fmap.b, s->fb, sizeof(float) * (size_t)t->K, err)))
+        return MOVL_ERR_RUN;
+    memcpy(t->map, s->map, sizeof t->map);
+    if (t->has_map && movl_upload(&t->dev, t->map_dev, t->map, sizeof(int) * (size_t)t->K, err))
+        return MOVL_ERR_RUN;
+    return MOVL_OK;
+}
+
+/* Appends the snapshot's tensors with a name prefix; map entries are stored as floats. */
+static int add_snapshot(trainer *t, const snapshot *s, const char *prefix, movl_tensor_out *out, int n, char names[][64],
+                        float *mapf)
+{
+#define ADD(nm, nd, s0, s1, ptr)                                                                                     \
+    do {                                                                                                           \
+        snprintf(names[n], 64, "%s%s", prefix, nm);                                                                \
+        out[n] = (movl_tensor_out){names[n], nd, {s0, s1}, ptr};                                                   \
+        n++;                                                                                                       \
+    } while (0)
+    if (s->delta)
+        ADD("prompt.delta", 1, (int64_t)t->P, 0, s->delta);
+    if (s->W) {
+        ADD("probe.weight", 2, t->K, t->D, s->W);
+        ADD("probe.bias", 1, t->K, 0, s->b);
+    }
+    if (s->fW) {
+        ADD("map.fully.weight", 2, t->K, t->NSRC, s->fW);
+        ADD("map.fully.bias", 1, t->K, 0, s->fb);
+    }
+    if (t->has_map && !t->map_fully) {
+        for (int i = 0; i < t->K; i++)
+            mapf[i] = (float)s->map[i];
+        ADD("map.index", 1, t->K, 0, mapf);
+    }
+#undef ADD
+    return n;
+}
+
+/* Safetensors headers are UTF-8 JSON; a class folder's name is whatever
+ * bytes the file system holds, so names that are not UTF-8 stay out. */
+static int valid_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
+        if (n < 0 || (n == 1 && *p < 0xC2) || (n == 3 && *p > 0xF4))
+            return 0;
+        unsigned cp = n ? *p & (0x3F >> n) : *p;
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i] & 0x3F);
+        }
+        /* overlong 3/4-byte forms, surrogates, beyond U+10FFFF */
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+int tr_save_model(trainer *t, const snapshot *s, const char *path, char *err)
+{
+    movl_tensor_out out[8];
+    char names[8][64];
+    float mapf[TR_MAP_MAX];
+    int n = add_snapshot(t, s, "", out, 0, names, mapf);
+    /* Enough to use the model without its dataset (movl predict): the class
+     * count and, when the dataset named them, the class names (a JSON array
+     * in a string: safetensors metadata holds strings only). */
+    cJSON *meta = cJSON_CreateObject();
+    char num[32];
+    cJSON_AddStringToObject(meta, "format", "movl-model-1");
+    cJSON_AddStringToObject(meta, "arch", t->exp->encoder.arch);
+    snprintf(num, sizeof num, "%d", t->S);
+    cJSON_AddStringToObject(meta, "size", num);
+    snprintf(num, sizeof num, "%d", t->K);
+    cJSON_AddStringToObject(meta, "classes", num);
+    cJSON_AddStringToObject(meta, "method", movl_method_name(t->exp->train.method));
+    int names_ok = t->data.class_names != NULL;
+    for (int k = 0; names_ok && k < t->K; k++)
+        names_ok = valid_utf8(t->data.class_names[k]);
+    if (names_ok) {
+        cJSON *names = cJSON_CreateArray();
+        for (int k = 0; k < t->K; k++)
+            cJSON_AddItemToArray(names, cJSON_CreateString(t->data.class_names[k]));
+        char *text = cJSON_PrintUnformatted(names);
+        cJSON_Delete(names);
+        if (text)
+            cJSON_AddStringToObject(meta, "class_names", text);
+        free(text);
+    }
+    char *mtext = cJSON_PrintUnformatted(meta);
+    cJSON_Delete(meta);
+    int rc = mtext ? movl_weights_write(path, out, (size_t)n, mtext, err) : MOVL_ERR_RUN;
+    if (!mtext)
+        movl_set_error(err, "%s: out of memory writing the model metadata", path);
+    free(mtext);
+    return rc;
+}
+
+int tr_save_prompt_png(trainer *t, const float *delta, const char *path, char *err)
+{
+    int S = t->S;
+    size_t plane = (size_t)S * S;
+    float *img = malloc(sizeof(float) * 3 * plane);
+    unsigned char *mask = malloc(plane), *rgb = malloc(3 * plane);
+    if (!img || !mask || !rgb) {
+        free(img);
+        free(mask);
+        free(rgb);
+        movl_set_error(err, "out of host memory rendering the prompt");
+        return MOVL_ERR_RUN;
+    }
+    movl_prompt_expand(&t->pd, 0, 0, delta, img, mask);
+    /* Additive prompts are shown as what they add in pixel units around mid
+     * grey; shrink_pad values are pixels. Unprompted pixels are black. */
+    int additive = t->pd.type != MOVL_PROMPT_SHRINK_PAD;
+    for (size_t i = 0; i < plane; i++)
+        for (int c = 0; c < 3; c++) {
+            float v = img[c * plane + i];
+            float px = additive ? 0.5f + v * t->std[c] : v;
+            px = mask[i] ? fminf(fmaxf(px, 0.0f), 1.0f) : 0.0f;
+            rgb[i * 3 + (size_t)c] = (unsigned char)lrintf(px * 255.0f);
+        }
+    int rc = movl_png_write_rgb(path, S, S, rgb, err);
+    free(img);
+    free(mask);
+    free(rgb);
+    return rc;
+}
+
+static void run_path(const trainer *t, const char *file, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s", t->run_dir, file);
+}
+
+/* The counters and history that go with the tensors, as a JSON text. */
+static char *progress_json(const trainer *t)
+{
+    cJSON *j = cJSON_CreateObject();
+    char rng[32];
+    snprintf(rng, sizeof rng, "%llu", (unsigned long long)t->patch_rng);
+    cJSON_AddNumberToObject(j, "stage_index", t->stage_index);
+    cJSON_AddNumberToObject(j, "epoch", t->epoch);
+    cJSON_AddNumberToObject(j, "step_in_epoch", t->step_in_epoch);
+    cJSON_AddNumberToObject(j, "global_step", (double)t->global_step);
+    cJSON_AddNumberToObject(j, "stage_step", (double)t->stage_step);
+    cJSON_AddNumberToObject(j, "loss_sum", t->loss_sum);
+    cJSON_AddNumberToObject(j, "loss_count", (double)t->loss_count);
+    cJSON_AddStringToObject(j, "patch_rng", rng);
+    cJSON_AddNumberToObject(j, "best_score", t->best_score);
+    cJSON_AddNumberToObject(j, "best_stage", t->best_stage);
+    cJSON_AddNumberToObject(j, "best_epoch", t->best_epoch);
+    cJSON_AddNumberToObject(j, "train_seconds", t->t_train);
+    cJSON_AddBoolToObject(j, "best_valid", t->best.valid);
+    cJSON_AddStringToObject(j, "history", t->history ? t->history : "");
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!text)
+        return NULL;
+    /* safetensors metadata holds strings only: the progress goes in as one. */
+    cJSON *meta = cJSON_CreateObject();
+    cJSON_AddStringToObject(meta, "format", MOVL_CHECKPOINT_FORMAT);
+    cJSON_AddStringToObject(meta, "progress", text);
+    free(text);
+    text = cJSON_PrintUnformatted(meta);
+    cJSON_Delete(meta);
+    return text;
+}
+
+int tr_save_resume(trainer *t, char *err)
+{
+    snapshot cur = {0};
+    int rc = tr_snapshot_take(t, &cur, err);
+    if (rc)
+        return rc;
+    movl_tensor_out out[24];
+    char names[24][64];
+    float mapf[2][TR_MAP_MAX];
+    int n = add_snapshot(t, &cur, "", out, 0, names, mapf[0]);
+    n = add_snapshot(t, &t->best, "best.", out, n, names, mapf[1]);
+    /* optimiser states */
+    movl_optimizer *opts[5] = {&t->opt_prompt, &t->head.optW, &t->head.optb, &t->fmap.optW, &t->fmap.optb};
+    const char *onames[5] = {"opt.prompt", "opt.probe.weight", "opt.probe.bias", "opt.fully.weight", "opt.fully.bias"};
+    float *ostate[5] = {0};
+    for (int i = 0; i < 5 && rc == MOVL_OK; i++) {
+        size_t k = opts[i]->state ? movl_opt_state_floats(opts[i]) : 0;
+        if (!k)
+            continue;
+        ostate[i] = malloc(sizeof(float) * k);
+        if (!ostate[i] || movl_opt_state_download(opts[i], ostate[i], err)) {
+            rc = MOVL_ERR_RUN;
+            break;
+        }
+        snprintf(names[n], 64, "%s", onames[i]);
+        out[n] = (movl_tensor_out){names[n], 1, {(int64_t)k}, ostate[i]};
+        n++;
+    }
+    char path[1400], *meta = rc == MOVL_OK ? progress_json(t) : NULL;
+    run_path(t, MOVL_CHECKPOINT_FILE, path, sizeof path);
+    if (rc == MOVL_OK && !meta) {
+        movl_set_error(err, "%s: out of memory writing the progress record", path);
+        rc = MOVL_ERR_RUN;
+    }
+    if (rc == MOVL_OK)
+        rc = movl_weights_write(path, out, (size_t)n, meta, err);
+    free(meta);
+    for (int i = 0; i < 5; i++)
+        free(ostate[i]);
+    tr_snapshot_free(&cur);
+    return rc;
+}
+
+static int read_tensor(const movl_weights *w, const char *name, float *dst, size_t n, char *err)
+{
+    return movl_weights_read_f32(w, name, dst, n, err);
+}
+
+static int restore_snapshot(trainer *t, const movl_weights *w, const char *prefix, snapshot *s, char *err)
+{
+    char nm[96];
+    tr_snapshot_free(s);
+    int rc = MOVL_OK;
+#define GET(field, name, count)                                                                                     \
+    if (rc == MOVL_OK) {                                                                                             \
+        snprintf(nm, sizeof nm, "%s%s", prefix, name);                                                              \
+        if (movl_weights_find(w, nm)) {                                                                             \
+            s->field = malloc(sizeof(float) * (count));                                                             \
+            rc = s->field ? read_tensor(w, nm, s->field, count, err) : MOVL_ERR_RUN;                                 \
+        }                                                                                                           \
+    }
+    GET(delta, "prompt.delta", t->P)
+    GET(W, "probe.weight", (size_t)t->K * t->D)
+    GET(b, "probe.bias", (size_t)t->K)
+    GET(fW, "map.fully.weight", (size_t)t->K * t->NSRC)
+    GET(fb, "map.fully.bias", (size_t)t->K)
+#undef GET
+    snprintf(nm, sizeof nm, "%smap.index", prefix);
+    float mapf[TR_MAP_MAX];
+    memcpy(s->map, t->map, sizeof s->map);
+    if (rc == MOVL_OK && movl_weights_find(w, nm) && (rc = read_tensor(w, nm, mapf, (size_t)t->K, err)) == MOVL_OK)
+        for (int i = 0; i < t->K; i++)
+            s->map[i] = (int)mapf[i];
+    s->valid = rc == MOVL_OK;
+    return rc;
+}
+
+/* A number of the progress record within [lo, hi]; otherwise 0, and *bad
+ * names the first key that was not. */
+static double progress_number(const cJSON *j, const char *key, double lo, double hi, const char **bad)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (x >= lo && x <= hi)
+        return x;
+    if (!*bad)
+        *bad = key;
+    return 0;
+}
+
+/* Counters and history from the checkpoint's progress record; returns
+ * whether the best snapshot was valid, or -1 (err set) on a bad record. */
+static int read_progress(trainer *t, const movl_weights *w, const char *path, char *err)
+{
+    const char *format = movl_weights_metadata(w, "format"), *text = movl_weights_metadata(w, "progress");
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    if (!format || strcmp(format, MOVL_CHECKPOINT_FORMAT) || !cJSON_IsObject(j)) {
+        movl_set_error(err,
+                       "%s: not a movl checkpoint of format %s (no valid progress record, e.g. written by an older "
+                       "movl); remove the run folder %s and start the run again",
+                       path, MOVL_CHECKPOINT_FORMAT, t->run_dir);
+        cJSON_Delete(j);
+        return -1;
+    }
+    /* Every counter present, finite and in range: the casts below are then defined. */
+    const char *bad = NULL;
+    t->stage_index = (int)progress_number(j, "stage_index", 0, 2, &bad);
+    t->epoch = (int)progress_number(j, "epoch", 0, 1e9, &bad);
+    t->step_in_epoch = (int)progress_number(j, "step_in_epoch", 0, 1e9, &bad);
+    t->global_step = (long)progress_number(j, "global_step", 0, 1e15, &bad);
+    t->stage_step = (long)progress_number(j, "stage_step", 0, 1e15, &bad);
+    t->loss_sum = progress_number(j, "loss_sum", -HUGE_VAL, HUGE_VAL, &bad);
+    t->loss_count = (long)progress_number(j, "loss_count", 0, 1e15, &bad);
+    t->best_score = progress_number(j, "best_score", -1, 1, &bad);
+    t->best_stage = (int)progress_number(j, "best_stage", -1, 2, &bad);
+    t->best_epoch = (int)progress_number(j, "best_epoch", -1, 1e9, &bad);
+    t->t_train = progress_number(j, "train_seconds", 0, HUGE_VAL, &bad);
+    if (bad) {
+        movl_set_error(err, "%s: progress record key '%s' is missing or out of range", path, bad);
+        cJSON_Delete(j);
+        return -1;
+    }
+    const char *rng = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "patch_rng"));
+    const char *hist = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "history"));
+    int best_valid = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "best_valid"));
+    t->patch_rng = rng ? strtoull(rng, NULL, 10) : 0;
+    free(t->history);
+    t->history = strdup(hist ? hist : "");
+    cJSON_Delete(j);
+    return best_valid;
+}
+
+int tr_load_resume(trainer *t, char *err)
+{
+    char path[1400];
+    run_path(t, MOVL_CHECKPOINT_FILE, path, sizeof path);
+    if (access(path, F_OK) != 0) {
+        movl_set_error(err, "%s: no resume state (the run never reached its first checkpoint)", path);
+        return MOVL_ERR_INPUT;
+    }
+    movl_weights *w = NULL;
+    int rc = movl_weights_open(path, &w, err);
+    if (rc)
+        return rc;
+    int best_valid = read_progress(t, w, path, err);
+    snapshot cur = {0};
+    if (best_valid < 0)
+        rc = MOVL_ERR_INPUT;
+    if (rc == MOVL_OK)
+        rc = restore_snapshot(t, w, "", &cur, err);
+    if (rc == MOVL_OK)
+        rc = tr_snapshot_restore(t, &cur, err);
+    if (rc == MOVL_OK)
+        rc = restore_snapshot(t, w, "best.", &t->best, err);
+    t->best.valid = rc == MOVL_OK && best_valid > 0;
+    movl_optimizer *opts[5] = {&t->opt_prompt, &t->head.optW, &t->head.optb, &t->fmap.optW, &t->fmap.optb};
+    const char *onames[5] = {"opt.prompt", "opt.probe.weight", "opt.probe.bias", "opt.fully.weight", "opt.fully.bias"};
+    for (int i = 0; i < 5 && rc == MOVL_OK; i++) {
+        size_t k = opts[i]->state ? movl_opt_state_floats(opts[i]) : 0;
+        if (!k || !movl_weights_find(w, onames[i]))
+            continue;
+        float *st = malloc(sizeof(float) * k);
+        rc = st ? read_tensor(w, onames[i], st, k, err) : MOVL_ERR_RUN;
+        if (rc == MOVL_OK && movl_opt_state_upload(opts[i], st, err))
+            rc = MOVL_ERR_RUN;
+        free(st);
+    }
+    tr_snapshot_free(&cur);
+    movl_weights_close(w);
+    return rc;
+}
+
+int tr_load_model(trainer *t, const char *path, char *err)
+{
+    movl_weights *w = NULL;
+    int rc = movl_weights_open(path, &w, err);
+    if (rc)
+        return rc;
+    snapshot s = {0};
+    rc = restore_snapshot(t, w, "", &s, err);
+    if (rc == MOVL_OK && ((t->has_prompt && !s.delta) || (t->has_probe && !s.W) || (t->map_fully && !s.fW))) {
+        movl_set_error(err, "%s: the model file lacks tensors its config.ini needs", path);
+        rc = MOVL_ERR_INPUT;
+    }
+    if (rc == MOVL_OK)
+        rc = tr_snapshot_restore(t, &s, err);
+    tr_snapshot_free(&s);
+    movl_weights_close(w);
+    return rc;
+}
