@@ -99,7 +99,7 @@ static double last_cpu;
 
 /* Seconds per call: one warm-up, then the fastest of up to 20 calls within
  * about a second (the minimum is the least disturbed by other jobs). */
-static double time_op(movl_device *dev, int backward, const movl_conv_desc *d, cl_mem x, cl_mem w, cl_mem b, cl_mem y,
+static double time_op(movl_device *dev, int backward, const movl_conv_plan *plan, cl_mem x, cl_mem b, cl_mem y,
                       cl_mem ws)
 {
     char err[MOVL_ERRLEN];
@@ -107,8 +107,9 @@ static double time_op(movl_device *dev, int backward, const movl_conv_desc *d, c
     int reps = 0;
     for (int rep = 0; rep <= 20; rep++) {
         double t0 = movl_now();
-        int rc = backward ? movl_conv2d_backward_input(dev, d, w, y, x, ws, err)
-                          : movl_conv2d_forward(dev, d, x, w, b, MOVL_ACT_RELU, y, ws, err);
+        int n = movl_conv_plan_desc(plan)->n;
+        int rc = backward ? movl_conv_backward_input(plan, n, y, x, ws, err)
+                          : movl_conv_forward(plan, n, x, b, MOVL_ACT_RELU, y, ws, err);
         if (rc)
             die("conv", err);
         clFinish(dev->queue);
@@ -155,13 +156,18 @@ int main(int argc, char **argv)
         size_t nw = (size_t)s->cout * (s->cin / s->groups) * s->k * s->k;
         cl_mem x = filled(&dev, nx, err), w = filled(&dev, nw, err), b = filled(&dev, s->cout, err);
         cl_mem y = filled(&dev, ny, err);
-        size_t wsb = movl_conv_workspace_bytes(&dev, &d);
+        movl_conv_options opt;
+        movl_conv_options_from_env(&opt);
+        movl_conv_plan *plan = NULL;
+        if (movl_conv_plan_create(&dev, &d, &opt, &plan, err) || movl_conv_plan_set_weights(plan, w, err))
+            die("conv plan", err);
+        size_t wsb = movl_conv_plan_workspace_bytes(plan);
         cl_mem ws = wsb ? movl_buffer(&dev, wsb, err) : NULL;
         if (wsb && !ws)
             die("workspace", err);
         double flop = 2 * movl_conv_macs(&d);
-        double tf = time_op(&dev, 0, &d, x, w, b, y, ws), cf = last_cpu;
-        double tb = time_op(&dev, 1, &d, x, w, b, y, ws), cb = last_cpu;
+        double tf = time_op(&dev, 0, plan, x, b, y, ws), cf = last_cpu;
+        double tb = time_op(&dev, 1, plan, x, b, y, ws), cb = last_cpu;
         printf("%-14s %-24s %5d %8.2f %8.1f %8.1f %8.2f %8.1f %8.1f\n", s->net, s->name, s->count, tf * 1e3,
                flop / tf * 1e-9, flop / cf * 1e-9, tb * 1e3, flop / tb * 1e-9, flop / cb * 1e-9);
         fflush(stdout);
@@ -171,6 +177,7 @@ int main(int argc, char **argv)
         net_flop[ni] += s->count * 2 * flop;
         clReleaseMemObject(x);
         clReleaseMemObject(w);
+        movl_conv_plan_free(plan);
         clReleaseMemObject(b);
         clReleaseMemObject(y);
         if (ws)

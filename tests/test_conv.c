@@ -143,11 +143,10 @@ static void run_case(movl_device *dev, const conv_case *c, const char *variant)
     desc_of(c, &d);
     describe(c, &d, shape, sizeof shape);
     snprintf(label, sizeof label, "[%s] %s%s", variant, shape, c->chunked ? " chunked" : "");
-    setenv("MOVL_CONV_VARIANT", variant, 1);
+    movl_conv_options opt = {0};
+    opt.variant = !strcmp(variant, "gpu") ? MOVL_CONV_VARIANT_GPU : MOVL_CONV_VARIANT_CPU;
     if (c->chunked) /* room for about two images of the prepared input */
-        setenv("MOVL_CONV_PREP_LIMIT", "6000", 1);
-    else
-        unsetenv("MOVL_CONV_PREP_LIMIT");
+        opt.prep_limit = 6000;
 
     size_t nx = (size_t)d.n * d.cin * d.h * d.w, ny = (size_t)d.n * d.cout * d.oh * d.ow;
     size_t nw = (size_t)d.cout * (d.cin / d.groups) * d.k * d.k;
@@ -160,11 +159,21 @@ static void run_case(movl_device *dev, const conv_case *c, const char *variant)
 
     test_guarded gx = upload_new(dev, x, nx), gw = upload_new(dev, w, nw), gb = upload_new(dev, b, d.cout);
     test_guarded gdy = upload_new(dev, dy, ny), gy = test_guarded_alloc(dev, ny), gdx = test_guarded_alloc(dev, nx);
-    size_t ws_bytes = movl_conv_workspace_bytes(dev, &d);
+    movl_conv_plan *plan = NULL;
+    int rc = movl_conv_plan_create(dev, &d, &opt, &plan, err);
+    CHECK(rc == MOVL_OK, "%s: plan failed: %s", label, err);
+    if (rc != MOVL_OK)
+        exit(1);
+    rc = movl_conv_plan_set_weights(plan, gw.buf, err);
+    CHECK(rc == MOVL_OK, "%s: weight packing failed: %s", label, err);
+    size_t ws_bytes = movl_conv_plan_workspace_bytes(plan);
     if (c->chunked) {
-        unsetenv("MOVL_CONV_PREP_LIMIT");
-        size_t whole = movl_conv_workspace_bytes(dev, &d);
-        setenv("MOVL_CONV_PREP_LIMIT", "6000", 1);
+        movl_conv_options whole_opt = opt;
+        whole_opt.prep_limit = 0;
+        movl_conv_plan *whole_plan = NULL;
+        rc = movl_conv_plan_create(dev, &d, &whole_opt, &whole_plan, err);
+        size_t whole = rc == MOVL_OK ? movl_conv_plan_workspace_bytes(whole_plan) : 0;
+        movl_conv_plan_free(whole_plan);
         CHECK(ws_bytes < whole, "%s: a 6000-byte limit should split the batch (workspace %zu, whole batch %zu)", label,
               ws_bytes, whole);
     }
@@ -173,7 +182,7 @@ static void run_case(movl_device *dev, const conv_case *c, const char *variant)
         gws = test_guarded_alloc(dev, (ws_bytes + sizeof(float) - 1) / sizeof(float));
 
     /* forward */
-    int rc = movl_conv2d_forward(dev, &d, gx.buf, gw.buf, c->bias ? gb.buf : NULL, c->act, gy.buf, gws.buf, err);
+    rc = movl_conv_forward(plan, d.n, gx.buf, c->bias ? gb.buf : NULL, c->act, gy.buf, gws.buf, err);
     CHECK(rc == MOVL_OK, "%s: forward failed: %s", label, err);
     test_guarded_download(dev, &gy, y);
     double *xd = to_double(x, nx), *wd = to_double(w, nw), *bd = to_double(b, d.cout), *dyd = to_double(dy, ny);
@@ -185,7 +194,7 @@ static void run_case(movl_device *dev, const conv_case *c, const char *variant)
     CHECK(test_guard_ok(dev, &gy), "%s: forward wrote past the output", label);
 
     /* backward to input, twice: bitwise identical (no atomics) */
-    rc = movl_conv2d_backward_input(dev, &d, gw.buf, gdy.buf, gdx.buf, gws.buf, err);
+    rc = movl_conv_backward_input(plan, d.n, gdy.buf, gdx.buf, gws.buf, err);
     CHECK(rc == MOVL_OK, "%s: backward failed: %s", label, err);
     test_guarded_download(dev, &gdx, dx);
     movl_ref_conv_backward_input(&d, wd, dyd, dxref);
@@ -195,7 +204,7 @@ static void run_case(movl_device *dev, const conv_case *c, const char *variant)
     CHECK(test_guard_ok(dev, &gdx), "%s: backward wrote past dx", label);
     float *dx2 = malloc(nx * sizeof *dx2);
     test_guarded_upload(dev, &gdx, NULL);
-    rc = movl_conv2d_backward_input(dev, &d, gw.buf, gdy.buf, gdx.buf, gws.buf, err);
+    rc = movl_conv_backward_input(plan, d.n, gdy.buf, gdx.buf, gws.buf, err);
     test_guarded_download(dev, &gdx, dx2);
     CHECK(rc == MOVL_OK && !memcmp(dx, dx2, nx * sizeof *dx), "%s: backward is not deterministic", label);
     if (gws.buf)
@@ -205,6 +214,7 @@ static void run_case(movl_device *dev, const conv_case *c, const char *variant)
     if (c->fd)
         check_fd(&d, xd, wd, dyd, dx, label);
 
+    movl_conv_plan_free(plan);
     free(dx2);
     free(yref_f);
     free(dxref_f);
@@ -253,17 +263,26 @@ static void check_errors(movl_device *dev)
     char err[MOVL_ERRLEN] = "";
     movl_conv_desc d;
     movl_conv_desc_init(&d, 1, 6, 8, 8, 4, 3, 1, 1, 4); /* 6 channels in 4 groups */
-    int rc = movl_conv2d_forward(dev, &d, NULL, NULL, NULL, MOVL_ACT_NONE, NULL, NULL, err);
-    CHECK(rc == MOVL_ERR_RUN && strstr(err, "groups"), "groups not dividing channels: rc %d, '%s'", rc, err);
+    movl_conv_plan *plan = NULL;
+    int rc = movl_conv_plan_create(dev, &d, NULL, &plan, err);
+    CHECK(rc == MOVL_ERR_INPUT && strstr(err, "groups") && !plan, "groups not dividing channels: rc %d, '%s'", rc, err);
     movl_conv_desc_init(&d, 1, 4, 8, 8, 4, 3, 1, 1, 1);
     err[0] = 0;
-    rc = movl_conv2d_forward(dev, &d, NULL, NULL, NULL, (movl_act)7, NULL, NULL, err);
+    rc = movl_conv_plan_create(dev, &d, NULL, &plan, err);
+    CHECK(rc == MOVL_OK, "plan of a 3x3 conv: '%s'", err);
+    if (rc != MOVL_OK)
+        return;
+    rc = movl_conv_forward(plan, 1, NULL, NULL, (movl_act)7, NULL, NULL, err);
     CHECK(rc == MOVL_ERR_RUN && strstr(err, "activation"), "unknown activation: rc %d, '%s'", rc, err);
-    size_t need = movl_conv_workspace_bytes(dev, &d);
+    size_t need = movl_conv_plan_workspace_bytes(plan);
     CHECK(need > 0, "a padded 3x3 conv needs a workspace");
     err[0] = 0;
-    rc = movl_conv2d_backward_input(dev, &d, NULL, NULL, NULL, NULL, err);
+    rc = movl_conv_backward_input(plan, 1, NULL, NULL, NULL, err);
     CHECK(rc == MOVL_ERR_RUN && strstr(err, "workspace"), "missing workspace: rc %d, '%s'", rc, err);
+    err[0] = 0;
+    rc = movl_conv_backward_input(plan, 2, NULL, NULL, NULL, err);
+    CHECK(rc == MOVL_ERR_RUN && strstr(err, "batch"), "batch above the plan's: rc %d, '%s'", rc, err);
+    movl_conv_plan_free(plan);
 }
 
 int main(void)

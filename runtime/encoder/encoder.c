@@ -16,12 +16,8 @@ void movl_encoder_free(movl_encoder *e)
         return;
     for (int i = 0; i < e->nlayers; i++) {
         enc_layer *l = &e->layers[i];
-        if (l->weight)
-            clReleaseMemObject(l->weight);
-        if (l->bias)
-            clReleaseMemObject(l->bias);
-        if (l->idx)
-            clReleaseMemObject(l->idx);
+        if (l->kind)
+            l->kind->release(l);
     }
     for (int i = 1; i < e->ntensors; i++)
         if (e->tensors[i].alias_of < 0 && e->tensors[i].buf)
@@ -127,6 +123,7 @@ int movl_encoder_load(movl_device *dev, const char *arch, const char *weights, i
     snprintf(e->arch, sizeof e->arch, "%s", arch);
     e->max_batch = max_batch;
     e->size = size;
+    movl_conv_options_from_env(&e->conv_options);
     rc = ai < 3 ? enc_build_resnet(e, w, ai == 0 ? 18 : ai == 1 ? 34 : 50, err)
                 : enc_build_efficientnet_lite(e, w, ai - 3, err);
     if (w)
@@ -211,26 +208,12 @@ const char *movl_encoder_layer_name(const movl_encoder *e, int i)
 
 double movl_encoder_layer_flops(const movl_encoder *e, int i)
 {
-    return i >= 0 && i < e->nlayers ? e->layers[i].ops->flops(e, &e->layers[i]) : 0.0;
+    return i >= 0 && i < e->nlayers ? e->layers[i].kind->flops(e, &e->layers[i]) : 0.0;
 }
 
 const char *movl_encoder_layer_kind(const movl_encoder *e, int i)
 {
-    if (i < 0 || i >= e->nlayers)
-        return NULL;
-    const enc_layer *l = &e->layers[i];
-    switch (l->kind) {
-    case ENC_CONV:
-        return l->conv.groups > 1 && l->conv.groups == l->conv.cin ? "depthwise_conv" : "conv";
-    case ENC_ADD:
-        return "eltwise";
-    case ENC_MAXPOOL:
-    case ENC_GAP:
-        return "pool";
-    case ENC_LINEAR:
-        return "linear";
-    }
-    return "other";
+    return i >= 0 && i < e->nlayers ? e->layers[i].kind->profile_group(&e->layers[i]) : NULL;
 }
 
 void movl_encoder_layer_bytes(const movl_encoder *e, int i, double *per_image, double *fixed)
@@ -239,20 +222,9 @@ void movl_encoder_layer_bytes(const movl_encoder *e, int i, double *per_image, d
     if (i < 0 || i >= e->nlayers)
         return;
     const enc_layer *l = &e->layers[i];
-    double act = (double)e->tensors[l->out].numel;
-    for (int k = 0; k < l->nin; k++)
-        act += (double)e->tensors[l->in[k]].numel;
-    if (l->kind == ENC_MAXPOOL) /* the argmax index kept for backward */
-        act += (double)e->tensors[l->out].numel;
-    double w = 0;
-    if (l->kind == ENC_CONV) {
-        const movl_conv_desc *d = &l->conv;
-        w = (double)d->cout * (d->cin / d->groups) * d->k * d->k + d->cout;
-    } else if (l->kind == ENC_LINEAR) {
-        w = (double)l->lin_in * l->lin_out + l->lin_out;
-    }
-    *per_image = 4.0 * act;
-    *fixed = 4.0 * w;
+    l->kind->floats_moved(e, l, per_image, fixed);
+    *per_image *= sizeof(float);
+    *fixed *= sizeof(float);
 }
 
 static double event_end(cl_event ev)

@@ -40,7 +40,7 @@ int enc_run_forward(movl_encoder *e, int batch, char *err)
     int rc = mark(e, e->fwd_events, 0, err);
     for (int i = 0; i < e->nlayers && rc == MOVL_OK; i++) {
         enc_layer *l = &e->layers[i];
-        rc = l->ops->forward(e, l, batch, err);
+        rc = l->kind->forward(e, l, batch, err);
         if (rc == MOVL_OK)
             rc = mark(e, e->fwd_events, i + 1, err);
     }
@@ -110,7 +110,7 @@ static int contribute(bwd_state *s, enc_layer *l, int slot, int hz, char *err)
 {
     int t = l->in[slot], rc = MOVL_OK;
     int *g = &s->grad[t];
-    int identity = l->ops->backward_input == NULL;
+    int identity = l->kind->backward_input == NULL;
     if (*g == G_NONE) { /* first contribution: written straight into its place */
         if (t == 0) {
             *g = G_DX;
@@ -124,14 +124,14 @@ static int contribute(bwd_state *s, enc_layer *l, int slot, int hz, char *err)
         } else if ((rc = acquire(s, g, err)) != MOVL_OK) {
             return rc;
         }
-        return s->dry ? MOVL_OK : l->ops->backward_input(s->e, l, slot, s->batch, s->slot[hz].mem, s->slot[*g].mem, err);
+        return s->dry ? MOVL_OK : l->kind->backward_input(s->e, l, slot, s->batch, s->slot[hz].mem, s->slot[*g].mem, err);
     }
     int hc = hz; /* the contribution, then summed into *g */
     if (!identity) {
         if ((rc = acquire(s, &hc, err)) != MOVL_OK)
             return rc;
         if (!s->dry)
-            rc = l->ops->backward_input(s->e, l, slot, s->batch, s->slot[hz].mem, s->slot[hc].mem, err);
+            rc = l->kind->backward_input(s->e, l, slot, s->batch, s->slot[hz].mem, s->slot[hc].mem, err);
     }
     if (rc == MOVL_OK && writable(s, *g)) {
         rc = accumulate(s, t, *g, hc, *g, err);

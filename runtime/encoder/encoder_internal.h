@@ -21,33 +21,66 @@ typedef struct enc_tensor {
     int readers;       /* number of layer inputs that read it */
 } enc_tensor;
 
-typedef enum { ENC_CONV, ENC_ADD, ENC_MAXPOOL, ENC_GAP, ENC_LINEAR } enc_kind;
-
 typedef struct enc_layer enc_layer;
 
-/* What each kind of layer does. The graph runner applies the activation's
- * backward (from the layer's stored output) before backward_input, and routes
- * and sums the input gradients; backward_input writes (overwrites) the
- * gradient with respect to input `slot` given dz, the gradient with respect
- * to the pre-activation output. NULL backward_input means identity (add). */
-typedef struct enc_layer_ops {
+/* The layer kinds, in the order of enc_layer_kinds[] (encoder_kinds.c). */
+typedef enum { ENC_CONV, ENC_ADD, ENC_MAXPOOL, ENC_GAP, ENC_LINEAR, ENC_KIND_COUNT } enc_kind_id;
+
+/* Everything the encoder does with a layer goes through its kind: each kind
+ * lives in one file (encoder/layer_*.c) with its builder call, its parameters
+ * (a member of enc_layer's union) and these entries, so the encoder never
+ * switches on kinds. The graph runner applies the activation's backward (from
+ * the layer's stored output) before backward_input, and routes and sums the
+ * input gradients; backward_input writes (overwrites) the gradient with
+ * respect to input `slot` given dz, the gradient with respect to the
+ * pre-activation output. */
+typedef struct enc_layer_kind {
+    const char *name; /* "conv", "add", "maxpool", "gap", "linear" */
     int (*forward)(movl_encoder *e, enc_layer *l, int batch, char *err);
+    /* NULL: the identity (a residual add passes dz to both inputs) */
     int (*backward_input)(movl_encoder *e, enc_layer *l, int slot, int batch, cl_mem dz, cl_mem dx, char *err);
-    double (*flops)(const movl_encoder *e, const enc_layer *l); /* per image */
-} enc_layer_ops;
+    double (*flops)(const movl_encoder *e, const enc_layer *l); /* forward, per image */
+    /* Floats a forward moves if each tensor is touched once: per image
+     * (inputs, outputs, kept indices) and fixed (weights, bias). */
+    void (*floats_moved)(const movl_encoder *e, const enc_layer *l, double *per_image, double *fixed);
+    /* The op family for profiles: "conv", "depthwise_conv", "pool", "eltwise", "linear". */
+    const char *(*profile_group)(const enc_layer *l);
+    size_t (*workspace_bytes)(const enc_layer *l); /* shared scratch it needs; NULL: none */
+    void (*release)(enc_layer *l);                 /* frees its parameters' buffers */
+    /* 1: a residual add may overwrite this layer's output in place, because
+     * its backward reads neither its output nor its input (convolutions). */
+    int output_overwritable;
+} enc_layer_kind;
+
+extern const enc_layer_kind enc_kind_conv, enc_kind_add, enc_kind_maxpool, enc_kind_gap, enc_kind_linear;
+extern const enc_layer_kind *const enc_layer_kinds[]; /* [ENC_KIND_COUNT] */
+
+/* Parameters of each kind (the builder sets them; n of descriptors = max_batch). */
+typedef struct enc_conv_params {
+    movl_conv_desc desc;
+    movl_conv_plan *plan; /* planned at load; holds the packed (BN-folded) weights */
+    cl_mem bias;
+} enc_conv_params;
+typedef struct enc_maxpool_params {
+    movl_pool_desc desc;
+    cl_mem argmax; /* kept for backward */
+} enc_maxpool_params;
+typedef struct enc_linear_params {
+    int in, out;
+    cl_mem weight, bias;
+} enc_linear_params;
 
 struct enc_layer {
-    const enc_layer_ops *ops;
-    enc_kind kind;
+    const enc_layer_kind *kind;
     char name[64];
     int in[2], nin; /* input tensors */
     int out;        /* output tensor */
     movl_act act;   /* applied to the output (conv, add) */
-    movl_conv_desc conv;  /* ENC_CONV, with n = max_batch */
-    movl_pool_desc pool;  /* ENC_MAXPOOL, with n = max_batch */
-    int lin_in, lin_out;  /* ENC_LINEAR */
-    cl_mem weight, bias;  /* ENC_CONV (BN folded), ENC_LINEAR */
-    cl_mem idx;           /* ENC_MAXPOOL argmax */
+    union {
+        enc_conv_params conv;
+        enc_maxpool_params maxpool;
+        enc_linear_params linear;
+    } p;
 };
 
 /* Handles of backward gradient buffers: a pool of max-activation-size device
@@ -72,7 +105,8 @@ struct movl_encoder {
     int nlayers, cap_layers;
     int t_features, t_logits; /* pooled features and classifier output */
 
-    cl_mem workspace; /* conv scratch, the largest any conv needs at max_batch */
+    movl_conv_options conv_options; /* read from the environment once, at load */
+    cl_mem workspace; /* shared scratch, the largest any layer needs at max_batch */
     size_t workspace_bytes;
     enc_grad_slot pool[ENC_MAX_POOL];
     int npool;
@@ -84,7 +118,15 @@ struct movl_encoder {
     cl_event *fwd_events, *bwd_events;
 };
 
-/* ---- builder (encoder_layers.c) ---- */
+/* ---- graph construction (encoder_build.c) ---- */
+/* Appends a layer of kind `kind` reading in0 (and in1 >= 0) that writes a new
+ * tensor c x h x w; NULL with err set when out of memory or the output is empty. */
+enc_layer *enc_new_layer(movl_encoder *e, enc_kind_id kind, const char *name, int in0, int in1, int c, int h, int w,
+                         char *err);
+/* Uploads n floats to a new device buffer counted in the encoder's bytes. */
+cl_mem enc_upload_new(movl_encoder *e, const float *host, size_t n, char *err);
+
+/* ---- builder calls of the kinds (encoder/layer_*.c) ---- */
 /* The input tensor (index 0), 3 x size x size. */
 int enc_input(movl_encoder *e, char *err);
 /* conv `conv_name` with batch norm `bn_name` folded in, then act. pad >= 0:
@@ -100,7 +142,7 @@ int enc_gap(movl_encoder *e, int in, const char *layer_name, int *out, char *err
 /* y = x W^T + b with W [classes][features] read from `weight_name`; the number of classes comes from the file. */
 int enc_linear(movl_encoder *e, const movl_weights *w, int in, const char *weight_name, const char *bias_name,
                const char *layer_name, int *out, char *err);
-/* Allocates the activation buffers and the conv workspace once the graph is complete. */
+/* Allocates the activation buffers and the shared workspace once the graph is complete. */
 int enc_finish(movl_encoder *e, char *err);
 
 /* A device buffer counted in movl_encoder_device_bytes. */

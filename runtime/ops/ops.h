@@ -9,18 +9,45 @@
 #include "device/device.h"
 #include "ops/desc/op_desc.h"
 
-/* ---- 2-D convolution ---- */
-/* Bytes of scratch the conv launchers need for this shape (0 if none); the
- * caller passes a buffer of at least this size (NULL when 0). */
-size_t movl_conv_workspace_bytes(const movl_device *dev, const movl_conv_desc *d);
+/* ---- 2-D convolution: planned once per layer, run every step ---- */
+/* Choices a caller may force (tests, benchmarks); zero everywhere = automatic. */
+typedef enum { MOVL_CONV_VARIANT_AUTO = 0, MOVL_CONV_VARIANT_CPU, MOVL_CONV_VARIANT_GPU } movl_conv_variant;
+typedef struct movl_conv_options {
+    movl_conv_variant variant; /* kernel family; auto: by device type */
+    int tile_mt, tile_tc;      /* CPU register tile (both >= 1), else chosen per shape */
+    size_t prep_limit;         /* bytes of prepared input per chunk of images; 0: 64 MiB */
+} movl_conv_options;
+/* The options from the environment, read once at encoder load: MOVL_CONV_VARIANT=cpu|gpu,
+ * MOVL_CONV_TILE=MT,TC, MOVL_CONV_PREP_LIMIT=bytes (unset or malformed: automatic). */
+void movl_conv_options_from_env(movl_conv_options *o);
 
-/* y = act(conv(x, w) + bias); bias may be NULL. */
-int movl_conv2d_forward(movl_device *dev, const movl_conv_desc *d, cl_mem x, cl_mem w, cl_mem bias, movl_act act,
-                        cl_mem y, cl_mem workspace, char *err);
+/* A convolution of shape d (d->n = the largest batch it will run) planned on dev:
+ * variant, tiles, prepared-input layout, passes, kernels (built here), packed
+ * weights and workspace size, all fixed at creation; a step only enqueues.
+ * Bad shape: MOVL_ERR_INPUT naming it; kernel build or allocation: MOVL_ERR_RUN.
+ * o may be NULL (automatic). The plan must be freed before dev is closed. */
+typedef struct movl_conv_plan movl_conv_plan;
+int movl_conv_plan_create(movl_device *dev, const movl_conv_desc *d, const movl_conv_options *o, movl_conv_plan **out,
+                          char *err);
+void movl_conv_plan_free(movl_conv_plan *p);
+/* Packs w ([cout][cin/groups][k][k], PyTorch layout) into the plan's own
+ * buffer in the order the kernels read it, for both directions (enqueued).
+ * Once after create, and again whenever w changes. */
+int movl_conv_plan_set_weights(movl_conv_plan *p, cl_mem w, char *err);
+/* Scratch bytes a forward or backward of this plan needs (0 if none): the caller
+ * passes a buffer at least this large (NULL when 0); layers may share one. */
+size_t movl_conv_plan_workspace_bytes(const movl_conv_plan *p);
+/* Device bytes the plan holds itself (its packed weights). */
+size_t movl_conv_plan_device_bytes(const movl_conv_plan *p);
+const movl_conv_desc *movl_conv_plan_desc(const movl_conv_plan *p);
+
+/* y = act(conv(x, w) + bias) over batch <= d->n images; bias may be NULL. */
+int movl_conv_forward(const movl_conv_plan *p, int batch, cl_mem x, cl_mem bias, movl_act act, cl_mem y,
+                      cl_mem workspace, char *err);
 /* dx = d(conv)/dx^T dy, where dy is the gradient w.r.t. the conv output BEFORE
  * activation (apply movl_act_backward first). dx is overwritten. */
-int movl_conv2d_backward_input(movl_device *dev, const movl_conv_desc *d, cl_mem w, cl_mem dy, cl_mem dx,
-                               cl_mem workspace, char *err);
+int movl_conv_backward_input(const movl_conv_plan *p, int batch, cl_mem dy, cl_mem dx, cl_mem workspace,
+                             char *err);
 
 /* ---- elementwise ---- */
 /* y = act(x); y may equal x. */

@@ -99,6 +99,7 @@ static int check_conv(movl_device *dev, check *fwd, check *bwd, char *err)
     size_t nx = (size_t)d.n * d.cin * d.h * d.w, nw = (size_t)d.cout * d.cin * 9, ny = (size_t)d.n * d.cout * d.oh * d.ow;
     double *x = malloc(nx * 8), *w = malloc(nw * 8), *b = malloc(d.cout * 8), *y = malloc(ny * 8), *dx = malloc(nx * 8);
     st_bufs bufs = {0};
+    movl_conv_plan *plan = NULL;
     int rc = MOVL_ERR_RUN;
     if (!x || !w || !b || !y || !dx)
         goto done;
@@ -106,21 +107,24 @@ static int check_conv(movl_device *dev, check *fwd, check *bwd, char *err)
     cl_mem X = upload(dev, &bufs, x, nx, err), W = X ? upload(dev, &bufs, w, nw, err) : NULL;
     cl_mem B = W ? upload(dev, &bufs, b, d.cout, err) : NULL, Y = B ? scratch(dev, &bufs, ny * 4, err) : NULL;
     cl_mem DX = Y ? scratch(dev, &bufs, nx * 4, err) : NULL;
-    size_t ws = movl_conv_workspace_bytes(dev, &d);
-    cl_mem WS = DX && ws ? scratch(dev, &bufs, ws, err) : NULL;
-    if (!DX || (ws && !WS))
+    if (!DX || movl_conv_plan_create(dev, &d, NULL, &plan, err) || movl_conv_plan_set_weights(plan, W, err))
+        goto done;
+    size_t ws = movl_conv_plan_workspace_bytes(plan);
+    cl_mem WS = ws ? scratch(dev, &bufs, ws, err) : NULL;
+    if (ws && !WS)
         goto done;
     movl_ref_conv_forward(&d, x, w, b, MOVL_ACT_RELU, y);
-    if (movl_conv2d_forward(dev, &d, X, W, B, MOVL_ACT_RELU, Y, WS, err) || maybe_spoil(dev, "conv", Y, err) ||
+    if (movl_conv_forward(plan, d.n, X, B, MOVL_ACT_RELU, Y, WS, err) || maybe_spoil(dev, "conv", Y, err) ||
         compare(dev, Y, y, ny, fwd, err))
         goto done;
     /* The same y values serve as the upstream gradient. */
     movl_ref_conv_backward_input(&d, w, y, dx);
-    if (movl_conv2d_backward_input(dev, &d, W, Y, DX, WS, err) || maybe_spoil(dev, "conv_grad", DX, err) ||
+    if (movl_conv_backward_input(plan, d.n, Y, DX, WS, err) || maybe_spoil(dev, "conv_grad", DX, err) ||
         compare(dev, DX, dx, nx, bwd, err))
         goto done;
     rc = MOVL_OK;
 done:
+    movl_conv_plan_free(plan);
     for (int i = 0; i < bufs.n; i++)
         clReleaseMemObject(bufs.m[i]);
     free(x), free(w), free(b), free(y), free(dx);

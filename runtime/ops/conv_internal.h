@@ -1,0 +1,83 @@
+/* Internals of the convolution: the geometry of its passes (conv_plan.c,
+ * host arithmetic only) and the plan object that conv.c builds from it once
+ * per layer and runs every step. */
+#ifndef MOVL_CONV_INTERNAL_H
+#define MOVL_CONV_INTERNAL_H
+
+#include <stddef.h>
+
+#include "ops/ops.h"
+
+/* Largest stride handled (the backward runs up to S*S phase launches). */
+#define CONV_MAX_STRIDE 4
+/* Work-group size of the CPU kernel (each item computes a whole tile). */
+#define CONV_CPU_LS 16
+/* Tile of the GPU kernel (conv_tile_gpu): GT channels x GT pixels, GL x GL items. */
+#define CONV_GPU_TILE 64
+#define CONV_GPU_LOCAL 16
+
+typedef enum { VARIANT_CPU, VARIANT_GPU } conv_variant;
+
+typedef struct conv_tile {
+    int mt, tc; /* output channels x 8*tc consecutive output positions */
+} conv_tile;
+
+/* How P is built from the source tensor (x or dy); copy 0: P is the source. */
+typedef struct conv_prep {
+    int copy;
+    int src_c, src_h, src_w; /* source tensor, per image */
+    int nph, s, up;          /* phases per dimension, stride, zero-insertion factor */
+    int pad_t, pad_l;        /* leading zeros */
+    int ph, pw;              /* rows and columns of one plane of P */
+    int p_plane, p_row, p_c, p_n;
+} conv_prep;
+
+/* One launch of the tiled correlation (and the weight packing it reads). */
+typedef struct conv_pass {
+    int nph, ky, kx, ss;             /* taps */
+    int sy, sx, guard;               /* compile-time tap slots of conv_tile; guard: ky, kx < sy, sx possible */
+    int k;                           /* kernel size of the weights */
+    int kh0, khs, kw0, kws;          /* weight tap of (a, b): kh0 + khs*a, kw0 + kws*b */
+    int w_g, w_oc, w_r;              /* weight strides: group, output and reduction channel */
+    int wp_off;                      /* packed weights, in floats from the start of the plan's weight buffer */
+    int y_off, y_n, y_c, y_row, osx; /* y_off excludes the chunk's image offset */
+    int rc, ocg, groups, ohn, own, roff, coff;
+} conv_pass;
+
+typedef struct conv_geometry {
+    conv_variant variant;
+    conv_tile tile;
+    conv_prep prep;
+    int npass;
+    conv_pass pass[CONV_MAX_STRIDE * CONV_MAX_STRIDE];
+    int zero_fill; /* some dx phase receives nothing: clear dx first */
+    int chunk;     /* images per chunk */
+    int col2im;    /* backward: the pass writes G = W^T dy to the workspace; conv_col2im gathers dx */
+    size_t w_floats; /* packed weights of the passes (in the plan's weight buffer) */
+    size_t p_at;   /* P's offset in the workspace, in floats */
+    size_t g_at;   /* G's offset (col2im), in floats */
+    size_t g_n;    /* floats of G per image */
+    size_t floats; /* workspace size in floats (P and G; the weights live in the plan) */
+} conv_geometry;
+
+/* Forward and backward-to-input geometry of d for the variant the options
+ * and the device type pick (is_cpu). Pure arithmetic: no device work. */
+void conv_plan_forward(int is_cpu, const movl_conv_options *o, const movl_conv_desc *d, conv_geometry *g);
+void conv_plan_backward(int is_cpu, const movl_conv_options *o, const movl_conv_desc *d, conv_geometry *g);
+/* Places the passes' packed weights from float offset w_base on (g->w_floats
+ * set to what they take) and P and G in the workspace (g->floats). */
+void conv_plan_place(conv_geometry *g, size_t w_base, int n, const movl_conv_options *o);
+
+/* One convolution layer, planned once (movl_conv_plan_create). */
+struct movl_conv_plan {
+    movl_device *dev;
+    movl_conv_desc desc; /* n: the largest batch */
+    conv_geometry fwd, bwd;
+    cl_kernel pack, prepare, col2im;
+    cl_kernel fwd_pass, bwd_pass[CONV_MAX_STRIDE * CONV_MAX_STRIDE];
+    cl_mem weights;       /* packed weights: forward passes, then backward passes */
+    size_t weight_bytes;
+    size_t workspace_bytes;
+};
+
+#endif
