@@ -102,7 +102,7 @@ static void run_op(movl_device *dev, const op_def *op, int eval, int grad, int p
     op_run r = {dev, op, eval, grad, perf, NULL, "", 0};
     double t0 = movl_now();
     int failed_before = test_failed, cases = 0;
-    if (!perf) {
+    if (eval || grad) {
         snprintf(r.label, sizeof r.label, "%s", op->name);
         op->run(&r, NULL);
     }
@@ -114,7 +114,7 @@ static void run_op(movl_device *dev, const op_def *op, int eval, int grad, int p
         op->run(&r, r.row);
         cases++;
     }
-    if (!perf)
+    if (eval || grad)
         printf("%-24s %3d cases  worst NMSE %.3g  %s  %.2f s\n", op->name, cases, r.worst_nmse,
                test_failed > failed_before ? "FAILED" : "ok", movl_now() - t0);
 }

@@ -26,8 +26,9 @@ typedef struct conv_data {
     test_guarded gx, gw, gb, gdy, gy, gdx, gws;
 } conv_data;
 
-/* The case's data, shared by both variants. */
-static void conv_setup(op_run *r, const conv_row *c, conv_data *s)
+/* The case's data, shared by both variants; on the device only what the
+ * forward (x, w, bias -> y) or the backward (w, dy -> dx) uses. */
+static void conv_setup(op_run *r, const conv_row *c, int backward, conv_data *s)
 {
     memset(s, 0, sizeof *s);
     s->dev = r->dev;
@@ -45,12 +46,15 @@ static void conv_setup(op_run *r, const conv_row *c, conv_data *s)
     s->wd = to_double_new(s->w, s->nw);
     s->bd = to_double_new(s->b, d->cout);
     s->dyd = to_double_new(s->dy, s->ny);
-    s->gx = upload_new(r->dev, s->x, s->nx);
     s->gw = upload_new(r->dev, s->w, s->nw);
-    s->gb = upload_new(r->dev, s->b, d->cout);
-    s->gdy = upload_new(r->dev, s->dy, s->ny);
-    s->gy = test_guarded_alloc(r->dev, s->ny);
-    s->gdx = test_guarded_alloc(r->dev, s->nx);
+    if (backward) {
+        s->gdy = upload_new(r->dev, s->dy, s->ny);
+        s->gdx = test_guarded_alloc(r->dev, s->nx);
+    } else {
+        s->gx = upload_new(r->dev, s->x, s->nx);
+        s->gb = upload_new(r->dev, s->b, d->cout);
+        s->gy = test_guarded_alloc(r->dev, s->ny);
+    }
 }
 
 /* "op [variant] shape"; variant NULL: both. */
@@ -81,8 +85,7 @@ static void conv_variant_begin(op_run *r, conv_data *s, const char *variant)
               r->label, s->ws_bytes, whole);
     if (s->ws_bytes)
         s->gws = test_guarded_alloc(r->dev, (s->ws_bytes + sizeof(float) - 1) / sizeof(float));
-    test_guarded_upload(r->dev, &s->gy, NULL);
-    test_guarded_upload(r->dev, &s->gdx, NULL);
+    test_guarded_upload(r->dev, s->gy.buf ? &s->gy : &s->gdx, NULL);
 }
 
 static void conv_variant_end(conv_data *s)
@@ -170,7 +173,7 @@ void run_conv_forward(op_run *r, const void *row)
     }
     const conv_row *c = row;
     conv_data s;
-    conv_setup(r, c, &s);
+    conv_setup(r, c, 0, &s);
     double *yref = NULL;
     if (r->eval) {
         yref = malloc(s.ny * sizeof *yref + 1);
@@ -222,7 +225,7 @@ void run_conv_backward_input(op_run *r, const void *row)
     const conv_row *c = row;
     int fd = r->grad && (c->flags & FD);
     conv_data s;
-    conv_setup(r, c, &s);
+    conv_setup(r, c, 1, &s);
     double *dxref = NULL;
     if (r->eval) {
         dxref = malloc(s.nx * sizeof *dxref + 1);

@@ -22,7 +22,10 @@ typedef struct linear_data {
     int with_bias; /* forward bias / backward db passed */
 } linear_data;
 
-static void linear_setup(op_run *r, const linear_row *c, linear_data *s)
+/* Which device buffers an op reads and writes (the others stay unallocated). */
+enum { USE_X = 1, USE_W = 2, USE_B = 4, USE_DY = 8, USE_Y = 16, USE_DX = 32, USE_DW = 64, USE_DB = 128 };
+
+static void linear_setup(op_run *r, const linear_row *c, int use, linear_data *s)
 {
     memset(s, 0, sizeof *s);
     s->dev = r->dev;
@@ -32,22 +35,32 @@ static void linear_setup(op_run *r, const linear_row *c, linear_data *s)
              c->out);
     movl_set_gemm_backend(c->backend);
     s->nx = (size_t)c->batch * c->in, s->nw = (size_t)c->out * c->in, s->ny = (size_t)c->batch * c->out;
-    s->x = random_floats(s->nx, -1, 1);
-    s->W = random_floats(s->nw, -0.1f, 0.1f);
-    s->bias = random_floats(c->out, -1, 1);
-    s->dy = random_floats(s->ny, -1, 1);
-    s->xd = to_double_new(s->x, s->nx);
-    s->Wd = to_double_new(s->W, s->nw);
-    s->bd = to_double_new(s->bias, c->out);
-    s->dyd = to_double_new(s->dy, s->ny);
-    s->gx = upload_new(r->dev, s->x, s->nx);
-    s->gW = upload_new(r->dev, s->W, s->nw);
-    s->gb = upload_new(r->dev, s->bias, c->out);
-    s->gdy = upload_new(r->dev, s->dy, s->ny);
-    s->gy = test_guarded_alloc(r->dev, s->ny);
-    s->gdx = test_guarded_alloc(r->dev, s->nx);
-    s->gdW = test_guarded_alloc(r->dev, s->nw);
-    s->gdb = test_guarded_alloc(r->dev, c->out);
+    /* host data of the op's inputs only, unless finite differences need all of L's */
+    int host = (r->grad && (c->flags & FD)) ? USE_X | USE_W | USE_B | USE_DY : use;
+    if (host & USE_X)
+        s->x = random_floats(s->nx, -1, 1), s->xd = to_double_new(s->x, s->nx);
+    if (host & USE_W)
+        s->W = random_floats(s->nw, -0.1f, 0.1f), s->Wd = to_double_new(s->W, s->nw);
+    if (host & USE_B)
+        s->bias = random_floats(c->out, -1, 1), s->bd = to_double_new(s->bias, c->out);
+    if (host & USE_DY)
+        s->dy = random_floats(s->ny, -1, 1), s->dyd = to_double_new(s->dy, s->ny);
+    if (use & USE_X)
+        s->gx = upload_new(r->dev, s->x, s->nx);
+    if (use & USE_W)
+        s->gW = upload_new(r->dev, s->W, s->nw);
+    if (use & USE_B)
+        s->gb = upload_new(r->dev, s->bias, c->out);
+    if (use & USE_DY)
+        s->gdy = upload_new(r->dev, s->dy, s->ny);
+    if (use & USE_Y)
+        s->gy = test_guarded_alloc(r->dev, s->ny);
+    if (use & USE_DX)
+        s->gdx = test_guarded_alloc(r->dev, s->nx);
+    if (use & USE_DW)
+        s->gdW = test_guarded_alloc(r->dev, s->nw);
+    if (use & USE_DB)
+        s->gdb = test_guarded_alloc(r->dev, c->out);
 }
 
 static void linear_teardown(op_run *r, linear_data *s)
@@ -117,7 +130,7 @@ void run_linear_forward(op_run *r, const void *row)
     }
     const linear_row *c = row;
     linear_data s;
-    linear_setup(r, c, &s);
+    linear_setup(r, c, USE_X | USE_W | USE_B | USE_Y, &s);
     if (r->perf)
         time_launch(r, launch_forward, &s, "forward");
     if (r->eval) {
@@ -143,27 +156,38 @@ void run_linear_forward(op_run *r, const void *row)
 }
 
 /* L = sum dy * (x W^T + bias), in double: linear in x, W and bias, so the
- * differences are exact up to double rounding. */
+ * differences are exact up to double rounding. Only the terms that depend
+ * on v[i] are computed, by the reference on a slice: row b of y for x[b][*],
+ * column o for W[o][*] and bias[o]. */
 typedef struct linear_loss {
     linear_data *s;
+    const double *v; /* xd, Wd or bd */
     double *y;
 } linear_loss;
 
 static double linear_loss_of(void *ctx, size_t i)
 {
-    (void)i; /* every term depends on W and bias: the whole sum */
     linear_loss *l = ctx;
-    const linear_row *c = l->s->c;
-    movl_ref_linear_forward(c->batch, c->in, c->out, l->s->xd, l->s->Wd, l->s->bd, l->y);
+    const linear_data *s = l->s;
+    const linear_row *c = s->c;
     double sum = 0;
-    for (size_t i = 0; i < l->s->ny; i++)
-        sum += l->s->dyd[i] * l->y[i];
+    if (l->v == s->xd) {
+        size_t b = i / (size_t)c->in;
+        movl_ref_linear_forward(1, c->in, c->out, s->xd + b * c->in, s->Wd, s->bd, l->y);
+        for (int o = 0; o < c->out; o++)
+            sum += s->dyd[b * c->out + o] * l->y[o];
+    } else {
+        size_t o = l->v == s->Wd ? i / (size_t)c->in : i;
+        movl_ref_linear_forward(c->batch, c->in, 1, s->xd, s->Wd + o * c->in, s->bd + o, l->y);
+        for (int b = 0; b < c->batch; b++)
+            sum += s->dyd[(size_t)b * c->out + o] * l->y[b];
+    }
     return sum;
 }
 
 static void linear_fd(op_run *r, linear_data *s, double *v, size_t n, const float *grad, const char *what)
 {
-    linear_loss l = {s, malloc(s->ny * sizeof(double) + 1)};
+    linear_loss l = {s, v, malloc(s->ny * sizeof(double) + 1)};
     fd_probe p = {linear_loss_of, &l, v, n, {grad}, {what}, 1e-2, 1.0, 16, 16, NULL};
     check_fd(r, &p);
     free(l.y);
@@ -176,7 +200,7 @@ void run_linear_backward_input(op_run *r, const void *row)
     const linear_row *c = row;
     char err[MOVL_ERRLEN] = "";
     linear_data s;
-    linear_setup(r, c, &s);
+    linear_setup(r, c, USE_W | USE_DY | USE_DX, &s);
     if (r->perf)
         time_launch(r, launch_backward_input, &s, "backward");
     if (r->eval || (r->grad && (c->flags & FD))) {
@@ -202,7 +226,7 @@ void run_linear_backward_params(op_run *r, const void *row)
     const linear_row *c = row;
     char err[MOVL_ERRLEN] = "";
     linear_data s;
-    linear_setup(r, c, &s);
+    linear_setup(r, c, USE_X | USE_DY | USE_DW | USE_DB, &s);
     if (r->perf)
         time_launch(r, launch_backward_params, &s, "backward");
     if (r->eval || (r->grad && (c->flags & FD))) {
