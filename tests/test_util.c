@@ -1,6 +1,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "test_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
@@ -203,4 +204,19 @@ int test_remove_tree(const char *dir)
         return 0;
     fprintf(stderr, "could not remove %s: %s\n", dir, strerror(errno));
     return -1;
+}
+
+int test_temp_left(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096], prefix[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    snprintf(prefix, sizeof prefix, "%s.tmp", slash ? slash + 1 : path);
+    DIR *d = opendir(dir);
+    int found = 0;
+    for (struct dirent *e; d && !found && (e = readdir(d));)
+        found = strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (d)
+        closedir(d);
+    return found;
 }
