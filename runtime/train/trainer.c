@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "core/file_io.h"
 #include "plot/plot.h"
 #include "ops/selftest.h"
 #include "train/trainer_internal.h"
@@ -92,18 +93,7 @@ static void path_in(const trainer *t, const char *file, char *out, size_t n)
 
 static int write_text(const char *path, const char *text, char *err)
 {
-    char tmp[1500];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    int ok = f && fputs(text, f) >= 0;
-    if (f && fclose(f))
-        ok = 0;
-    if (!ok || rename(tmp, path)) {
-        remove(tmp);
-        movl_set_error(err, "%s: cannot write file", path);
-        return MOVL_ERR_RUN;
-    }
-    return MOVL_OK;
+    return movl_write_file(path, text, strlen(text), err);
 }
 
 static int write_metrics_csv(trainer *t, char *err)
