@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/common.h"
+#include "core/rng.h"
 
 int test_passed, test_failed;
 
@@ -61,17 +62,9 @@ uint64_t test_seed(void)
 
 void test_rng_init(uint64_t seed) { rng_state = seed; }
 
-static uint64_t splitmix64(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 float test_uniform(float lo, float hi)
 {
-    double u = (double)(splitmix64() >> 11) * (1.0 / 9007199254740992.0);
+    double u = movl_splitmix_uniform01(&rng_state);
     return (float)(lo + (hi - lo) * u);
 }
 

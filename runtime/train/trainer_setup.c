@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/rng.h"
 #include "ops/selftest.h"
 #include "train/trainer_internal.h"
 
@@ -110,10 +111,8 @@ static int init_head(trainer *t, head_params *h, int in, char *err)
     if (e->head.init == MOVL_HEAD_INIT_RANDOM) {
         uint64_t s = (uint64_t)e->experiment.seed * 0x9E3779B97F4A7C15ull + (uint64_t)in;
         float a = 1.0f / sqrtf((float)h->in);
-        for (size_t i = 0; i < nw + (size_t)h->k; i++) {
-            s = s * 6364136223846793005ull + 1442695040888963407ull;
-            w[i] = a * (2.0f * (float)((double)(s >> 40) / 16777216.0) - 1.0f);
-        }
+        for (size_t i = 0; i < nw + (size_t)h->k; i++)
+            w[i] = a * (2.0f * (float)movl_lcg_uniform24(&s) - 1.0f);
     }
     rc = movl_upload(&t->dev, h->W, w, nw * sizeof(float), err) ||
          movl_upload(&t->dev, h->b, w + nw, (size_t)h->k * sizeof(float), err);
