@@ -130,7 +130,7 @@ int sweep_submit_slurm(const char *dir, const movl_sweep *s, const char *sbatch,
         close(pipefd[0]);
         close(pipefd[1]);
         execv(sbatch, argv);
-        _exit(127);
+        _exit(MOVL_ERR_EXEC);
     }
     close(pipefd[1]);
     char out[256] = "";
