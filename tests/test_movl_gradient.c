@@ -257,15 +257,15 @@ static const int idx[4] = {0, 1, 2, 3};
 static double step_loss(const float *delta, double *D)
 {
     float slots[2];
-    if (movl_upload(&t.dev, t.delta, delta, sizeof(float) * t.P, err) ||
+    if (movl_upload(&t.dev, t.model.prompt, delta, sizeof(float) * t.model.prompt_len, err) ||
         tr_step_prompt(&t, &joint, idx, 4, 0.0, 0.0, err) ||
-        (D && movl_download(&t.dev, t.lossbuf, slots, sizeof slots, err))) {
+        (D && movl_download(&t.dev, t.bufs.losses, slots, sizeof slots, err))) {
         fprintf(stderr, "step failed: %s\n", err);
         exit(1);
     }
     if (D)
         *D = LAMBDA * slots[1];
-    return t.last_loss;
+    return t.progress.last_loss;
 }
 
 static double dot(const float *a, const float *b, size_t n)
@@ -283,23 +283,23 @@ static double dot(const float *a, const float *b, size_t n)
 static int fd_delta_ok(const float *delta0, const float *u, double g, double scale, int disc_only, const char *what,
                        movl_disc_kind kind)
 {
-    float *d = malloc(sizeof(float) * t.P);
+    float *d = malloc(sizeof(float) * t.model.prompt_len);
     double fd[2], h0 = 0.02;
     int ok = 0;
     for (int s = 0; s < 2; s++) {
         double h = h0 / (1 << s), lp, lm, hp = 0, hm = 0, uu = 0;
-        for (size_t i = 0; i < t.P; i++)
+        for (size_t i = 0; i < t.model.prompt_len; i++)
             d[i] = (float)(delta0[i] + h * u[i]);
         lp = step_loss(d, NULL);
         if (disc_only)
             step_loss(d, &lp);
-        for (size_t i = 0; i < t.P; i++)
+        for (size_t i = 0; i < t.model.prompt_len; i++)
             d[i] = (float)(delta0[i] - h * u[i]);
         lm = step_loss(d, NULL);
         if (disc_only)
             step_loss(d, &lm);
         /* the perturbation actually applied is the fp32-rounded one */
-        for (size_t i = 0; i < t.P; i++)
+        for (size_t i = 0; i < t.model.prompt_len; i++)
             if (u[i] != 0) {
                 hp += ((double)(float)(delta0[i] + h * u[i]) - delta0[i]) * u[i];
                 hm += ((double)delta0[i] - (float)(delta0[i] - h * u[i])) * u[i];
@@ -350,37 +350,37 @@ static double host_dir(const host_in *h, movl_disc_kind kind, int disc_only, con
 
 static void check_discrepancy(movl_disc_kind kind, const float *delta0, const float *W0, const float *b0)
 {
-    int K = t.K, D = t.D;
+    int K = t.dims.classes, D = t.dims.feature_dim;
     size_t nw = (size_t)K * D;
     const char *name = movl_disc_name(kind);
     exp_cfg.loss.discrepancy = kind; /* read per step; set-up does not depend on it */
-    if (movl_upload(&t.dev, t.head.W, W0, sizeof(float) * nw, err) ||
-        movl_upload(&t.dev, t.head.b, b0, sizeof(float) * K, err)) {
+    if (movl_upload(&t.dev, t.model.probe.W, W0, sizeof(float) * nw, err) ||
+        movl_upload(&t.dev, t.model.probe.b, b0, sizeof(float) * K, err)) {
         fprintf(stderr, "%s\n", err);
         exit(1);
     }
     double L = step_loss(delta0, NULL);
 
     /* the step's outputs */
-    float *g = malloc(sizeof(float) * t.P), *dW = malloc(sizeof(float) * nw), db[64], slots[2];
-    float *F = malloc(sizeof(float) * 4 * D), *dcur = malloc(sizeof(float) * t.P);
+    float *g = malloc(sizeof(float) * t.model.prompt_len), *dW = malloc(sizeof(float) * nw), db[64], slots[2];
+    float *F = malloc(sizeof(float) * 4 * D), *dcur = malloc(sizeof(float) * t.model.prompt_len);
     float *Wcur = malloc(sizeof(float) * nw), bcur[64];
-    if (movl_download(&t.dev, t.ddelta, g, sizeof(float) * t.P, err) ||
-        movl_download(&t.dev, t.dW, dW, sizeof(float) * nw, err) ||
-        movl_download(&t.dev, t.db, db, sizeof(float) * K, err) ||
-        movl_download(&t.dev, t.lossbuf, slots, sizeof slots, err) ||
+    if (movl_download(&t.dev, t.model.prompt_grad, g, sizeof(float) * t.model.prompt_len, err) ||
+        movl_download(&t.dev, t.bufs.head_grad_W, dW, sizeof(float) * nw, err) ||
+        movl_download(&t.dev, t.bufs.head_grad_b, db, sizeof(float) * K, err) ||
+        movl_download(&t.dev, t.bufs.losses, slots, sizeof slots, err) ||
         movl_download(&t.dev, movl_encoder_features(t.enc), F, sizeof(float) * 4 * D, err) ||
-        movl_download(&t.dev, t.delta, dcur, sizeof(float) * t.P, err) ||
-        movl_download(&t.dev, t.head.W, Wcur, sizeof(float) * nw, err) ||
-        movl_download(&t.dev, t.head.b, bcur, sizeof(float) * K, err)) {
+        movl_download(&t.dev, t.model.prompt, dcur, sizeof(float) * t.model.prompt_len, err) ||
+        movl_download(&t.dev, t.model.probe.W, Wcur, sizeof(float) * nw, err) ||
+        movl_download(&t.dev, t.model.probe.b, bcur, sizeof(float) * K, err)) {
         fprintf(stderr, "%s\n", err);
         exit(1);
     }
-    CHECK(!memcmp(dcur, delta0, sizeof(float) * t.P) && !memcmp(Wcur, W0, sizeof(float) * nw) &&
+    CHECK(!memcmp(dcur, delta0, sizeof(float) * t.model.prompt_len) && !memcmp(Wcur, W0, sizeof(float) * nw) &&
               !memcmp(bcur, b0, sizeof(float) * K),
           "%s: a step with lr 0 changed the parameters", name);
     if (kind == MOVL_DISC_NONE) { /* the baseline for the others */
-        memcpy(g_none, g, sizeof(float) * t.P);
+        memcpy(g_none, g, sizeof(float) * t.model.prompt_len);
         memcpy(dW_none, dW, sizeof(float) * nw);
         memcpy(db_none, db, sizeof(float) * K);
     }
@@ -388,8 +388,8 @@ static void check_discrepancy(movl_disc_kind kind, const float *delta0, const fl
     /* loss values against the host definition */
     int y[4];
     for (int i = 0; i < 4; i++)
-        y[i] = t.data.split[MOVL_SPLIT_TRAIN].samples[i].label;
-    host_in h = {4, D, K, F, t.feat[MOVL_SPLIT_TRAIN], y, NULL, t.P, delta0, t.S};
+        y[i] = t.host.dataset.split[MOVL_SPLIT_TRAIN].samples[i].label;
+    host_in h = {4, D, K, F, t.host.features[MOVL_SPLIT_TRAIN], y, NULL, t.model.prompt_len, delta0, t.dims.image_size};
     double *Wd = malloc(sizeof(double) * nw), bd[64], ce, Dv;
     for (size_t i = 0; i < nw; i++)
         Wd[i] = W0[i];
@@ -464,35 +464,35 @@ static void check_discrepancy(movl_disc_kind kind, const float *delta0, const fl
     }
 
     /* d delta through the encoder: the whole loss */
-    double gn = sqrt(dot(g, g, t.P));
+    double gn = sqrt(dot(g, g, t.model.prompt_len));
     CHECK(gn > 0 && isfinite(gn), "%s: |d delta| = %g", name, gn);
-    float *u = malloc(sizeof(float) * t.P);
-    for (size_t i = 0; i < t.P; i++)
+    float *u = malloc(sizeof(float) * t.model.prompt_len);
+    for (size_t i = 0; i < t.model.prompt_len; i++)
         u[i] = (float)(g[i] / gn);
     CHECK(fd_delta_ok(delta0, u, gn, L, 0, "gradient direction", kind), "%s: d delta along itself", name);
     int outliers = 0, points = 0;
     char what[64];
     for (int r = 0; r < 3; r++, points++) { /* random directions */
-        for (size_t i = 0; i < t.P; i++)
+        for (size_t i = 0; i < t.model.prompt_len; i++)
             u[i] = (float)gauss();
-        double un = sqrt(dot(u, u, t.P));
-        for (size_t i = 0; i < t.P; i++)
+        double un = sqrt(dot(u, u, t.model.prompt_len));
+        for (size_t i = 0; i < t.model.prompt_len; i++)
             u[i] = (float)(u[i] / un);
         snprintf(what, sizeof what, "random direction %d", r);
-        outliers += !fd_delta_ok(delta0, u, dot(g, u, t.P), L, 0, what, kind);
+        outliers += !fd_delta_ok(delta0, u, dot(g, u, t.model.prompt_len), L, 0, what, kind);
     }
     size_t top[3] = {0, 0, 0}; /* the three largest single elements */
     for (int r = 0; r < 3; r++, points++) {
-        size_t best = t.P;
-        for (size_t i = 0; i < t.P; i++) {
+        size_t best = t.model.prompt_len;
+        for (size_t i = 0; i < t.model.prompt_len; i++) {
             int taken = 0;
             for (int q = 0; q < r; q++)
                 taken |= top[q] == i;
-            if (!taken && (best == t.P || fabs(g[i]) > fabs(g[best])))
+            if (!taken && (best == t.model.prompt_len || fabs(g[i]) > fabs(g[best])))
                 best = i;
         }
         top[r] = best;
-        memset(u, 0, sizeof(float) * t.P);
+        memset(u, 0, sizeof(float) * t.model.prompt_len);
         u[best] = 1;
         snprintf(what, sizeof what, "element %zu", best);
         outliers += !fd_delta_ok(delta0, u, g[best], L, 0, what, kind);
@@ -500,23 +500,23 @@ static void check_discrepancy(movl_disc_kind kind, const float *delta0, const fl
     CHECK(outliers <= 1, "%s: %d of %d finite-difference points of d delta disagree", name, outliers, points);
 
     /* d delta: the discrepancy's own share, against differences of lambda * D alone */
-    float *gD = malloc(sizeof(float) * t.P);
-    for (size_t i = 0; i < t.P; i++)
+    float *gD = malloc(sizeof(float) * t.model.prompt_len);
+    for (size_t i = 0; i < t.model.prompt_len; i++)
         gD[i] = g[i] - g_none[i];
-    double gDn = sqrt(dot(gD, gD, t.P));
+    double gDn = sqrt(dot(gD, gD, t.model.prompt_len));
     if (kind == MOVL_DISC_PLAIN_CE) {
         CHECK(gDn == 0, "plain_ce: D does not depend on the prompt, yet adds %g to d delta", gDn);
     } else if (kind != MOVL_DISC_NONE) {
-        for (size_t i = 0; i < t.P; i++)
+        for (size_t i = 0; i < t.model.prompt_len; i++)
             u[i] = (float)(gD[i] / gDn);
         CHECK(gDn > 0 && fd_delta_ok(delta0, u, gDn, LAMBDA * Dv, 1, "lambda * dD along itself", kind),
               "%s: lambda * dD/d delta (norm %g) disagrees with differences of lambda * D", name, gDn);
     }
     if (kind == MOVL_DISC_PIXEL) { /* exactly lambda * 2 delta / (3 S^2) per element */
-        double worst = 0, scale = 2.0 * LAMBDA / (3.0 * t.S * t.S);
-        for (size_t i = 0; i < t.P; i++)
+        double worst = 0, scale = 2.0 * LAMBDA / (3.0 * t.dims.image_size * t.dims.image_size);
+        for (size_t i = 0; i < t.model.prompt_len; i++)
             worst = fmax(worst, fabs(gD[i] - scale * delta0[i]));
-        CHECK(worst <= 1e-6 * max_abs(g, t.P) + 1e-3 * scale * max_abs(delta0, t.P),
+        CHECK(worst <= 1e-6 * max_abs(g, t.model.prompt_len) + 1e-3 * scale * max_abs(delta0, t.model.prompt_len),
               "pixel: d delta - d delta(none) differs from lambda * 2 delta / (3 S^2) by up to %g", worst);
     }
     printf("%s: loss %.6f (CE %.6f, D %.6g), |d delta| %.4g (D's share %.4g), |dW, db| %.4g (D's share %.4g), "
@@ -559,17 +559,19 @@ static void run_config(const char *dir, const char *wpath, const char *label, co
         rc = tr_cache_features(&t, MOVL_SPLIT_TRAIN, 0, err);
     CHECK(rc == MOVL_OK, "set-up: %s", err);
     if (rc == MOVL_OK) {
-        CHECK(t.data.split[MOVL_SPLIT_TRAIN].n == 4 && t.K == 2 && t.D == 512 && t.P == want_p,
-              "set-up: %d train samples, K %d, D %d, P %zu", t.data.split[MOVL_SPLIT_TRAIN].n, t.K, t.D, t.P);
-        size_t nw = (size_t)t.K * t.D;
-        float *delta0 = malloc(sizeof(float) * t.P), *W0 = malloc(sizeof(float) * nw), b0[64];
-        if (movl_download(&t.dev, t.delta, delta0, sizeof(float) * t.P, err) ||
-            movl_download(&t.dev, t.head.W, W0, sizeof(float) * nw, err)) {
+        CHECK(t.host.dataset.split[MOVL_SPLIT_TRAIN].n == 4 && t.dims.classes == 2 && t.dims.feature_dim == 512 &&
+                  t.model.prompt_len == want_p,
+              "set-up: %d train samples, K %d, D %d, P %zu", t.host.dataset.split[MOVL_SPLIT_TRAIN].n, t.dims.classes,
+              t.dims.feature_dim, t.model.prompt_len);
+        size_t nw = (size_t)t.dims.classes * t.dims.feature_dim;
+        float *delta0 = malloc(sizeof(float) * t.model.prompt_len), *W0 = malloc(sizeof(float) * nw), b0[64];
+        if (movl_download(&t.dev, t.model.prompt, delta0, sizeof(float) * t.model.prompt_len, err) ||
+            movl_download(&t.dev, t.model.probe.W, W0, sizeof(float) * nw, err)) {
             fprintf(stderr, "%s\n", err);
             exit(1);
         }
         b0[0] = 0.3f, b0[1] = -0.2f; /* a non-zero bias */
-        g_none = malloc(sizeof(float) * t.P);
+        g_none = malloc(sizeof(float) * t.model.prompt_len);
         dW_none = malloc(sizeof(float) * nw);
         for (int i = 0; i < nkinds; i++)
             check_discrepancy(kinds[i], delta0, W0, b0);

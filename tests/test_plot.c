@@ -36,9 +36,7 @@ static int exists(const char *path)
 
 static int exists_tmp(const char *path)
 {
-    char tmp[300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    return exists(tmp);
+    return test_temp_left(path);
 }
 
 /* Loads a chart; 0 (after a failed CHECK) when it cannot be read. */

@@ -1,6 +1,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "test_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 
 #include "core/common.h"
+#include "core/rng.h"
 
 int test_passed, test_failed;
 
@@ -60,17 +62,9 @@ uint64_t test_seed(void)
 
 void test_rng_init(uint64_t seed) { rng_state = seed; }
 
-static uint64_t splitmix64(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 float test_uniform(float lo, float hi)
 {
-    double u = (double)(splitmix64() >> 11) * (1.0 / 9007199254740992.0);
+    double u = movl_splitmix_uniform01(&rng_state);
     return (float)(lo + (hi - lo) * u);
 }
 
@@ -203,4 +197,19 @@ int test_remove_tree(const char *dir)
         return 0;
     fprintf(stderr, "could not remove %s: %s\n", dir, strerror(errno));
     return -1;
+}
+
+int test_temp_left(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096], prefix[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    snprintf(prefix, sizeof prefix, "%s.tmp", slash ? slash + 1 : path);
+    DIR *d = opendir(dir);
+    int found = 0;
+    for (struct dirent *e; d && !found && (e = readdir(d));)
+        found = strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (d)
+        closedir(d);
+    return found;
 }

@@ -55,5 +55,7 @@ void test_make_tmpdir(char *buf, size_t n, const char *name);
 void test_write_text(const char *path, const char *text);
 /* Removes dir and everything under it; 0, or -1 (reported on stderr). */
 int test_remove_tree(const char *dir);
+/* 1 when a temporary file of path's writer (PATH.tmp...) is in its folder. */
+int test_temp_left(const char *path);
 
 #endif

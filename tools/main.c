@@ -31,7 +31,8 @@ static void usage(FILE *f)
     fprintf(f, "\ncommon options: --device SEL (or env MOVL_DEVICE): P:D, flat index, cpu, gpu, or a name part;\n"
                "  -v prints device, driver and kernel build times;\n"
                "  --no-self-test skips the driver self-test that train, eval, sweep and bench run first.\n"
-               "exit codes: 0 ok, 1 run failed, 2 bad input, 3 device failed the self-test, 130 interrupted\n");
+               "exit codes: %d ok, %d run failed, %d bad input, %d device failed the self-test, %d interrupted\n",
+            MOVL_OK, MOVL_ERR_RUN, MOVL_ERR_INPUT, MOVL_ERR_DEVICE, MOVL_INTERRUPTED);
 }
 
 int main(int argc, char **argv)
@@ -42,10 +43,10 @@ int main(int argc, char **argv)
             movl_verbose++;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
-            return 0;
+            return MOVL_OK;
         } else if (!strcmp(argv[i], "--version")) {
             printf("movl %s\n", MOVL_VERSION);
-            return 0;
+            return MOVL_OK;
         } else {
             fprintf(stderr, "movl: unknown option '%s' (see movl --help)\n", argv[i]);
             return MOVL_ERR_INPUT;

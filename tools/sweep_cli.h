@@ -12,13 +12,12 @@ int sweep_self_exe(char *buf, size_t n, char *err);
  * devices (a selector may repeat to run two points on one device), each as
  * `movl sweep run-point DIR I --device SEL` with its output in
  * DIR/logs/NAME.log. Returns MOVL_OK when every point is complete,
- * MOVL_ERR_RUN if some failed, 130 when stopped by a signal. */
+ * MOVL_ERR_RUN if some failed, MOVL_INTERRUPTED when stopped by a signal. */
 int sweep_run_local(const char *dir, const movl_sweep *s, char *const *devices, int ndev, char *err);
 
 /* movl sweep run-point DIR INDEX [--device SEL] (tools/sweep_point.c). Exit
- * code SWEEP_POINT_BUSY when another process is running that point. */
+ * code MOVL_ERR_BUSY when another process is running that point. */
 int sweep_run_point(int argc, char **argv);
-#define SWEEP_POINT_BUSY 75 /* sysexits' EX_TEMPFAIL */
 
 /* Where sbatch is on PATH (into buf), or 0 when it is not. */
 int sweep_find_sbatch(char *buf, size_t n);

@@ -114,7 +114,7 @@ static void report_exit(const char *dir, const slot *sl, const movl_sweep *s, in
         n->stopped++;
         printf("  %s: stopped %s\n", pt->name,
                st == MOVL_POINT_PARTIAL ? "at its checkpoint" : "before its first checkpoint (starts again)");
-    } else if (WEXITSTATUS(status) == SWEEP_POINT_BUSY) {
+    } else if (WEXITSTATUS(status) == MOVL_ERR_BUSY) {
         n->busy++;
         printf("  %s: already running in another process: skipped\n", pt->name);
     } else {

@@ -105,7 +105,7 @@ int sweep_run_point(int argc, char **argv)
     if (lock < 0) {
         printf("%s: already running in another process (%s/logs/%s.lock)\n", p->name, dir, p->name);
         movl_sweep_free(&s);
-        return SWEEP_POINT_BUSY;
+        return MOVL_ERR_BUSY;
     }
     if (!device)
         device = task_device(devbuf, sizeof devbuf);

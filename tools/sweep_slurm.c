@@ -61,7 +61,7 @@ static void sh_quote(FILE *f, const char *s)
 
 static int write_job_script(const char *dir, const char *array, int self_test, char *path, size_t n, char *err)
 {
-    char exe[PATH_MAX], cwd[PATH_MAX], tmp[PATH_MAX + 64];
+    char exe[PATH_MAX], cwd[PATH_MAX];
     if (sweep_self_exe(exe, sizeof exe, err))
         return MOVL_ERR_RUN;
     if (!getcwd(cwd, sizeof cwd)) {
@@ -69,14 +69,14 @@ static int write_job_script(const char *dir, const char *array, int self_test, c
         return MOVL_ERR_RUN;
     }
     snprintf(path, n, "%s/slurm_job.sh", dir);
-    FILE *f = movl_tmp_open(path, tmp, sizeof tmp, err);
-    if (!f)
+    movl_out_file out;
+    if (movl_out_open(&out, path, err))
         return MOVL_ERR_RUN;
+    FILE *f = out.f;
     /* Executable, so that a user can also run it by hand. */
     if (fchmod(fileno(f), 0755)) {
-        movl_set_error(err, "%s: cannot make it executable (%s)", tmp, strerror(errno));
-        fclose(f);
-        remove(tmp);
+        movl_set_error(err, "%s: cannot make it executable (%s)", path, strerror(errno));
+        movl_out_abort(&out);
         return MOVL_ERR_RUN;
     }
     /* Options given to sbatch on its command line override these #SBATCH lines. */
@@ -88,7 +88,7 @@ static int write_job_script(const char *dir, const char *array, int self_test, c
     fprintf(f, " sweep run-point ");
     sh_quote(f, dir);
     fprintf(f, " \"$SLURM_ARRAY_TASK_ID\"%s\n", self_test ? "" : " --no-self-test");
-    return movl_tmp_commit(f, tmp, path, err);
+    return movl_out_commit(&out, err);
 }
 
 int sweep_submit_slurm(const char *dir, const movl_sweep *s, const char *sbatch, char *const *sbatch_opts,
@@ -130,7 +130,7 @@ int sweep_submit_slurm(const char *dir, const movl_sweep *s, const char *sbatch,
         close(pipefd[0]);
         close(pipefd[1]);
         execv(sbatch, argv);
-        _exit(127);
+        _exit(MOVL_ERR_EXEC);
     }
     close(pipefd[1]);
     char out[256] = "";

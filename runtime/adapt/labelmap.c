@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/rng.h"
 
 int movl_labelmap_check(const int *map, int nsrc, int k, char *err)
 {
@@ -73,14 +74,6 @@ int movl_labelmap_flm(const int64_t *counts, int nsrc, int k, int *map, char *er
     return MOVL_OK;
 }
 
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 int movl_labelmap_rlm(int nsrc, int k, uint64_t seed, int *map, char *err)
 {
     if (k < 1 || nsrc < 1 || k > nsrc) {
@@ -96,8 +89,8 @@ int movl_labelmap_rlm(int nsrc, int k, uint64_t seed, int *map, char *err)
         perm[s] = s;
     uint64_t state = seed;
     for (int t = 0; t < k; t++) {
-        /* Swap a uniform pick of perm[t..nsrc) into place t (bias < 2^-50). */
-        int j = t + (int)(splitmix64(&state) % (uint64_t)(nsrc - t));
+        /* Swap a uniform pick of perm[t..nsrc) into place t. */
+        int j = t + (int)movl_splitmix_below(&state, (uint64_t)(nsrc - t));
         int tmp = perm[t];
         perm[t] = perm[j];
         perm[j] = tmp;

@@ -1,14 +1,13 @@
 /* Classification metrics (see metrics.h for the exact definitions). */
 #include "adapt/metrics.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/common.h"
+#include "core/file_io.h"
 
 int movl_argmax(const float *row, int k)
 {
@@ -224,46 +223,13 @@ int movl_metrics_compute(const int *labels, const float *scores, size_t n, int k
     return MOVL_OK;
 }
 
-/* ---- files: written to PATH.tmp.PID and renamed, so a reader never sees a
- * half-written file ---- */
+/* ---- files: through movl_out_open, so a reader never sees a half-written
+ * file ---- */
 
-static FILE *open_temp(const char *path, char **tmp, char *err)
+/* Puts the file in place when every write succeeded (ok), else removes it. */
+static int finish(movl_out_file *out, int ok, char *err)
 {
-    size_t len = strlen(path) + 32;
-    *tmp = malloc(len);
-    if (!*tmp) {
-        movl_set_error(err, "%s: out of memory", path);
-        return NULL;
-    }
-    snprintf(*tmp, len, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(*tmp, "wb");
-    if (!f) {
-        movl_set_error(err, "%s: cannot create %s: %s", path, *tmp, strerror(errno));
-        free(*tmp);
-        *tmp = NULL;
-    }
-    return f;
-}
-
-/* Flushes and closes f, then renames tmp over path (or removes it when ok is
- * 0 or anything fails). Frees tmp. */
-static int finish_temp(FILE *f, char *tmp, const char *path, int ok, char *err)
-{
-    int saved = 0;
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (!ok)
-        saved = errno;
-    ok = (fclose(f) == 0) && ok;
-    if (ok && rename(tmp, path) != 0) {
-        saved = errno;
-        ok = 0;
-    }
-    if (!ok) {
-        movl_set_error(err, "%s: writing failed: %s", path, strerror(saved ? saved : errno));
-        remove(tmp);
-    }
-    free(tmp);
-    return ok ? MOVL_OK : MOVL_ERR_RUN;
+    return ok ? movl_out_commit(out, err) : movl_out_fail(out, err);
 }
 
 /* One CSV field, quoted (with doubled quotes) when it holds a separator,
@@ -293,10 +259,10 @@ static int csv_class_name(FILE *f, const char *const *class_names, int c)
 int movl_metrics_write_confusion_csv(const char *path, const movl_metrics *m, const char *const *class_names,
                                      char *err)
 {
-    char *tmp;
-    FILE *f = open_temp(path, &tmp, err);
-    if (!f)
+    movl_out_file out;
+    if (movl_out_open(&out, path, err))
         return MOVL_ERR_RUN;
+    FILE *f = out.f;
     int ok = fputs("true\\pred", f) >= 0;
     for (int c = 0; ok && c < m->k; c++)
         ok = fputc(',', f) != EOF && csv_class_name(f, class_names, c);
@@ -307,7 +273,7 @@ int movl_metrics_write_confusion_csv(const char *path, const movl_metrics *m, co
             ok = fprintf(f, ",%lld", (long long)m->confusion[(size_t)t * m->k + p]) > 0;
         ok = ok && fputc('\n', f) != EOF;
     }
-    return finish_temp(f, tmp, path, ok, err);
+    return finish(&out, ok, err);
 }
 
 /* NaN/Inf are not JSON numbers: they become null. */
@@ -366,14 +332,13 @@ int movl_metrics_write_json(const char *path, const movl_metrics *m, const char 
         movl_set_error(err, "%s: out of memory", path);
         return MOVL_ERR_RUN;
     }
-    char *tmp;
-    FILE *f = open_temp(path, &tmp, err);
-    if (!f) {
+    movl_out_file out;
+    if (movl_out_open(&out, path, err)) {
         cJSON_free(text);
         return MOVL_ERR_RUN;
     }
     size_t len = strlen(text);
-    int ok = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF;
+    int ok = fwrite(text, 1, len, out.f) == len && fputc('\n', out.f) != EOF;
     cJSON_free(text);
-    return finish_temp(f, tmp, path, ok, err);
+    return finish(&out, ok, err);
 }

@@ -76,7 +76,7 @@ void movl_metrics_free(movl_metrics *m);
 /* Writes the confusion matrix as CSV: a header "true\pred,<name 0>,...", then
  * one row per true class "<name t>,<count>,...". Names are class_names[0..k-1]
  * or, with class_names NULL, the class indices; quoted as RFC 4180 when
- * needed. Written to PATH.tmp.PID, then renamed over path. */
+ * needed. Written through movl_out_open: a temporary name, renamed over path. */
 int movl_metrics_write_confusion_csv(const char *path, const movl_metrics *m, const char *const *class_names,
                                      char *err);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/rng.h"
 #include "device/launch_shape.h"
 
 static const char *const type_names[] = {"padding", "shrink_pad", "patch", "random_patch", "full"};
@@ -129,17 +130,6 @@ void movl_prompt_expand(const movl_prompt_desc *d, int oy, int ox, const float *
             }
 }
 
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1) with 53 bits. */
-static double uniform01(uint64_t *state) { return (double)(splitmix64(state) >> 11) * (1.0 / 9007199254740992.0); }
-
 void movl_prompt_init_host(const movl_prompt_desc *d, movl_prompt_init init, float std, uint64_t seed, float *delta)
 {
     size_t n = movl_prompt_param_count(d);
@@ -150,7 +140,7 @@ void movl_prompt_init_host(const movl_prompt_desc *d, movl_prompt_init init, flo
     uint64_t state = seed;
     const double two_pi = 6.283185307179586476925;
     for (size_t i = 0; i < n; i += 2) {
-        double u1 = 1.0 - uniform01(&state), u2 = uniform01(&state); /* u1 in (0, 1]: log is finite */
+        double u1 = 1.0 - movl_splitmix_uniform01(&state), u2 = movl_splitmix_uniform01(&state); /* u1 in (0, 1]: log is finite */
         double r = sqrt(-2.0 * log(u1));
         delta[i] = (float)(std * r * cos(two_pi * u2));
         if (i + 1 < n)
@@ -181,9 +171,8 @@ void movl_prompt_random_position(const movl_prompt_desc *d, uint64_t *rng, int *
     if (d->type != MOVL_PROMPT_RANDOM_PATCH || d->p < 1 || d->p > d->size)
         return;
     uint64_t range = (uint64_t)(d->size - d->p) + 1;
-    /* Modulo bias is below 2^-50 for any image size: irrelevant. */
-    *oy = (int)(splitmix64(rng) % range);
-    *ox = (int)(splitmix64(rng) % range);
+    *oy = (int)movl_splitmix_below(rng, range);
+    *ox = (int)movl_splitmix_below(rng, range);
 }
 
 /* Shared argument checks of the launchers. */

@@ -4,10 +4,7 @@
 
 #include <stddef.h>
 
-/* Exit codes of the movl program, also used as function results:
- * 0 ok, 1 the run failed (device, driver, out of memory), 2 bad input
- * (config, image, dataset, weights file, device selector). */
-enum { MOVL_OK = 0, MOVL_ERR_RUN = 1, MOVL_ERR_INPUT = 2 };
+#include "core/exit_codes.h"
 
 /* Every fallible function takes an error buffer of this size and writes one
  * line into it (no trailing newline) when it fails. */

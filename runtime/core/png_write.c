@@ -3,9 +3,9 @@
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #include "core/common.h"
+#include "core/file_io.h"
 
 static void on_error(png_structp png, png_const_charp msg)
 {
@@ -16,23 +16,19 @@ static void on_error(png_structp png, png_const_charp msg)
 
 int movl_png_write_rgb(const char *path, int w, int h, const unsigned char *rgb, char *err)
 {
-    char tmp[4200], why[200] = "";
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        movl_set_error(err, "%s: cannot create file", tmp);
+    char why[200] = "";
+    movl_out_file out;
+    if (movl_out_open(&out, path, err))
         return MOVL_ERR_RUN;
-    }
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, why, on_error, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info || setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
-        fclose(f);
-        remove(tmp);
+        movl_out_abort(&out);
         movl_set_error(err, "%s: writing PNG failed (%s)", path, why[0] ? why : "out of memory");
         return MOVL_ERR_RUN;
     }
-    png_init_io(png, f);
+    png_init_io(png, out.f);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
@@ -40,10 +36,5 @@ int movl_png_write_rgb(const char *path, int w, int h, const unsigned char *rgb,
         png_write_row(png, rgb + (size_t)y * (size_t)w * 3);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        remove(tmp);
-        movl_set_error(err, "%s: cannot write file", path);
-        return MOVL_ERR_RUN;
-    }
-    return MOVL_OK;
+    return movl_out_commit(&out, err);
 }

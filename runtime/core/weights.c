@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/common.h"
+#include "core/file_io.h"
 
 /* A header larger than this is not a weights file we want to parse. */
 #define MAX_HEADER_BYTES (100u * 1024u * 1024u)
@@ -603,21 +604,12 @@ int movl_weights_write(const char *path, const movl_tensor_out *tensors, size_t 
         return rc;
     /* header padded with spaces so that the data block starts 8-aligned */
     size_t jlen = strlen(json), hlen = (jlen + 7) / 8 * 8;
-    size_t tmplen = strlen(path) + 32;
-    char *tmp = malloc(tmplen);
-    if (!tmp) {
-        free(json);
-        movl_set_error(err, "%s: out of memory", path);
-        return MOVL_ERR_RUN;
-    }
-    snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        movl_set_error(err, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        free(tmp);
+    movl_out_file out;
+    if (movl_out_open(&out, path, err)) {
         free(json);
         return MOVL_ERR_RUN;
     }
+    FILE *f = out.f;
     unsigned char lenbuf[8];
     for (int i = 0; i < 8; i++)
         lenbuf[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
@@ -625,19 +617,7 @@ int movl_weights_write(const char *path, const movl_tensor_out *tensors, size_t 
     for (size_t i = jlen; ok && i < hlen; i++)
         ok = fputc(' ', f) != EOF;
     ok = ok && write_data(f, tensors, n);
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int saved = errno;
-    ok = (fclose(f) == 0) && ok;
-    if (ok && rename(tmp, path) != 0) {
-        saved = errno;
-        ok = 0;
-    }
-    if (!ok) {
-        movl_set_error(err, "%s: writing the weights file failed: %s", path, strerror(saved ? saved : errno));
-        remove(tmp);
-        rc = MOVL_ERR_RUN;
-    }
-    free(tmp);
+    rc = ok ? movl_out_commit(&out, err) : movl_out_fail(&out, err);
     free(json);
     return rc;
 }

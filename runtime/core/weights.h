@@ -53,7 +53,7 @@ typedef struct movl_tensor_out {
     const float *data;
 } movl_tensor_out;
 
-/* Writes an f32 safetensors file to path.tmp.PID and renames it to path.
+/* Writes an f32 safetensors file through movl_out_open (temporary name, renamed).
  * metadata_json may be NULL or a JSON object of string values. */
 int movl_weights_write(const char *path, const movl_tensor_out *tensors, size_t n, const char *metadata_json,
                        char *err);

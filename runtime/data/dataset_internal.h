@@ -1,24 +1,12 @@
 /* Internals shared by the dataset loaders (not part of the public API):
- * the seeded generator, the split assignment of unsplit sources, and the
- * common PNG path used by the class-folder and CSV loaders. */
+ * the split assignment of unsplit sources and the common PNG path used by
+ * the class-folder and CSV loaders. */
 #ifndef MOVL_DATASET_INTERNAL_H
 #define MOVL_DATASET_INTERNAL_H
 
 #include <stdint.h>
 
 #include "data/dataset.h"
-
-/* xoshiro256** seeded through splitmix64. */
-typedef struct movl_ds_rng {
-    uint64_t s[4];
-} movl_ds_rng;
-uint64_t movl_ds_splitmix64(uint64_t *state);
-void movl_ds_rng_seed(movl_ds_rng *r, uint64_t seed);
-uint64_t movl_ds_rng_next(movl_ds_rng *r);
-/* Uniform in [0, n), n >= 1, without modulo bias. */
-uint64_t movl_ds_rng_below(movl_ds_rng *r, uint64_t n);
-/* Mixes two words into one seed (order matters). */
-uint64_t movl_ds_hash2(uint64_t a, uint64_t b);
 
 /* Checks val_frac / test_frac; 0 or MOVL_ERR_INPUT naming `source`. */
 int movl_ds_check_fracs(const char *source, const movl_dataset_opts *o, char *err);

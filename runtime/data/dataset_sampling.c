@@ -6,61 +6,14 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/rng.h"
 #include "data/dataset.h"
 #include "data/dataset_internal.h"
 
-uint64_t movl_ds_splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-void movl_ds_rng_seed(movl_ds_rng *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        r->s[i] = movl_ds_splitmix64(&seed); /* never all zero: splitmix64 is a bijection of distinct counters */
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t movl_ds_rng_next(movl_ds_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-uint64_t movl_ds_rng_below(movl_ds_rng *r, uint64_t n)
-{
-    /* Reject the lowest 2^64 mod n values so that every residue is equally likely. */
-    uint64_t threshold = (0 - n) % n;
-    for (;;) {
-        uint64_t x = movl_ds_rng_next(r);
-        if (x >= threshold)
-            return x % n;
-    }
-}
-
-uint64_t movl_ds_hash2(uint64_t a, uint64_t b)
-{
-    uint64_t s = a;
-    uint64_t h = movl_ds_splitmix64(&s);
-    s = h ^ b;
-    return movl_ds_splitmix64(&s);
-}
-
-static void fisher_yates(int *a, int n, movl_ds_rng *r)
+static void fisher_yates(int *a, int n, movl_rng *r)
 {
     for (int i = n - 1; i > 0; i--) {
-        int j = (int)movl_ds_rng_below(r, (uint64_t)i + 1);
+        int j = (int)movl_rng_below(r, (uint64_t)i + 1);
         int t = a[i];
         a[i] = a[j];
         a[j] = t;
@@ -71,8 +24,8 @@ void movl_shuffle(int n, uint64_t seed, uint64_t epoch, int *perm)
 {
     for (int i = 0; i < n; i++)
         perm[i] = i;
-    movl_ds_rng r;
-    movl_ds_rng_seed(&r, movl_ds_hash2(seed, epoch));
+    movl_rng r;
+    movl_rng_seed(&r, movl_rng_hash2(seed, epoch));
     fisher_yates(perm, n, &r);
 }
 
@@ -91,8 +44,8 @@ void movl_ds_assign_splits(const int *labels, int n, int num_classes, const movl
                 idx[nc++] = i;
         if (!nc)
             continue;
-        movl_ds_rng r;
-        movl_ds_rng_seed(&r, movl_ds_hash2(o->split_seed, (uint64_t)c));
+        movl_rng r;
+        movl_rng_seed(&r, movl_rng_hash2(o->split_seed, (uint64_t)c));
         fisher_yates(idx, nc, &r);
         int ntest = (int)floor(nc * o->test_frac + 0.5), nval = (int)floor(nc * o->val_frac + 0.5);
         if (ntest + nval > nc - 1) { /* keep one of every class in train: val gives way first */
@@ -173,11 +126,11 @@ int movl_dataset_subsample(movl_dataset *ds, int split, int max_n, uint64_t seed
         for (int i = 0; i < n; i++)
             if (sp->samples[i].label == c)
                 idx[nc++] = i;
-        movl_ds_rng r;
-        movl_ds_rng_seed(&r, movl_ds_hash2(movl_ds_hash2(seed, (uint64_t)split), (uint64_t)c));
+        movl_rng r;
+        movl_rng_seed(&r, movl_rng_hash2(movl_rng_hash2(seed, (uint64_t)split), (uint64_t)c));
         /* a partial Fisher-Yates picks quota[c] distinct samples */
         for (int j = 0; j < quota[c]; j++) {
-            int pick = j + (int)movl_ds_rng_below(&r, (uint64_t)(nc - j));
+            int pick = j + (int)movl_rng_below(&r, (uint64_t)(nc - j));
             int t = idx[j];
             idx[j] = idx[pick];
             idx[pick] = t;

@@ -175,18 +175,17 @@ static void store_cached(movl_device *dev, cl_program prog, const char *path)
         return;
     }
     if (movl_mkdir_p(movl_binary_cache_dir()) == 0) {
-        char tmp[1200];
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-        FILE *f = fopen(tmp, "wb");
-        uint64_t l64 = len;
-        int ok = f && fwrite(cache_magic, 1, 8, f) == 8 && fwrite(&l64, sizeof l64, 1, f) == 1 &&
-                 fwrite(bin, 1, len, f) == len;
-        if (f && fclose(f))
-            ok = 0;
-        if (ok && rename(tmp, path) == 0)
-            stats.cache_writes++;
-        else
-            remove(tmp);
+        char ignored[MOVL_ERRLEN];
+        movl_out_file out;
+        if (movl_out_open(&out, path, ignored) == MOVL_OK) {
+            uint64_t l64 = len;
+            int ok = fwrite(cache_magic, 1, 8, out.f) == 8 && fwrite(&l64, sizeof l64, 1, out.f) == 1 &&
+                     fwrite(bin, 1, len, out.f) == len;
+            if (!ok)
+                movl_out_abort(&out);
+            else if (movl_out_commit(&out, ignored) == MOVL_OK)
+                stats.cache_writes++;
+        }
     }
     (void)dev;
     free(bin);

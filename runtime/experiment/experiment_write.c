@@ -2,14 +2,12 @@
  * text that movl_experiment_load reads back into an identical struct. The
  * run directory keeps it, so `movl train --resume` and `movl eval` see
  * exactly what the run used, whatever the defaults are by then. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/common.h"
+#include "core/file_io.h"
 #include "experiment/experiment_internal.h"
 
 static void print_comment(FILE *f, const char *comment)
@@ -63,43 +61,14 @@ int movl_experiment_print(const movl_experiment *exp, FILE *f, char *err)
 
 int movl_experiment_write(const movl_experiment *exp, const char *path, const char *comment, char *err)
 {
-    size_t len = strlen(path) + 16;
-    char *tmp = malloc(len);
-    if (!tmp) {
-        movl_set_error(err, "%s: out of memory", path);
+    movl_out_file out;
+    if (movl_out_open(&out, path, err))
         return MOVL_ERR_RUN;
+    print_comment(out.f, comment);
+    int rc = movl_experiment_print(exp, out.f, err);
+    if (rc) {
+        movl_out_abort(&out);
+        return rc;
     }
-    snprintf(tmp, len, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        movl_set_error(err, "%s: cannot create (%s)", path, strerror(errno));
-        free(tmp);
-        return MOVL_ERR_RUN;
-    }
-    fchmod(fd, 0644); /* mkstemp makes it private; a config is not secret */
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        movl_set_error(err, "%s: cannot write (%s)", path, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return MOVL_ERR_RUN;
-    }
-    print_comment(f, comment);
-    int rc = movl_experiment_print(exp, f, err);
-    int io = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
-    int saved = errno;
-    io |= fclose(f) != 0;
-    if (!rc && io) {
-        movl_set_error(err, "%s: write failed (%s)", path, strerror(saved));
-        rc = MOVL_ERR_RUN;
-    }
-    if (!rc && rename(tmp, path) != 0) {
-        movl_set_error(err, "%s: cannot replace (%s)", path, strerror(errno));
-        rc = MOVL_ERR_RUN;
-    }
-    if (rc)
-        unlink(tmp);
-    free(tmp);
-    return rc;
+    return movl_out_commit(&out, err);
 }

@@ -1,6 +1,6 @@
 /* movl_plot_write: checks the chart description, draws every panel into one
  * cairo image (white background, panels side by side) and writes it as a
- * PNG to PATH.tmp, renamed to PATH once complete. */
+ * PNG through movl_out_open: a temporary name, renamed to PATH once complete. */
 #include "plot/plot.h"
 
 #include <errno.h>
@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/common.h"
+#include "core/file_io.h"
 #include "plot/plot_internal.h"
 
 #define MIN_PANEL_PX 100
@@ -106,41 +106,22 @@ static cairo_status_t write_chunk(void *closure, const unsigned char *data, unsi
     return CAIRO_STATUS_SUCCESS;
 }
 
+/* cairo encodes into the writer's temporary file; commit puts it in place. */
 static int write_png(cairo_surface_t *surface, const char *path, char *err)
 {
-    size_t len = strlen(path) + 5;
-    char *tmp = malloc(len);
-    if (!tmp) {
-        movl_set_error(err, "%s: out of memory", path);
+    movl_out_file out;
+    if (movl_out_open(&out, path, err))
         return MOVL_ERR_RUN;
-    }
-    snprintf(tmp, len, "%s.tmp", path);
-    png_sink sink = {fopen(tmp, "wb"), 0};
-    if (!sink.f) {
-        movl_set_error(err, "%s: cannot write (%s)", path, strerror(errno));
-        free(tmp);
-        return MOVL_ERR_RUN;
-    }
+    png_sink sink = {out.f, 0};
     cairo_status_t st = cairo_surface_write_to_png_stream(surface, write_chunk, &sink);
-    if (!st && (fflush(sink.f) != 0 || fsync(fileno(sink.f)) != 0))
-        sink.errnum = errno;
-    if (fclose(sink.f) != 0 && !sink.errnum)
-        sink.errnum = errno;
-    int rc = MOVL_OK;
-    if (st && !sink.errnum) {
-        movl_set_error(err, "%s: cannot encode PNG (%s)", path, cairo_status_to_string(st));
-        rc = MOVL_ERR_RUN;
-    } else if (st || sink.errnum) {
+    if (!st)
+        return movl_out_commit(&out, err);
+    movl_out_abort(&out);
+    if (sink.errnum)
         movl_set_error(err, "%s: cannot write (%s)", path, strerror(sink.errnum));
-        rc = MOVL_ERR_RUN;
-    } else if (rename(tmp, path) != 0) {
-        movl_set_error(err, "%s: cannot write (%s)", path, strerror(errno));
-        rc = MOVL_ERR_RUN;
-    }
-    if (rc)
-        remove(tmp);
-    free(tmp);
-    return rc;
+    else
+        movl_set_error(err, "%s: cannot encode PNG (%s)", path, cairo_status_to_string(st));
+    return MOVL_ERR_RUN;
 }
 
 int movl_plot_write(const char *path, const movl_plot_panel *panels, int npanels, int panel_w, int panel_h,

@@ -39,7 +39,7 @@ typedef struct movl_plot_panel {
 } movl_plot_panel;
 
 /* Draws npanels panels side by side, each panel_w x panel_h pixels, into a
- * PNG at path (written as path.tmp, then renamed). Returns MOVL_OK, or
+ * PNG at path (written under a temporary name, then renamed). Returns MOVL_OK, or
  * MOVL_ERR_INPUT (no data, bad sizes) / MOVL_ERR_RUN (cairo or file error)
  * with one line in err naming path. */
 int movl_plot_write(const char *path, const movl_plot_panel *panels, int npanels, int panel_w, int panel_h,

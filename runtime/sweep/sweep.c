@@ -133,16 +133,17 @@ void movl_sweep_csv_point_columns(FILE *f, const movl_sweep *s, int p)
 
 int movl_sweep_write_points(const movl_sweep *s, const char *dir, char *err)
 {
-    char path[1200], tmp[1210];
+    char path[1200];
     snprintf(path, sizeof path, "%s/points.csv", dir);
-    FILE *f = movl_tmp_open(path, tmp, sizeof tmp, err);
-    if (!f)
+    movl_out_file out;
+    if (movl_out_open(&out, path, err))
         return MOVL_ERR_RUN;
+    FILE *f = out.f;
     for (int p = -1; p < s->npoints; p++) {
         movl_sweep_csv_point_columns(f, s, p);
         fputc('\n', f);
     }
-    return movl_tmp_commit(f, tmp, path, err);
+    return movl_out_commit(&out, err);
 }
 
 /* Splits a CSV line in place at commas; returns the number of fields. */

@@ -108,11 +108,12 @@ static int make_groups(const movl_sweep *s, point_result *r, group *g)
 
 static int write_csv(const char *dir, const movl_sweep *s, const point_result *r, char *err)
 {
-    char path[1300], tmp[1310];
+    char path[1300];
     snprintf(path, sizeof path, "%s/results.csv", dir);
-    FILE *f = movl_tmp_open(path, tmp, sizeof tmp, err);
-    if (!f)
+    movl_out_file out;
+    if (movl_out_open(&out, path, err))
         return MOVL_ERR_RUN;
+    FILE *f = out.f;
     movl_sweep_csv_point_columns(f, s, -1);
     fprintf(f, ",status");
     for (int m = 0; m < MOVL_SWEEP_NMETRICS; m++)
@@ -128,7 +129,7 @@ static int write_csv(const char *dir, const movl_sweep *s, const point_result *r
                 fprintf(f, ",");
         fputc('\n', f);
     }
-    return movl_tmp_commit(f, tmp, path, err);
+    return movl_out_commit(&out, err);
 }
 
 /* A value in a Markdown table cell: '|' would end the cell. */
@@ -155,11 +156,12 @@ static void md_cell(FILE *f, const group *g, int m)
 
 static int write_md(const char *dir, const movl_sweep *s, const group *g, int ng, int complete, char *err)
 {
-    char path[1300], tmp[1310];
+    char path[1300];
     snprintf(path, sizeof path, "%s/results.md", dir);
-    FILE *f = movl_tmp_open(path, tmp, sizeof tmp, err);
-    if (!f)
+    movl_out_file out;
+    if (movl_out_open(&out, path, err))
         return MOVL_ERR_RUN;
+    FILE *f = out.f;
     int sk = seed_key(s), best = 0;
     fprintf(f, "# Sweep %s\n\n%d of %d points complete. ", dir, complete, s->npoints);
     if (sk >= 0)
@@ -197,7 +199,7 @@ static int write_md(const char *dir, const movl_sweep *s, const group *g, int ng
         }
     fprintf(f, " (test ACC %.4f, test AUC %.4f).\n", g[best].mean[MOVL_SWEEP_TEST_ACC],
             g[best].mean[MOVL_SWEEP_TEST_AUC]);
-    return movl_tmp_commit(f, tmp, path, err);
+    return movl_out_commit(&out, err);
 }
 
 /* Same values on every key except x and the seed: the same line of the plot. */

@@ -36,18 +36,19 @@ static long model_classes(const movl_weights *w, char *err)
     return from_head ? from_head : from_meta;
 }
 
-/* Class names from a model file's "class_names" metadata into t->data
+/* Class names from a model file's "class_names" metadata into t->host.dataset
  * (freed with it); 0 when it has none that fit its K classes. */
 static int model_class_names(trainer *t, const movl_weights *w)
 {
     const char *text = movl_weights_metadata(w, "class_names");
     cJSON *names = text ? cJSON_Parse(text) : NULL;
-    int ok = cJSON_GetArraySize(names) == t->K && (t->data.class_names = calloc((size_t)t->K, sizeof(char *)));
+    int ok = cJSON_GetArraySize(names) == t->dims.classes &&
+             (t->host.dataset.class_names = calloc((size_t)t->dims.classes, sizeof(char *)));
     if (ok) {
-        t->data.num_classes = t->K;
-        for (int k = 0; k < t->K; k++) {
+        t->host.dataset.num_classes = t->dims.classes;
+        for (int k = 0; k < t->dims.classes; k++) {
             const char *nm = cJSON_GetStringValue(cJSON_GetArrayItem(names, k));
-            t->data.class_names[k] = strdup(nm ? nm : "");
+            t->host.dataset.class_names[k] = strdup(nm ? nm : "");
         }
     }
     cJSON_Delete(names);
@@ -93,7 +94,7 @@ static int open_run(trainer *t, movl_experiment *e, const char *run_dir, const c
         movl_set_error(err, "%s: the model file does not say how many classes it has", model);
         rc = MOVL_ERR_INPUT;
     } else if (!need_data) {
-        t->K = (int)classes;
+        t->dims.classes = (int)classes;
         /* Models from before class names were stored: take them from the
          * run's dataset while it is there, as before. */
         need_data = !model_class_names(t, w) && access(e->data.path, F_OK) == 0;
@@ -112,7 +113,7 @@ static int open_run(trainer *t, movl_experiment *e, const char *run_dir, const c
     if ((rc = tr_setup(t, err)) || (rc = tr_load_model(t, model, err)))
         return rc;
     /* The head a finished run predicts with: the label map for vp, the probe otherwise. */
-    t->head_is_map = e->train.method == MOVL_METHOD_VP;
+    t->model.head_is_map = e->train.method == MOVL_METHOD_VP;
     return MOVL_OK;
 }
 
@@ -136,7 +137,7 @@ int movl_eval_run(const char *run_dir, const char *data_path, const char *split,
         rc = tr_evaluate(&t, sp, 0, &m, err);
     if (rc == MOVL_OK) {
         if (json) {
-            cJSON *j = movl_metrics_to_json(&m, (const char *const *)t.data.class_names);
+            cJSON *j = movl_metrics_to_json(&m, (const char *const *)t.host.dataset.class_names);
             cJSON_AddStringToObject(j, "run", run_dir);
             cJSON_AddStringToObject(j, "data", e->data.path);
             cJSON_AddStringToObject(j, "split", split);
@@ -162,33 +163,35 @@ int movl_predict_run(const char *run_dir, const char *device, const char *const 
     memset(&t, 0, sizeof t);
     movl_experiment *e = calloc(1, sizeof *e);
     int rc = open_run(&t, e, run_dir, NULL, device, 0, err);
-    size_t per = 3 * (size_t)t.S * t.S;
-    float *scores = malloc(sizeof(float) * (size_t)(t.EB > 0 ? t.EB : 1) * (size_t)(t.K > 0 ? t.K : 1));
+    size_t per = 3 * (size_t)t.dims.image_size * t.dims.image_size;
+    float *scores = malloc(sizeof(float) * (size_t)(t.dims.eval_batch > 0 ? t.dims.eval_batch : 1) *
+                           (size_t)(t.dims.classes > 0 ? t.dims.classes : 1));
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
-    for (int b0 = 0; rc == MOVL_OK && b0 < n; b0 += t.EB) {
-        int nb = n - b0 < t.EB ? n - b0 : t.EB;
+    for (int b0 = 0; rc == MOVL_OK && b0 < n; b0 += t.dims.eval_batch) {
+        int nb = n - b0 < t.dims.eval_batch ? n - b0 : t.dims.eval_batch;
         for (int i = 0; i < nb && rc == MOVL_OK; i++) {
             movl_image img;
             if ((rc = movl_image_load_png(images[b0 + i], &img, err)) == MOVL_OK) {
-                rc = movl_prep_image(t.prep, &img, t.hx + per * (size_t)i, err);
+                rc = movl_prep_image(t.prep, &img, t.host.batch_images + per * (size_t)i, err);
                 movl_image_free(&img);
             }
         }
-        if (rc == MOVL_OK && movl_upload(&t.dev, t.x, t.hx, sizeof(float) * per * (size_t)nb, err))
+        if (rc == MOVL_OK &&
+            movl_upload(&t.dev, t.bufs.images, t.host.batch_images, sizeof(float) * per * (size_t)nb, err))
             rc = MOVL_ERR_RUN;
         if (rc == MOVL_OK)
             rc = tr_scores_loaded(&t, nb, scores, err);
         for (int i = 0; i < nb && rc == MOVL_OK; i++) {
-            const float *z = scores + (size_t)i * t.K;
+            const float *z = scores + (size_t)i * t.dims.classes;
             int best = 0;
             double mx = z[0], sum = 0;
-            for (int k = 1; k < t.K; k++)
+            for (int k = 1; k < t.dims.classes; k++)
                 if (z[k] > z[best])
                     best = k, mx = z[k];
-            for (int k = 0; k < t.K; k++)
+            for (int k = 0; k < t.dims.classes; k++)
                 sum += exp((double)z[k] - mx);
             double p = 1.0 / sum;
-            const char *name = t.data.class_names ? t.data.class_names[best] : NULL;
+            const char *name = t.host.dataset.class_names ? t.host.dataset.class_names[best] : NULL;
             if (json) {
                 cJSON *o = cJSON_CreateObject();
                 cJSON_AddStringToObject(o, "image", images[b0 + i]);
@@ -225,7 +228,7 @@ int movl_features_run(const movl_experiment *exp, const char *out_path, char *er
     float *labels[MOVL_NSPLITS] = {0};
     int n = 0;
     for (int s = 0; s < MOVL_NSPLITS && rc == MOVL_OK; s++) {
-        int ns = t.data.split[s].n;
+        int ns = t.host.dataset.split[s].n;
         if (!ns)
             continue;
         if ((rc = tr_cache_features(&t, s, 0, err)))
@@ -236,9 +239,9 @@ int movl_features_run(const movl_experiment *exp, const char *out_path, char *er
             break;
         }
         for (int i = 0; i < ns; i++)
-            labels[s][i] = (float)t.data.split[s].samples[i].label;
+            labels[s][i] = (float)t.host.dataset.split[s].samples[i].label;
         snprintf(names[n], sizeof names[n], "features.%s", movl_split_names[s]);
-        out[n] = (movl_tensor_out){names[n], 2, {ns, t.D}, t.feat[s]};
+        out[n] = (movl_tensor_out){names[n], 2, {ns, t.dims.feature_dim}, t.host.features[s]};
         n++;
         snprintf(names[n], sizeof names[n], "labels.%s", movl_split_names[s]);
         out[n] = (movl_tensor_out){names[n], 1, {ns}, labels[s]};
@@ -247,7 +250,7 @@ int movl_features_run(const movl_experiment *exp, const char *out_path, char *er
     if (rc == MOVL_OK) {
         cJSON *mj = cJSON_CreateObject();
         char size[16];
-        snprintf(size, sizeof size, "%d", t.S);
+        snprintf(size, sizeof size, "%d", t.dims.image_size);
         cJSON_AddStringToObject(mj, "arch", exp->encoder.arch);
         cJSON_AddStringToObject(mj, "size", size);
         cJSON_AddStringToObject(mj, "data", exp->data.path);
@@ -256,7 +259,7 @@ int movl_features_run(const movl_experiment *exp, const char *out_path, char *er
         rc = movl_weights_write(out_path, out, (size_t)n, meta, err);
         free(meta);
         if (rc == MOVL_OK)
-            printf("wrote %s: %d features per image\n", out_path, t.D);
+            printf("wrote %s: %d features per image\n", out_path, t.dims.feature_dim);
     }
     for (int s = 0; s < MOVL_NSPLITS; s++)
         free(labels[s]);

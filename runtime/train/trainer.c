@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "core/file_io.h"
 #include "plot/plot.h"
 #include "ops/selftest.h"
 #include "train/trainer_internal.h"
@@ -92,18 +93,7 @@ static void path_in(const trainer *t, const char *file, char *out, size_t n)
 
 static int write_text(const char *path, const char *text, char *err)
 {
-    char tmp[1500];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    int ok = f && fputs(text, f) >= 0;
-    if (f && fclose(f))
-        ok = 0;
-    if (!ok || rename(tmp, path)) {
-        remove(tmp);
-        movl_set_error(err, "%s: cannot write file", path);
-        return MOVL_ERR_RUN;
-    }
-    return MOVL_OK;
+    return movl_write_file(path, text, strlen(text), err);
 }
 
 static int write_metrics_csv(trainer *t, char *err)
@@ -111,11 +101,11 @@ static int write_metrics_csv(trainer *t, char *err)
     char path[1400];
     path_in(t, "metrics.csv", path, sizeof path);
     const char *head = "stage,epoch,train_loss,val_acc,val_auc,lr_prompt,lr_head,seconds\n";
-    size_t n = strlen(head) + (t->history ? strlen(t->history) : 0) + 1;
+    size_t n = strlen(head) + (t->progress.history ? strlen(t->progress.history) : 0) + 1;
     char *text = malloc(n);
     if (!text)
         return MOVL_ERR_RUN;
-    snprintf(text, n, "%s%s", head, t->history ? t->history : "");
+    snprintf(text, n, "%s%s", head, t->progress.history ? t->progress.history : "");
     int rc = write_text(path, text, err);
     free(text);
     return rc;
@@ -123,12 +113,12 @@ static int write_metrics_csv(trainer *t, char *err)
 
 static void append_history(trainer *t, const char *row)
 {
-    size_t old = t->history ? strlen(t->history) : 0;
-    char *h = realloc(t->history, old + strlen(row) + 1);
+    size_t old = t->progress.history ? strlen(t->progress.history) : 0;
+    char *h = realloc(t->progress.history, old + strlen(row) + 1);
     if (!h)
         return;
     memcpy(h + old, row, strlen(row) + 1);
-    t->history = h;
+    t->progress.history = h;
 }
 
 static double select_score(const trainer *t, const movl_metrics *m)
@@ -145,14 +135,14 @@ static int end_of_epoch(trainer *t, const stage *s, int epoch, double lr_p, doub
     int rc = tr_evaluate(t, MOVL_SPLIT_VAL, s->kind == STAGE_PROBE_CACHED, &m, err);
     if (rc)
         return rc;
-    double loss = t->loss_count ? t->loss_sum / t->loss_count : NAN;
+    double loss = t->progress.loss_count ? t->progress.loss_sum / t->progress.loss_count : NAN;
     double score = select_score(t, &m);
-    int better = score > t->best_score;
+    int better = score > t->best.score;
     if (better) {
-        t->best_score = score;
-        t->best_stage = t->stage_index;
-        t->best_epoch = epoch;
-        if ((rc = tr_snapshot_take(t, &t->best, err)))
+        t->best.score = score;
+        t->best.stage = t->progress.stage;
+        t->best.epoch = epoch;
+        if ((rc = tr_snapshot_take(t, &t->best.params, err)))
             return rc;
     }
     char row[300], loss_text[32] = "";
@@ -160,14 +150,14 @@ static int end_of_epoch(trainer *t, const stage *s, int epoch, double lr_p, doub
         snprintf(loss_text, sizeof loss_text, "%.6g", loss);
     snprintf(row, sizeof row, "%s,%d,%s,%.6f,%.6f,%.6g,%.6g,%.2f\n", s->name, epoch + 1, loss_text, m.acc,
              m.auc_defined ? m.auc : NAN, s->train_prompt ? lr_p : 0.0, s->train_head ? lr_h : 0.0,
-             t->t_train + (movl_now() - t->t_start));
+             t->timing.train_seconds + (movl_now() - t->timing.interval_start));
     append_history(t, row);
     printf("%s epoch %d/%d: train loss %.4f, val acc %.4f, val auc %.4f%s\n", s->name, epoch + 1, s->epochs, loss,
            m.acc, m.auc_defined ? m.auc : NAN, better ? " (best so far)" : "");
     fflush(stdout);
     movl_metrics_free(&m);
-    t->loss_sum = 0;
-    t->loss_count = 0;
+    t->progress.loss_sum = 0;
+    t->progress.loss_count = 0;
     return write_metrics_csv(t, err);
 }
 
@@ -177,8 +167,8 @@ static void progress(const trainer *t, const stage *s, int epoch, int step, int 
     if (tty < 0)
         tty = isatty(STDOUT_FILENO);
     double el = movl_now() - t0, ips = el > 0 ? done_imgs / el : 0;
-    double eta = ips > 0 ? (double)(steps - step) * t->B / ips : 0;
-    double loss = t->loss_count ? t->loss_sum / t->loss_count : 0;
+    double eta = ips > 0 ? (double)(steps - step) * t->dims.batch / ips : 0;
+    double loss = t->progress.loss_count ? t->progress.loss_sum / t->progress.loss_count : 0;
     if (tty) {
         printf("\r%s epoch %d/%d step %d/%d loss %.4f %.1f img/s ETA %.0fs   ", s->name, epoch + 1, s->epochs, step,
                steps, loss, ips, eta);
@@ -197,23 +187,23 @@ static int prepare_stage(trainer *t, const stage *s, int resumed, char *err)
 {
     const movl_experiment *e = t->exp;
     int rc;
-    t->head_is_map = s->kind == STAGE_PROMPT_MAP;
+    t->model.head_is_map = s->kind == STAGE_PROMPT_MAP;
     if (s->kind == STAGE_PROBE_CACHED) {
         for (int sp = MOVL_SPLIT_TRAIN; sp <= MOVL_SPLIT_VAL; sp++)
             if ((rc = tr_cache_features(t, sp, s->use_prompt, err)))
                 return rc;
-        t->feat_prompted = s->use_prompt;
+        t->host.features_prompted = s->use_prompt;
     } else if (s->kind == STAGE_PROMPT_PROBE && e->train.method == MOVL_METHOD_MOVL &&
                e->loss.discrepancy != MOVL_DISC_NONE && e->loss.discrepancy != MOVL_DISC_PIXEL &&
-               (!t->feat[MOVL_SPLIT_TRAIN] || t->feat_prompted)) {
+               (!t->host.features[MOVL_SPLIT_TRAIN] || t->host.features_prompted)) {
         if ((rc = tr_cache_features(t, MOVL_SPLIT_TRAIN, 0, err)))
             return rc;
-        t->feat_prompted = 0;
+        t->host.features_prompted = 0;
     }
-    if (s->kind == STAGE_PROMPT_MAP && !t->map_fully && !resumed && (rc = tr_fit_label_map(t, err)))
+    if (s->kind == STAGE_PROMPT_MAP && !t->model.map_fully && !resumed && (rc = tr_fit_label_map(t, err)))
         return rc;
-    if (s->kind == STAGE_PROMPT_MAP && t->has_map &&
-        movl_upload(&t->dev, t->map_dev, t->map, sizeof(int) * (size_t)t->K, err))
+    if (s->kind == STAGE_PROMPT_MAP && t->model.has_map &&
+        movl_upload(&t->dev, t->model.label_map_dev, t->model.label_map, sizeof(int) * (size_t)t->dims.classes, err))
         return MOVL_ERR_RUN;
     return MOVL_OK;
 }
@@ -224,58 +214,58 @@ static int run_stage(trainer *t, const stage *s, int resumed, char *err)
     int rc = prepare_stage(t, s, resumed, err);
     if (rc)
         return rc;
-    int n = t->data.split[MOVL_SPLIT_TRAIN].n;
-    int steps = (n + t->B - 1) / t->B;
+    int n = t->host.dataset.split[MOVL_SPLIT_TRAIN].n;
+    int steps = (n + t->dims.batch - 1) / t->dims.batch;
     int *perm = malloc(sizeof(int) * (size_t)n);
     if (!perm)
         return MOVL_ERR_RUN;
     /* A stage that follows an LP stage starts from that solution: it is the first candidate. */
-    if (!resumed && s->kind == STAGE_PROMPT_PROBE && t->stage_index > 0 &&
+    if (!resumed && s->kind == STAGE_PROMPT_PROBE && t->progress.stage > 0 &&
         (rc = end_of_epoch(t, s, -1, 0, 0, err))) {
         free(perm);
         return rc;
     }
-    for (; t->epoch < s->epochs; t->epoch++) {
-        uint64_t epoch_id = (uint64_t)t->stage_index * 1000003u + (uint64_t)t->epoch;
+    for (; t->progress.epoch < s->epochs; t->progress.epoch++) {
+        uint64_t epoch_id = (uint64_t)t->progress.stage * 1000003u + (uint64_t)t->progress.epoch;
         movl_shuffle(n, (uint64_t)e->experiment.seed, epoch_id, perm);
-        if (s->kind == STAGE_PROMPT_MAP && e->head.type == MOVL_HEAD_ILM && t->epoch > 0 && t->step_in_epoch == 0 &&
-            (rc = tr_fit_label_map(t, err)))
+        if (s->kind == STAGE_PROMPT_MAP && e->head.type == MOVL_HEAD_ILM && t->progress.epoch > 0 &&
+            t->progress.step_in_epoch == 0 && (rc = tr_fit_label_map(t, err)))
             break;
         double t0 = movl_now(), lr_p = 0, lr_h = 0;
         int done = 0;
-        for (; t->step_in_epoch < steps; t->step_in_epoch++) {
-            int b0 = t->step_in_epoch * t->B, nb = n - b0 < t->B ? n - b0 : t->B;
-            lr_p = lr_at(e, &e->train.prompt, t->stage_step, steps, s->epochs);
-            lr_h = lr_at(e, &e->train.head, t->stage_step, steps, s->epochs);
+        for (; t->progress.step_in_epoch < steps; t->progress.step_in_epoch++) {
+            int b0 = t->progress.step_in_epoch * t->dims.batch, nb = n - b0 < t->dims.batch ? n - b0 : t->dims.batch;
+            lr_p = lr_at(e, &e->train.prompt, t->progress.stage_step, steps, s->epochs);
+            lr_h = lr_at(e, &e->train.head, t->progress.stage_step, steps, s->epochs);
             rc = s->kind == STAGE_PROBE_CACHED
-                     ? tr_step_probe_cached(t, s, t->feat[MOVL_SPLIT_TRAIN], perm + b0, nb, lr_h, err)
+                     ? tr_step_probe_cached(t, s, t->host.features[MOVL_SPLIT_TRAIN], perm + b0, nb, lr_h, err)
                      : tr_step_prompt(t, s, perm + b0, nb, lr_p, lr_h, err);
             if (rc)
                 break;
-            t->stage_step++;
-            t->global_step++;
+            t->progress.stage_step++;
+            t->progress.global_step++;
             done += nb;
-            if (t->trace)
-                fprintf(t->trace, "{\"stage\": \"%s\", \"epoch\": %d, \"step\": %ld, \"loss\": %.9g}\n", s->name,
-                        t->epoch, t->stage_step, t->last_loss);
-            if (t->stop_after > 0 && t->global_step >= t->stop_after)
+            if (t->hooks.trace)
+                fprintf(t->hooks.trace, "{\"stage\": \"%s\", \"epoch\": %d, \"step\": %ld, \"loss\": %.9g}\n", s->name,
+                        t->progress.epoch, t->progress.stage_step, t->progress.last_loss);
+            if (t->hooks.stop_after > 0 && t->progress.global_step >= t->hooks.stop_after)
                 stop_requested = 1; /* test hook: behave as if SIGINT arrived now */
-            if (!isfinite(t->loss_sum)) {
+            if (!isfinite(t->progress.loss_sum)) {
                 movl_set_error(err, "%s: the training loss is not finite at step %ld (lower the learning rate)",
-                               s->name, t->global_step);
+                               s->name, t->progress.global_step);
                 rc = MOVL_ERR_RUN;
                 break;
             }
             if (s->kind != STAGE_PROBE_CACHED) /* cached-feature steps take microseconds */
-                progress(t, s, t->epoch, t->step_in_epoch + 1, steps, t0, done);
-            int last = t->step_in_epoch + 1 == steps;
+                progress(t, s, t->progress.epoch, t->progress.step_in_epoch + 1, steps, t0, done);
+            int last = t->progress.step_in_epoch + 1 == steps;
             if (!last && (stop_requested || (e->output.checkpoint_every > 0 &&
-                                             t->global_step % e->output.checkpoint_every == 0))) {
-                t->step_in_epoch++; /* the checkpoint resumes at the next step */
-                t->t_train += movl_now() - t->t_start;
-                t->t_start = movl_now();
+                                             t->progress.global_step % e->output.checkpoint_every == 0))) {
+                t->progress.step_in_epoch++; /* the checkpoint resumes at the next step */
+                t->timing.train_seconds += movl_now() - t->timing.interval_start;
+                t->timing.interval_start = movl_now();
                 rc = tr_save_resume(t, err);
-                t->step_in_epoch--;
+                t->progress.step_in_epoch--;
                 if (rc)
                     break;
                 if (stop_requested) {
@@ -286,18 +276,18 @@ static int run_stage(trainer *t, const stage *s, int resumed, char *err)
         }
         if (rc)
             break;
-        if ((rc = end_of_epoch(t, s, t->epoch, lr_p, lr_h, err)))
+        if ((rc = end_of_epoch(t, s, t->progress.epoch, lr_p, lr_h, err)))
             break;
-        t->step_in_epoch = 0;
-        t->epoch++;
-        t->t_train += movl_now() - t->t_start;
-        t->t_start = movl_now();
+        t->progress.step_in_epoch = 0;
+        t->progress.epoch++;
+        t->timing.train_seconds += movl_now() - t->timing.interval_start;
+        t->timing.interval_start = movl_now();
         rc = tr_save_resume(t, err);
-        t->epoch--;
+        t->progress.epoch--;
         if (rc)
             break;
         if (stop_requested) {
-            t->epoch++;
+            t->progress.epoch++;
             rc = MOVL_INTERRUPTED;
             break;
         }
@@ -306,16 +296,16 @@ static int run_stage(trainer *t, const stage *s, int resumed, char *err)
     if (rc)
         return rc;
     /* The stage ends with its best parameters (model selection on val). */
-    return tr_snapshot_restore(t, &t->best, err);
+    return tr_snapshot_restore(t, &t->best.params, err);
 }
 
 static size_t trainable_params(const trainer *t)
 {
-    size_t n = t->has_prompt ? t->P : 0;
-    if (t->has_probe)
-        n += (size_t)t->K * t->D + t->K;
-    if (t->map_fully)
-        n += (size_t)t->K * t->NSRC + t->K;
+    size_t n = t->model.has_prompt ? t->model.prompt_len : 0;
+    if (t->model.has_probe)
+        n += (size_t)t->dims.classes * t->dims.feature_dim + t->dims.classes;
+    if (t->model.map_fully)
+        n += (size_t)t->dims.classes * t->dims.source_classes + t->dims.classes;
     return n;
 }
 
@@ -325,15 +315,15 @@ static int write_outputs(trainer *t, const movl_metrics *val, const movl_metrics
     const movl_experiment *e = t->exp;
     int rc;
     path_in(t, "model.safetensors", path, sizeof path);
-    if ((rc = tr_save_model(t, &t->best, path, err)))
+    if ((rc = tr_save_model(t, &t->best.params, path, err)))
         return rc;
-    if (t->has_prompt && e->output.save_prompt_png && t->best.delta) {
+    if (t->model.has_prompt && e->output.save_prompt_png && t->best.params.delta) {
         path_in(t, "prompt.png", path, sizeof path);
-        if ((rc = tr_save_prompt_png(t, t->best.delta, path, err)))
+        if ((rc = tr_save_prompt_png(t, t->best.params.delta, path, err)))
             return rc;
     }
     path_in(t, "confusion.csv", path, sizeof path);
-    if ((rc = movl_metrics_write_confusion_csv(path, test, (const char *const *)t->data.class_names, err)))
+    if ((rc = movl_metrics_write_confusion_csv(path, test, (const char *const *)t->host.dataset.class_names, err)))
         return rc;
     /* Curves are a view of metrics.csv: if they cannot be drawn the run's results still stand. */
     char why[MOVL_ERRLEN];
@@ -343,12 +333,12 @@ static int write_outputs(trainer *t, const movl_metrics *val, const movl_metrics
     cJSON_AddStringToObject(j, "experiment", e->experiment.name);
     cJSON_AddStringToObject(j, "method", movl_method_name(e->train.method));
     cJSON_AddStringToObject(j, "arch", e->encoder.arch);
-    cJSON_AddNumberToObject(j, "size", t->S);
+    cJSON_AddNumberToObject(j, "size", t->dims.image_size);
     cJSON_AddStringToObject(j, "data", e->data.path);
-    cJSON_AddNumberToObject(j, "classes", t->K);
+    cJSON_AddNumberToObject(j, "classes", t->dims.classes);
     cJSON_AddNumberToObject(j, "seed", e->experiment.seed);
     cJSON_AddNumberToObject(j, "trainable_params", (double)trainable_params(t));
-    cJSON_AddNumberToObject(j, "train_seconds", t->t_train);
+    cJSON_AddNumberToObject(j, "train_seconds", t->timing.train_seconds);
     cJSON *d = cJSON_AddObjectToObject(j, "device");
     cJSON_AddStringToObject(d, "name", t->dev.info.name);
     cJSON_AddStringToObject(d, "platform", t->dev.info.platform_name);
@@ -357,11 +347,11 @@ static int write_outputs(trainer *t, const movl_metrics *val, const movl_metrics
     cJSON_AddStringToObject(v, "movl", MOVL_VERSION);
     cJSON_AddStringToObject(v, "opencl_platform", t->dev.info.platform_version);
     cJSON *b = cJSON_AddObjectToObject(j, "selected");
-    cJSON_AddNumberToObject(b, "stage", t->best_stage);
-    cJSON_AddNumberToObject(b, "epoch", t->best_epoch + 1);
+    cJSON_AddNumberToObject(b, "stage", t->best.stage);
+    cJSON_AddNumberToObject(b, "epoch", t->best.epoch + 1);
     cJSON_AddStringToObject(b, "metric", e->eval.select_metric == MOVL_METRIC_AUC ? "auc" : "acc");
-    cJSON_AddItemToObject(j, "val", movl_metrics_to_json(val, (const char *const *)t->data.class_names));
-    cJSON_AddItemToObject(j, "test", movl_metrics_to_json(test, (const char *const *)t->data.class_names));
+    cJSON_AddItemToObject(j, "val", movl_metrics_to_json(val, (const char *const *)t->host.dataset.class_names));
+    cJSON_AddItemToObject(j, "test", movl_metrics_to_json(test, (const char *const *)t->host.dataset.class_names));
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     path_in(t, "summary.json", path, sizeof path);
@@ -389,24 +379,24 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
     int stopped_in_setup = stop_requested && (rc == MOVL_OK || rc == MOVL_ERR_RUN || rc == MOVL_ERR_DEVICE);
     if (stopped_in_setup)
         rc = MOVL_INTERRUPTED;
-    t.t_start = movl_now();
+    t.timing.interval_start = movl_now();
     /* Test hooks: MOVL_TRACE=FILE appends one JSON line per step (the PyTorch
      * twin replays them); MOVL_STOP_AFTER_STEPS=N interrupts after N steps. */
     const char *trace = getenv("MOVL_TRACE"), *stop_after = getenv("MOVL_STOP_AFTER_STEPS");
-    t.trace = trace && *trace ? fopen(trace, "a") : NULL;
-    t.stop_after = stop_after ? atol(stop_after) : 0;
-    int first = t.stage_index;
-    for (; rc == MOVL_OK && t.stage_index < ns; t.stage_index++) {
-        int resumed = resume && t.stage_index == first && (t.epoch > 0 || t.step_in_epoch > 0);
+    t.hooks.trace = trace && *trace ? fopen(trace, "a") : NULL;
+    t.hooks.stop_after = stop_after ? atol(stop_after) : 0;
+    int first = t.progress.stage;
+    for (; rc == MOVL_OK && t.progress.stage < ns; t.progress.stage++) {
+        int resumed = resume && t.progress.stage == first && (t.progress.epoch > 0 || t.progress.step_in_epoch > 0);
         if (!resumed) {
-            t.epoch = t.step_in_epoch = 0;
-            t.stage_step = 0;
-            t.best_score = -1;
-            tr_snapshot_free(&t.best);
+            t.progress.epoch = t.progress.step_in_epoch = 0;
+            t.progress.stage_step = 0;
+            t.best.score = -1;
+            tr_snapshot_free(&t.best.params);
         }
-        rc = run_stage(&t, &stages[t.stage_index], resumed, err);
+        rc = run_stage(&t, &stages[t.progress.stage], resumed, err);
         if (rc == MOVL_OK) {
-            t.epoch = t.step_in_epoch = 0;
+            t.progress.epoch = t.progress.step_in_epoch = 0;
         }
     }
     if (rc == MOVL_INTERRUPTED && stopped_in_setup && !resume) {
@@ -426,15 +416,15 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
             rc = tr_evaluate(&t, MOVL_SPLIT_TEST, cached, &test, err);
         if (rc == MOVL_OK) {
             printf("test: acc %.4f, auc %.4f, balanced acc %.4f, macro F1 %.4f (%zu trainable parameters, %.1f s)\n",
-                   test.acc, test.auc_defined ? test.auc : NAN, test.balanced_acc, test.macro_f1,
-                   trainable_params(&t), t.t_train);
+                   test.acc, test.auc_defined ? test.auc : NAN, test.balanced_acc, test.macro_f1, trainable_params(&t),
+                   t.timing.train_seconds);
             rc = write_outputs(&t, &val, &test, err);
         }
         movl_metrics_free(&val);
         movl_metrics_free(&test);
     }
-    if (t.trace)
-        fclose(t.trace);
+    if (t.hooks.trace)
+        fclose(t.hooks.trace);
     tr_free(&t);
     return rc;
 }

@@ -2,10 +2,8 @@
 #ifndef MOVL_TRAINER_H
 #define MOVL_TRAINER_H
 
+#include "core/exit_codes.h"
 #include "experiment/experiment.h"
-
-/* Exit code of a run stopped by SIGINT/SIGTERM after writing its checkpoint. */
-#define MOVL_INTERRUPTED 130
 
 /* Trains exp in run_dir (created by the caller, config.ini written) or, with
  * resume, continues the run whose checkpoint is in run_dir. Writes
@@ -16,7 +14,7 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
 
 /* From now on SIGINT/SIGTERM request a stop instead of killing the process:
  * the run stops at its next checkpoint, or ends cleanly if it has not begun
- * (exit 130). Called by movl_train_run; call it earlier (before creating the
+ * (MOVL_INTERRUPTED). Called by movl_train_run; call it earlier (before creating the
  * run directory) so that no moment of the command is left unguarded. */
 void movl_train_catch_stops(void);
 

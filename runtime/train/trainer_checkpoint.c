@@ -40,15 +40,17 @@ void tr_snapshot_free(snapshot *s)
 int tr_snapshot_take(trainer *t, snapshot *s, char *err)
 {
     tr_snapshot_free(s);
-    if ((t->has_prompt && !(s->delta = download_new(t, t->delta, t->P, err))) ||
-        (t->has_probe && (!(s->W = download_new(t, t->head.W, (size_t)t->K * t->D, err)) ||
-                          !(s->b = download_new(t, t->head.b, (size_t)t->K, err)))) ||
-        (t->map_fully && (!(s->fW = download_new(t, t->fmap.W, (size_t)t->K * t->NSRC, err)) ||
-                          !(s->fb = download_new(t, t->fmap.b, (size_t)t->K, err))))) {
+    if ((t->model.has_prompt && !(s->delta = download_new(t, t->model.prompt, t->model.prompt_len, err))) ||
+        (t->model.has_probe &&
+         (!(s->W = download_new(t, t->model.probe.W, (size_t)t->dims.classes * t->dims.feature_dim, err)) ||
+          !(s->b = download_new(t, t->model.probe.b, (size_t)t->dims.classes, err)))) ||
+        (t->model.map_fully &&
+         (!(s->fW = download_new(t, t->model.fully.W, (size_t)t->dims.classes * t->dims.source_classes, err)) ||
+          !(s->fb = download_new(t, t->model.fully.b, (size_t)t->dims.classes, err))))) {
         tr_snapshot_free(s);
         return MOVL_ERR_RUN;
     }
-    memcpy(s->map, t->map, sizeof s->map);
+    memcpy(s->map, t->model.label_map, sizeof s->map);
     s->valid = 1;
     return MOVL_OK;
 }
@@ -57,14 +59,17 @@ int tr_snapshot_restore(trainer *t, const snapshot *s, char *err)
 {
     if (!s->valid)
         return MOVL_OK;
-    if ((s->delta && movl_upload(&t->dev, t->delta, s->delta, sizeof(float) * t->P, err)) ||
-        (s->W && movl_upload(&t->dev, t->head.W, s->W, sizeof(float) * (size_t)t->K * t->D, err)) ||
-        (s->b && movl_upload(&t->dev, t->head.b, s->b, sizeof(float) * (size_t)t->K, err)) ||
-        (s->fW && movl_upload(&t->dev, t->fmap.W, s->fW, sizeof(float) * (size_t)t->K * t->NSRC, err)) ||
-        (s->fb && movl_upload(&t->dev, t->fmap.b, s->fb, sizeof(float) * (size_t)t->K, err)))
+    if ((s->delta && movl_upload(&t->dev, t->model.prompt, s->delta, sizeof(float) * t->model.prompt_len, err)) ||
+        (s->W && movl_upload(&t->dev, t->model.probe.W, s->W,
+                             sizeof(float) * (size_t)t->dims.classes * t->dims.feature_dim, err)) ||
+        (s->b && movl_upload(&t->dev, t->model.probe.b, s->b, sizeof(float) * (size_t)t->dims.classes, err)) ||
+        (s->fW && movl_upload(&t->dev, t->model.fully.W, s->fW,
+                              sizeof(float) * (size_t)t->dims.classes * t->dims.source_classes, err)) ||
+        (s->fb && movl_upload(&t->dev, t->model.fully.b, s->fb, sizeof(float) * (size_t)t->dims.classes, err)))
         return MOVL_ERR_RUN;
-    memcpy(t->map, s->map, sizeof t->map);
-    if (t->has_map && movl_upload(&t->dev, t->map_dev, t->map, sizeof(int) * (size_t)t->K, err))
+    memcpy(t->model.label_map, s->map, sizeof t->model.label_map);
+    if (t->model.has_map &&
+        movl_upload(&t->dev, t->model.label_map_dev, t->model.label_map, sizeof(int) * (size_t)t->dims.classes, err))
         return MOVL_ERR_RUN;
     return MOVL_OK;
 }
@@ -80,19 +85,19 @@ static int add_snapshot(trainer *t, const snapshot *s, const char *prefix, movl_
         n++;                                                                                                       \
     } while (0)
     if (s->delta)
-        ADD("prompt.delta", 1, (int64_t)t->P, 0, s->delta);
+        ADD("prompt.delta", 1, (int64_t)t->model.prompt_len, 0, s->delta);
     if (s->W) {
-        ADD("probe.weight", 2, t->K, t->D, s->W);
-        ADD("probe.bias", 1, t->K, 0, s->b);
+        ADD("probe.weight", 2, t->dims.classes, t->dims.feature_dim, s->W);
+        ADD("probe.bias", 1, t->dims.classes, 0, s->b);
     }
     if (s->fW) {
-        ADD("map.fully.weight", 2, t->K, t->NSRC, s->fW);
-        ADD("map.fully.bias", 1, t->K, 0, s->fb);
+        ADD("map.fully.weight", 2, t->dims.classes, t->dims.source_classes, s->fW);
+        ADD("map.fully.bias", 1, t->dims.classes, 0, s->fb);
     }
-    if (t->has_map && !t->map_fully) {
-        for (int i = 0; i < t->K; i++)
+    if (t->model.has_map && !t->model.map_fully) {
+        for (int i = 0; i < t->dims.classes; i++)
             mapf[i] = (float)s->map[i];
-        ADD("map.index", 1, t->K, 0, mapf);
+        ADD("map.index", 1, t->dims.classes, 0, mapf);
     }
 #undef ADD
     return n;
@@ -134,18 +139,18 @@ int tr_save_model(trainer *t, const snapshot *s, const char *path, char *err)
     char num[32];
     cJSON_AddStringToObject(meta, "format", "movl-model-1");
     cJSON_AddStringToObject(meta, "arch", t->exp->encoder.arch);
-    snprintf(num, sizeof num, "%d", t->S);
+    snprintf(num, sizeof num, "%d", t->dims.image_size);
     cJSON_AddStringToObject(meta, "size", num);
-    snprintf(num, sizeof num, "%d", t->K);
+    snprintf(num, sizeof num, "%d", t->dims.classes);
     cJSON_AddStringToObject(meta, "classes", num);
     cJSON_AddStringToObject(meta, "method", movl_method_name(t->exp->train.method));
-    int names_ok = t->data.class_names != NULL;
-    for (int k = 0; names_ok && k < t->K; k++)
-        names_ok = valid_utf8(t->data.class_names[k]);
+    int names_ok = t->host.dataset.class_names != NULL;
+    for (int k = 0; names_ok && k < t->dims.classes; k++)
+        names_ok = valid_utf8(t->host.dataset.class_names[k]);
     if (names_ok) {
         cJSON *names = cJSON_CreateArray();
-        for (int k = 0; k < t->K; k++)
-            cJSON_AddItemToArray(names, cJSON_CreateString(t->data.class_names[k]));
+        for (int k = 0; k < t->dims.classes; k++)
+            cJSON_AddItemToArray(names, cJSON_CreateString(t->host.dataset.class_names[k]));
         char *text = cJSON_PrintUnformatted(names);
         cJSON_Delete(names);
         if (text)
@@ -163,7 +168,7 @@ int tr_save_model(trainer *t, const snapshot *s, const char *path, char *err)
 
 int tr_save_prompt_png(trainer *t, const float *delta, const char *path, char *err)
 {
-    int S = t->S;
+    int S = t->dims.image_size;
     size_t plane = (size_t)S * S;
     float *img = malloc(sizeof(float) * 3 * plane);
     unsigned char *mask = malloc(plane), *rgb = malloc(3 * plane);
@@ -174,14 +179,14 @@ int tr_save_prompt_png(trainer *t, const float *delta, const char *path, char *e
         movl_set_error(err, "out of host memory rendering the prompt");
         return MOVL_ERR_RUN;
     }
-    movl_prompt_expand(&t->pd, 0, 0, delta, img, mask);
+    movl_prompt_expand(&t->model.prompt_desc, 0, 0, delta, img, mask);
     /* Additive prompts are shown as what they add in pixel units around mid
      * grey; shrink_pad values are pixels. Unprompted pixels are black. */
-    int additive = t->pd.type != MOVL_PROMPT_SHRINK_PAD;
+    int additive = t->model.prompt_desc.type != MOVL_PROMPT_SHRINK_PAD;
     for (size_t i = 0; i < plane; i++)
         for (int c = 0; c < 3; c++) {
             float v = img[c * plane + i];
-            float px = additive ? 0.5f + v * t->std[c] : v;
+            float px = additive ? 0.5f + v * t->dims.std[c] : v;
             px = mask[i] ? fminf(fmaxf(px, 0.0f), 1.0f) : 0.0f;
             rgb[i * 3 + (size_t)c] = (unsigned char)lrintf(px * 255.0f);
         }
@@ -202,21 +207,21 @@ static char *progress_json(const trainer *t)
 {
     cJSON *j = cJSON_CreateObject();
     char rng[32];
-    snprintf(rng, sizeof rng, "%llu", (unsigned long long)t->patch_rng);
-    cJSON_AddNumberToObject(j, "stage_index", t->stage_index);
-    cJSON_AddNumberToObject(j, "epoch", t->epoch);
-    cJSON_AddNumberToObject(j, "step_in_epoch", t->step_in_epoch);
-    cJSON_AddNumberToObject(j, "global_step", (double)t->global_step);
-    cJSON_AddNumberToObject(j, "stage_step", (double)t->stage_step);
-    cJSON_AddNumberToObject(j, "loss_sum", t->loss_sum);
-    cJSON_AddNumberToObject(j, "loss_count", (double)t->loss_count);
+    snprintf(rng, sizeof rng, "%llu", (unsigned long long)t->progress.patch_rng);
+    cJSON_AddNumberToObject(j, "stage_index", t->progress.stage);
+    cJSON_AddNumberToObject(j, "epoch", t->progress.epoch);
+    cJSON_AddNumberToObject(j, "step_in_epoch", t->progress.step_in_epoch);
+    cJSON_AddNumberToObject(j, "global_step", (double)t->progress.global_step);
+    cJSON_AddNumberToObject(j, "stage_step", (double)t->progress.stage_step);
+    cJSON_AddNumberToObject(j, "loss_sum", t->progress.loss_sum);
+    cJSON_AddNumberToObject(j, "loss_count", (double)t->progress.loss_count);
     cJSON_AddStringToObject(j, "patch_rng", rng);
-    cJSON_AddNumberToObject(j, "best_score", t->best_score);
-    cJSON_AddNumberToObject(j, "best_stage", t->best_stage);
-    cJSON_AddNumberToObject(j, "best_epoch", t->best_epoch);
-    cJSON_AddNumberToObject(j, "train_seconds", t->t_train);
-    cJSON_AddBoolToObject(j, "best_valid", t->best.valid);
-    cJSON_AddStringToObject(j, "history", t->history ? t->history : "");
+    cJSON_AddNumberToObject(j, "best_score", t->best.score);
+    cJSON_AddNumberToObject(j, "best_stage", t->best.stage);
+    cJSON_AddNumberToObject(j, "best_epoch", t->best.epoch);
+    cJSON_AddNumberToObject(j, "train_seconds", t->timing.train_seconds);
+    cJSON_AddBoolToObject(j, "best_valid", t->best.params.valid);
+    cJSON_AddStringToObject(j, "history", t->progress.history ? t->progress.history : "");
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (!text)
@@ -241,9 +246,10 @@ int tr_save_resume(trainer *t, char *err)
     char names[24][64];
     float mapf[2][TR_MAP_MAX];
     int n = add_snapshot(t, &cur, "", out, 0, names, mapf[0]);
-    n = add_snapshot(t, &t->best, "best.", out, n, names, mapf[1]);
+    n = add_snapshot(t, &t->best.params, "best.", out, n, names, mapf[1]);
     /* optimiser states */
-    movl_optimizer *opts[5] = {&t->opt_prompt, &t->head.optW, &t->head.optb, &t->fmap.optW, &t->fmap.optb};
+    movl_optimizer *opts[5] = {&t->model.prompt_opt, &t->model.probe.optW, &t->model.probe.optb, &t->model.fully.optW,
+                               &t->model.fully.optb};
     const char *onames[5] = {"opt.prompt", "opt.probe.weight", "opt.probe.bias", "opt.fully.weight", "opt.fully.bias"};
     float *ostate[5] = {0};
     for (int i = 0; i < 5 && rc == MOVL_OK; i++) {
@@ -292,17 +298,18 @@ static int restore_snapshot(trainer *t, const movl_weights *w, const char *prefi
             rc = s->field ? read_tensor(w, nm, s->field, count, err) : MOVL_ERR_RUN;                                 \
         }                                                                                                           \
     }
-    GET(delta, "prompt.delta", t->P)
-    GET(W, "probe.weight", (size_t)t->K * t->D)
-    GET(b, "probe.bias", (size_t)t->K)
-    GET(fW, "map.fully.weight", (size_t)t->K * t->NSRC)
-    GET(fb, "map.fully.bias", (size_t)t->K)
+    GET(delta, "prompt.delta", t->model.prompt_len)
+    GET(W, "probe.weight", (size_t)t->dims.classes * t->dims.feature_dim)
+    GET(b, "probe.bias", (size_t)t->dims.classes)
+    GET(fW, "map.fully.weight", (size_t)t->dims.classes * t->dims.source_classes)
+    GET(fb, "map.fully.bias", (size_t)t->dims.classes)
 #undef GET
     snprintf(nm, sizeof nm, "%smap.index", prefix);
     float mapf[TR_MAP_MAX];
-    memcpy(s->map, t->map, sizeof s->map);
-    if (rc == MOVL_OK && movl_weights_find(w, nm) && (rc = read_tensor(w, nm, mapf, (size_t)t->K, err)) == MOVL_OK)
-        for (int i = 0; i < t->K; i++)
+    memcpy(s->map, t->model.label_map, sizeof s->map);
+    if (rc == MOVL_OK && movl_weights_find(w, nm) &&
+        (rc = read_tensor(w, nm, mapf, (size_t)t->dims.classes, err)) == MOVL_OK)
+        for (int i = 0; i < t->dims.classes; i++)
             s->map[i] = (int)mapf[i];
     s->valid = rc == MOVL_OK;
     return rc;
@@ -337,17 +344,17 @@ static int read_progress(trainer *t, const movl_weights *w, const char *path, ch
     }
     /* Every counter present, finite and in range: the casts below are then defined. */
     const char *bad = NULL;
-    t->stage_index = (int)progress_number(j, "stage_index", 0, 2, &bad);
-    t->epoch = (int)progress_number(j, "epoch", 0, 1e9, &bad);
-    t->step_in_epoch = (int)progress_number(j, "step_in_epoch", 0, 1e9, &bad);
-    t->global_step = (long)progress_number(j, "global_step", 0, 1e15, &bad);
-    t->stage_step = (long)progress_number(j, "stage_step", 0, 1e15, &bad);
-    t->loss_sum = progress_number(j, "loss_sum", -HUGE_VAL, HUGE_VAL, &bad);
-    t->loss_count = (long)progress_number(j, "loss_count", 0, 1e15, &bad);
-    t->best_score = progress_number(j, "best_score", -1, 1, &bad);
-    t->best_stage = (int)progress_number(j, "best_stage", -1, 2, &bad);
-    t->best_epoch = (int)progress_number(j, "best_epoch", -1, 1e9, &bad);
-    t->t_train = progress_number(j, "train_seconds", 0, HUGE_VAL, &bad);
+    t->progress.stage = (int)progress_number(j, "stage_index", 0, 2, &bad);
+    t->progress.epoch = (int)progress_number(j, "epoch", 0, 1e9, &bad);
+    t->progress.step_in_epoch = (int)progress_number(j, "step_in_epoch", 0, 1e9, &bad);
+    t->progress.global_step = (long)progress_number(j, "global_step", 0, 1e15, &bad);
+    t->progress.stage_step = (long)progress_number(j, "stage_step", 0, 1e15, &bad);
+    t->progress.loss_sum = progress_number(j, "loss_sum", -HUGE_VAL, HUGE_VAL, &bad);
+    t->progress.loss_count = (long)progress_number(j, "loss_count", 0, 1e15, &bad);
+    t->best.score = progress_number(j, "best_score", -1, 1, &bad);
+    t->best.stage = (int)progress_number(j, "best_stage", -1, 2, &bad);
+    t->best.epoch = (int)progress_number(j, "best_epoch", -1, 1e9, &bad);
+    t->timing.train_seconds = progress_number(j, "train_seconds", 0, HUGE_VAL, &bad);
     if (bad) {
         movl_set_error(err, "%s: progress record key '%s' is missing or out of range", path, bad);
         cJSON_Delete(j);
@@ -356,9 +363,9 @@ static int read_progress(trainer *t, const movl_weights *w, const char *path, ch
     const char *rng = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "patch_rng"));
     const char *hist = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "history"));
     int best_valid = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "best_valid"));
-    t->patch_rng = rng ? strtoull(rng, NULL, 10) : 0;
-    free(t->history);
-    t->history = strdup(hist ? hist : "");
+    t->progress.patch_rng = rng ? strtoull(rng, NULL, 10) : 0;
+    free(t->progress.history);
+    t->progress.history = strdup(hist ? hist : "");
     cJSON_Delete(j);
     return best_valid;
 }
@@ -384,9 +391,10 @@ int tr_load_resume(trainer *t, char *err)
     if (rc == MOVL_OK)
         rc = tr_snapshot_restore(t, &cur, err);
     if (rc == MOVL_OK)
-        rc = restore_snapshot(t, w, "best.", &t->best, err);
-    t->best.valid = rc == MOVL_OK && best_valid > 0;
-    movl_optimizer *opts[5] = {&t->opt_prompt, &t->head.optW, &t->head.optb, &t->fmap.optW, &t->fmap.optb};
+        rc = restore_snapshot(t, w, "best.", &t->best.params, err);
+    t->best.params.valid = rc == MOVL_OK && best_valid > 0;
+    movl_optimizer *opts[5] = {&t->model.prompt_opt, &t->model.probe.optW, &t->model.probe.optb, &t->model.fully.optW,
+                               &t->model.fully.optb};
     const char *onames[5] = {"opt.prompt", "opt.probe.weight", "opt.probe.bias", "opt.fully.weight", "opt.fully.bias"};
     for (int i = 0; i < 5 && rc == MOVL_OK; i++) {
         size_t k = opts[i]->state ? movl_opt_state_floats(opts[i]) : 0;
@@ -411,7 +419,8 @@ int tr_load_model(trainer *t, const char *path, char *err)
         return rc;
     snapshot s = {0};
     rc = restore_snapshot(t, w, "", &s, err);
-    if (rc == MOVL_OK && ((t->has_prompt && !s.delta) || (t->has_probe && !s.W) || (t->map_fully && !s.fW))) {
+    if (rc == MOVL_OK &&
+        ((t->model.has_prompt && !s.delta) || (t->model.has_probe && !s.W) || (t->model.map_fully && !s.fW))) {
         movl_set_error(err, "%s: the model file lacks tensors its config.ini needs", path);
         rc = MOVL_ERR_INPUT;
     }

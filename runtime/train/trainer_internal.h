@@ -49,82 +49,127 @@ typedef struct snapshot {
     int valid;
 } snapshot;
 
-typedef struct trainer {
-    const movl_experiment *exp;
-    char run_dir[1300];
-    movl_device dev;
-    int dev_open;
-    movl_dataset data;
-    movl_encoder *enc;
-    movl_prep *prep; /* plain or shrink layout, as the prompt needs */
-    int S, B, EB, K, D, NSRC;
-    float mean[3], std[3];
+/* Sizes fixed at set-up by the experiment and the encoder. */
+typedef struct tr_dims {
+    int image_size;       /* side of the encoder's square input */
+    int batch;            /* training batch */
+    int eval_batch;       /* batch of evaluation and feature caching */
+    int classes;          /* target classes */
+    int feature_dim;      /* width of the encoder's features */
+    int source_classes;   /* the encoder's own classes (its logits) */
+    float mean[3], std[3]; /* the encoder's input normalisation */
+} tr_dims;
 
-    /* prompt */
+/* The trained parameters: prompt and head (a linear probe on features
+ * and/or a label map on the source logits: an index map, or the trainable
+ * 'fully' layer; vp_then_lp has both). */
+typedef struct tr_model {
     int has_prompt;
-    movl_prompt_desc pd;
-    size_t P;
-    cl_mem delta, ddelta;
-    movl_optimizer opt_prompt;
-
-    /* head: a linear probe on features and/or a label map on the source
-     * logits (index map, or the trainable 'fully' layer); vp_then_lp has both */
+    movl_prompt_desc prompt_desc;
+    size_t prompt_len;    /* floats in the prompt */
+    cl_mem prompt, prompt_grad;
+    movl_optimizer prompt_opt;
     int has_probe, has_map, map_fully;
-    int head_is_map; /* which one the current stage (and evaluation) uses */
-    head_params head; /* the probe: [K][D] */
-    head_params fmap; /* the fully map: [K][1000] */
-    cl_mem dW, db, dW2, db2; /* parameter gradients, sized for the larger head (2: plain path of plain_ce) */
-    int map[TR_MAP_MAX];
-    cl_mem map_dev;
+    int head_is_map;      /* which head the current stage (and evaluation) uses */
+    head_params probe;    /* [classes][feature_dim] */
+    head_params fully;    /* the fully map: [classes][source_classes] */
+    int label_map[TR_MAP_MAX];
+    cl_mem label_map_dev;
+} tr_model;
 
-    /* per-batch device buffers */
-    cl_mem x, xp, dxp, labels, z, dz, zplain, dzplain, hcache, dfeat, dlogits, lossbuf, scratch;
-    float *hx; /* host batch of images */
+/* Device buffers of one step, sized for the larger of the two batches. */
+typedef struct tr_buffers {
+    cl_mem images, labels;             /* the loaded batch */
+    cl_mem prompted, prompted_grad;    /* the encoder's input (prompt applied) and its gradient */
+    cl_mem logits, logits_grad;        /* head outputs [n][classes] and the loss gradient */
+    cl_mem plain_logits, plain_logits_grad; /* the same on the plain path (discrepancy terms) */
+    cl_mem plain_features;             /* features of the unprompted batch (or cached features) */
+    cl_mem features_grad;              /* gradient into the encoder's features */
+    cl_mem source_logits_grad;         /* gradient into the encoder's logits (label-map stages) */
+    cl_mem head_grad_W, head_grad_b;   /* parameter gradients, sized for the larger head */
+    cl_mem plain_grad_W, plain_grad_b; /* the plain path's share (plain_ce) */
+    cl_mem losses;                     /* the step's loss slots */
+    cl_mem scratch;
+} tr_buffers;
 
-    /* cached features [n][D] per split (NULL when not computed) */
-    float *feat[MOVL_NSPLITS];
-    int feat_prompted; /* computed through the current prompt */
+/* Host-side data: the dataset, a batch of images, cached features. */
+typedef struct tr_host {
+    movl_dataset dataset;
+    float *batch_images;                /* host batch of images (also reused as scratch) */
+    float *features[MOVL_NSPLITS];      /* cached features [n][feature_dim] per split (NULL when not computed) */
+    int features_prompted;              /* computed through the current prompt */
+} tr_host;
 
-    /* progress */
-    int stage_index, epoch, step_in_epoch;
+/* Where the run is: stage, epoch, step, the loss so far. */
+typedef struct tr_progress {
+    int stage, epoch, step_in_epoch;
     long global_step, stage_step;
     double loss_sum;
     long loss_count;
-    uint64_t patch_rng;
-    double best_score;
-    int best_stage, best_epoch;
-    snapshot best;
-    char *history; /* metrics.csv body rows so far */
-    double t_start, t_train;
-    double last_loss;  /* loss of the last step (CE + lambda * D) */
-    FILE *trace;       /* MOVL_TRACE: one JSON line per step */
-    long stop_after;   /* MOVL_STOP_AFTER_STEPS: test hook */
-    int quiet;         /* eval/predict: logs go to stderr so stdout stays machine-readable */
-    int model_only;    /* predict: no dataset; K (and class names) preset from the model file */
+    double last_loss;     /* loss of the last step (CE + lambda * discrepancy) */
+    uint64_t patch_rng;   /* random-patch positions (splitmix64 state) */
+    char *history;        /* metrics.csv body rows so far */
+} tr_progress;
+
+/* The best evaluation so far and its parameters (model selection). */
+typedef struct tr_best {
+    double score;
+    int stage, epoch;
+    snapshot params;
+} tr_best;
+
+typedef struct tr_timing {
+    double interval_start; /* start of the training time not yet added to train_seconds */
+    double train_seconds;  /* training time so far, resumes included */
+} tr_timing;
+
+/* Test hooks (environment variables). */
+typedef struct tr_hooks {
+    FILE *trace;          /* MOVL_TRACE: one JSON line per step */
+    long stop_after;      /* MOVL_STOP_AFTER_STEPS: stop as if signalled after this many steps */
+} tr_hooks;
+
+typedef struct trainer {
+    const movl_experiment *exp;
+    char run_dir[1300];
+    int quiet;            /* eval/predict: logs go to stderr so stdout stays machine-readable */
+    int model_only;       /* predict: no dataset; classes (and class names) preset from the model file */
+    movl_device dev;
+    int dev_open;
+    movl_encoder *enc;
+    movl_prep *prep;      /* plain or shrink layout, as the prompt needs */
+    tr_dims dims;
+    tr_model model;
+    tr_buffers bufs;
+    tr_host host;
+    tr_progress progress;
+    tr_best best;
+    tr_timing timing;
+    tr_hooks hooks;
 } trainer;
 
 /* trainer_setup.c */
 int tr_setup(trainer *t, char *err);
 void tr_free(trainer *t);
 
-/* trainer_steps.c: one step on batch idx[0..n); adds the loss to t->loss_sum. */
+/* trainer_steps.c: one step on batch idx[0..n); adds the loss to t->progress.loss_sum. */
 int tr_step_probe_cached(trainer *t, const stage *s, const float *feat, const int *idx, int n, double lr_head,
                          char *err);
 int tr_step_prompt(trainer *t, const stage *s, const int *idx, int n, double lr_prompt, double lr_head,
                    char *err);
 
 /* trainer_eval.c */
-/* Uploads the preprocessed images idx[0..n) of a split into t->x and their labels. */
+/* Uploads the preprocessed images idx[0..n) of a split into t->bufs.images and their labels. */
 int tr_load_batch(trainer *t, int split, const int *idx, int n, char *err);
-/* The encoder input for the loaded batch: t->xp = prompt(t->x) at (oy, ox) when
- * the prompt is in use, else t->x itself. */
+/* The encoder input for the loaded batch: t->bufs.prompted = prompt(t->bufs.images) at (oy, ox) when
+ * the prompt is in use, else t->bufs.images itself. */
 cl_mem tr_prompted(trainer *t, int n, int oy, int ox, char *err);
-/* Features of every sample of a split into t->feat[split] (through the prompt when apply_prompt). */
+/* Features of every sample of a split into t->host.features[split] (through the prompt when apply_prompt). */
 int tr_cache_features(trainer *t, int split, int apply_prompt, char *err);
-/* Scores [n][K] of a split under the current parameters (cached features when present). */
+/* Scores [n][classes] of a split under the current parameters (cached features when present). */
 int tr_scores(trainer *t, int split, int use_cache, float *scores, char *err);
 int tr_evaluate(trainer *t, int split, int use_cache, movl_metrics *m, char *err);
-/* Scores [n][K] of the images already uploaded into t->x. */
+/* Scores [n][classes] of the images already uploaded into t->bufs.images. */
 int tr_scores_loaded(trainer *t, int n, float *out, char *err);
 /* FLM / ILM: count top-1 source predictions on the train split with the current prompt. */
 int tr_fit_label_map(trainer *t, char *err);
@@ -140,7 +185,7 @@ int tr_load_model(trainer *t, const char *path, char *err);
 /* Everything needed to continue: parameters, optimiser state, progress, best snapshot. */
 int tr_save_resume(trainer *t, char *err);
 int tr_load_resume(trainer *t, char *err);
-/* Writes a prompt snapshot as a PNG (3 x S x S, values mapped to 0..255). */
+/* Writes a prompt snapshot as a PNG (3 x image_size x image_size, values mapped to 0..255). */
 int tr_save_prompt_png(trainer *t, const float *delta, const char *path, char *err);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/rng.h"
 #include "ops/selftest.h"
 #include "train/trainer_internal.h"
 
@@ -36,61 +37,61 @@ static int load_data(trainer *t, char *err)
     o.val_frac = e->data.val_fraction;
     o.test_frac = e->data.test_fraction;
     o.split_seed = (uint64_t)e->experiment.seed;
-    o.resize_to = t->S; /* PNG sources: keep only what the encoder will see */
-    int rc = movl_dataset_load(e->data.path, &o, &t->data, err);
+    o.resize_to = t->dims.image_size; /* PNG sources: keep only what the encoder will see */
+    int rc = movl_dataset_load(e->data.path, &o, &t->host.dataset, err);
     if (rc != MOVL_OK)
         return rc;
-    if (e->data.max_train > 0 &&
-        (rc = movl_dataset_subsample(&t->data, MOVL_SPLIT_TRAIN, e->data.max_train, (uint64_t)e->experiment.seed,
-                                     err)))
+    if (e->data.max_train > 0 && (rc = movl_dataset_subsample(&t->host.dataset, MOVL_SPLIT_TRAIN, e->data.max_train,
+                                                              (uint64_t)e->experiment.seed, err)))
         return rc;
     for (int s = MOVL_SPLIT_VAL; s <= MOVL_SPLIT_TEST && e->data.max_eval > 0; s++)
-        if ((rc = movl_dataset_subsample(&t->data, s, e->data.max_eval, (uint64_t)e->experiment.seed + 1, err)))
+        if ((rc = movl_dataset_subsample(&t->host.dataset, s, e->data.max_eval, (uint64_t)e->experiment.seed + 1, err)))
             return rc;
-    if (t->data.split[MOVL_SPLIT_TRAIN].n == 0 || t->data.split[MOVL_SPLIT_VAL].n == 0 ||
-        t->data.split[MOVL_SPLIT_TEST].n == 0) {
+    if (t->host.dataset.split[MOVL_SPLIT_TRAIN].n == 0 || t->host.dataset.split[MOVL_SPLIT_VAL].n == 0 ||
+        t->host.dataset.split[MOVL_SPLIT_TEST].n == 0) {
         movl_set_error(err, "%s: the train, val and test splits must all be non-empty (found %d / %d / %d)",
-                       e->data.path, t->data.split[0].n, t->data.split[1].n, t->data.split[2].n);
+                       e->data.path, t->host.dataset.split[0].n, t->host.dataset.split[1].n,
+                       t->host.dataset.split[2].n);
         return MOVL_ERR_INPUT;
     }
-    movl_dataset_print_summary(&t->data, t->quiet ? stderr : stdout);
-    t->K = t->data.num_classes;
+    movl_dataset_print_summary(&t->host.dataset, t->quiet ? stderr : stdout);
+    t->dims.classes = t->host.dataset.num_classes;
     return MOVL_OK;
 }
 
 static int setup_prompt(trainer *t, char *err)
 {
     const movl_experiment *e = t->exp;
-    t->has_prompt = movl_method_uses_prompt(e->train.method);
-    memset(&t->pd, 0, sizeof t->pd);
-    t->pd.type = e->prompt.type;
-    t->pd.size = t->S;
-    t->pd.p = e->prompt.size;
-    t->pd.sigmoid = e->prompt.sigmoid;
-    memcpy(t->pd.mean, t->mean, sizeof t->mean);
-    memcpy(t->pd.std, t->std, sizeof t->std);
-    if (!t->has_prompt)
+    t->model.has_prompt = movl_method_uses_prompt(e->train.method);
+    memset(&t->model.prompt_desc, 0, sizeof t->model.prompt_desc);
+    t->model.prompt_desc.type = e->prompt.type;
+    t->model.prompt_desc.size = t->dims.image_size;
+    t->model.prompt_desc.p = e->prompt.size;
+    t->model.prompt_desc.sigmoid = e->prompt.sigmoid;
+    memcpy(t->model.prompt_desc.mean, t->dims.mean, sizeof t->dims.mean);
+    memcpy(t->model.prompt_desc.std, t->dims.std, sizeof t->dims.std);
+    if (!t->model.has_prompt)
         return MOVL_OK;
-    int rc = movl_prompt_check(&t->pd, err);
+    int rc = movl_prompt_check(&t->model.prompt_desc, err);
     if (rc)
         return MOVL_ERR_INPUT;
-    t->P = movl_prompt_param_count(&t->pd);
+    t->model.prompt_len = movl_prompt_param_count(&t->model.prompt_desc);
     int ok = 1;
-    t->delta = dev_buf(t, t->P, &ok, err);
-    t->ddelta = dev_buf(t, t->P, &ok, err);
+    t->model.prompt = dev_buf(t, t->model.prompt_len, &ok, err);
+    t->model.prompt_grad = dev_buf(t, t->model.prompt_len, &ok, err);
     if (!ok)
         return MOVL_ERR_RUN;
     movl_opt_config oc = group_opt_config(&e->train.prompt);
-    if ((rc = movl_opt_init(&t->opt_prompt, &t->dev, &oc, t->P, err)))
+    if ((rc = movl_opt_init(&t->model.prompt_opt, &t->dev, &oc, t->model.prompt_len, err)))
         return rc;
-    return movl_prompt_init_device(&t->dev, &t->pd, e->prompt.init, (float)e->prompt.init_std,
-                                   (uint64_t)e->experiment.seed * 7919u + 17u, t->delta, err);
+    return movl_prompt_init_device(&t->dev, &t->model.prompt_desc, e->prompt.init, (float)e->prompt.init_std,
+                                   (uint64_t)e->experiment.seed * 7919u + 17u, t->model.prompt, err);
 }
 
 static int init_head(trainer *t, head_params *h, int in, char *err)
 {
     const movl_experiment *e = t->exp;
-    h->k = t->K;
+    h->k = t->dims.classes;
     h->in = in;
     int ok = 1;
     h->W = dev_buf(t, (size_t)h->k * h->in, &ok, err);
@@ -110,10 +111,8 @@ static int init_head(trainer *t, head_params *h, int in, char *err)
     if (e->head.init == MOVL_HEAD_INIT_RANDOM) {
         uint64_t s = (uint64_t)e->experiment.seed * 0x9E3779B97F4A7C15ull + (uint64_t)in;
         float a = 1.0f / sqrtf((float)h->in);
-        for (size_t i = 0; i < nw + (size_t)h->k; i++) {
-            s = s * 6364136223846793005ull + 1442695040888963407ull;
-            w[i] = a * (2.0f * (float)((double)(s >> 40) / 16777216.0) - 1.0f);
-        }
+        for (size_t i = 0; i < nw + (size_t)h->k; i++)
+            w[i] = a * (2.0f * (float)movl_lcg_uniform24(&s) - 1.0f);
     }
     rc = movl_upload(&t->dev, h->W, w, nw * sizeof(float), err) ||
          movl_upload(&t->dev, h->b, w + nw, (size_t)h->k * sizeof(float), err);
@@ -124,35 +123,36 @@ static int init_head(trainer *t, head_params *h, int in, char *err)
 static int setup_head(trainer *t, char *err)
 {
     const movl_experiment *e = t->exp;
-    t->has_probe = movl_method_uses_probe(e->train.method);
-    t->has_map = movl_method_uses_label_map(e->train.method);
-    t->map_fully = t->has_map && e->head.type == MOVL_HEAD_FULLY;
+    t->model.has_probe = movl_method_uses_probe(e->train.method);
+    t->model.has_map = movl_method_uses_label_map(e->train.method);
+    t->model.map_fully = t->model.has_map && e->head.type == MOVL_HEAD_FULLY;
     /* A map sends target classes to distinct source classes (fully: a
      * learned layer, but its table is still TR_MAP_MAX long). */
-    int limit = t->map_fully || t->NSRC > TR_MAP_MAX ? TR_MAP_MAX : t->NSRC;
-    if (t->has_map && t->K > limit) {
-        movl_set_error(err, "%s: %d classes, but the label map of method %s handles at most %d", e->data.path, t->K,
-                       movl_method_name(e->train.method), limit);
+    int limit = t->model.map_fully || t->dims.source_classes > TR_MAP_MAX ? TR_MAP_MAX : t->dims.source_classes;
+    if (t->model.has_map && t->dims.classes > limit) {
+        movl_set_error(err, "%s: %d classes, but the label map of method %s handles at most %d", e->data.path,
+                       t->dims.classes, movl_method_name(e->train.method), limit);
         return MOVL_ERR_INPUT;
     }
     int rc;
-    if (t->has_probe && (rc = init_head(t, &t->head, t->D, err)))
+    if (t->model.has_probe && (rc = init_head(t, &t->model.probe, t->dims.feature_dim, err)))
         return rc;
-    if (t->map_fully && (rc = init_head(t, &t->fmap, t->NSRC, err)))
+    if (t->model.map_fully && (rc = init_head(t, &t->model.fully, t->dims.source_classes, err)))
         return rc;
-    size_t gw = (size_t)t->K * (size_t)(t->D > t->NSRC ? t->D : t->NSRC);
+    size_t gw = (size_t)t->dims.classes *
+                (size_t)(t->dims.feature_dim > t->dims.source_classes ? t->dims.feature_dim : t->dims.source_classes);
     int ok = 1;
-    t->dW = dev_buf(t, gw, &ok, err);
-    t->db = dev_buf(t, (size_t)t->K, &ok, err);
-    t->dW2 = dev_buf(t, gw, &ok, err);
-    t->db2 = dev_buf(t, (size_t)t->K, &ok, err);
+    t->bufs.head_grad_W = dev_buf(t, gw, &ok, err);
+    t->bufs.head_grad_b = dev_buf(t, (size_t)t->dims.classes, &ok, err);
+    t->bufs.plain_grad_W = dev_buf(t, gw, &ok, err);
+    t->bufs.plain_grad_b = dev_buf(t, (size_t)t->dims.classes, &ok, err);
     if (!ok)
         return MOVL_ERR_RUN;
-    if (t->has_map) {
-        if (!(t->map_dev = movl_buffer(&t->dev, TR_MAP_MAX * sizeof(int), err)))
+    if (t->model.has_map) {
+        if (!(t->model.label_map_dev = movl_buffer(&t->dev, TR_MAP_MAX * sizeof(int), err)))
             return MOVL_ERR_RUN;
-        for (int i = 0; i < t->K; i++)
-            t->map[i] = i; /* identity until RLM/FLM decide (fully ignores it) */
+        for (int i = 0; i < t->dims.classes; i++)
+            t->model.label_map[i] = i; /* identity until RLM/FLM decide (fully ignores it) */
     }
     return MOVL_OK;
 }
@@ -161,11 +161,11 @@ int tr_setup(trainer *t, char *err)
 {
     const movl_experiment *e = t->exp;
     int rc;
-    t->S = e->encoder.size;
-    t->B = e->train.batch_size;
-    t->EB = e->eval.batch_size;
-    t->best_score = -1;
-    t->best_stage = t->best_epoch = -1;
+    t->dims.image_size = e->encoder.size;
+    t->dims.batch = e->train.batch_size;
+    t->dims.eval_batch = e->eval.batch_size;
+    t->best.score = -1;
+    t->best.stage = t->best.epoch = -1;
     if ((rc = movl_device_open(e->device.select[0] ? e->device.select : NULL, 0, &t->dev, err)))
         return rc;
     t->dev_open = 1;
@@ -173,69 +173,75 @@ int tr_setup(trainer *t, char *err)
         return rc;
     if (!t->model_only && (rc = load_data(t, err)))
         return rc;
-    int maxb = t->B > t->EB ? t->B : t->EB;
-    if ((rc = movl_encoder_load(&t->dev, e->encoder.arch, e->encoder.weights, maxb, t->S, &t->enc, err)))
+    int maxb = t->dims.batch > t->dims.eval_batch ? t->dims.batch : t->dims.eval_batch;
+    if ((rc = movl_encoder_load(&t->dev, e->encoder.arch, e->encoder.weights, maxb, t->dims.image_size, &t->enc, err)))
         return rc;
-    movl_encoder_normalization(t->enc, t->mean, t->std);
-    t->D = movl_encoder_feature_dim(t->enc);
-    t->NSRC = movl_encoder_num_classes(t->enc);
+    movl_encoder_normalization(t->enc, t->dims.mean, t->dims.std);
+    t->dims.feature_dim = movl_encoder_feature_dim(t->enc);
+    t->dims.source_classes = movl_encoder_num_classes(t->enc);
     if ((rc = setup_prompt(t, err)) || (rc = setup_head(t, err)))
         return rc;
-    int inner = t->has_prompt && t->pd.type == MOVL_PROMPT_SHRINK_PAD ? t->S - 2 * t->pd.p : 0;
-    if ((rc = movl_prep_create(t->S, inner, t->mean, t->std, &t->prep, err)))
+    int inner = t->model.has_prompt && t->model.prompt_desc.type == MOVL_PROMPT_SHRINK_PAD
+                    ? t->dims.image_size - 2 * t->model.prompt_desc.p
+                    : 0;
+    if ((rc = movl_prep_create(t->dims.image_size, inner, t->dims.mean, t->dims.std, &t->prep, err)))
         return rc;
-    size_t img = 3 * (size_t)t->S * t->S * (size_t)maxb;
+    size_t img = 3 * (size_t)t->dims.image_size * t->dims.image_size * (size_t)maxb;
     int ok = 1;
-    t->x = dev_buf(t, img, &ok, err);
-    t->xp = dev_buf(t, img, &ok, err);
-    t->dxp = dev_buf(t, img, &ok, err);
-    t->labels = dev_buf(t, (size_t)maxb, &ok, err);
-    size_t zk = (size_t)maxb * (t->K > t->NSRC ? t->K : t->NSRC);
-    t->z = dev_buf(t, zk, &ok, err);
-    t->dz = dev_buf(t, zk, &ok, err);
-    t->zplain = dev_buf(t, zk, &ok, err);
-    t->dzplain = dev_buf(t, zk, &ok, err);
-    t->hcache = dev_buf(t, (size_t)maxb * t->D, &ok, err);
-    t->dfeat = dev_buf(t, (size_t)maxb * t->D, &ok, err);
-    t->dlogits = dev_buf(t, (size_t)maxb * t->NSRC, &ok, err);
-    t->lossbuf = dev_buf(t, 8, &ok, err);
-    t->scratch = dev_buf(t, 256, &ok, err);
-    t->hx = malloc(img * sizeof(float));
-    if (!ok || !t->hx)
+    t->bufs.images = dev_buf(t, img, &ok, err);
+    t->bufs.prompted = dev_buf(t, img, &ok, err);
+    t->bufs.prompted_grad = dev_buf(t, img, &ok, err);
+    t->bufs.labels = dev_buf(t, (size_t)maxb, &ok, err);
+    size_t zk = (size_t)maxb * (t->dims.classes > t->dims.source_classes ? t->dims.classes : t->dims.source_classes);
+    t->bufs.logits = dev_buf(t, zk, &ok, err);
+    t->bufs.logits_grad = dev_buf(t, zk, &ok, err);
+    t->bufs.plain_logits = dev_buf(t, zk, &ok, err);
+    t->bufs.plain_logits_grad = dev_buf(t, zk, &ok, err);
+    t->bufs.plain_features = dev_buf(t, (size_t)maxb * t->dims.feature_dim, &ok, err);
+    t->bufs.features_grad = dev_buf(t, (size_t)maxb * t->dims.feature_dim, &ok, err);
+    t->bufs.source_logits_grad = dev_buf(t, (size_t)maxb * t->dims.source_classes, &ok, err);
+    t->bufs.losses = dev_buf(t, 8, &ok, err);
+    t->bufs.scratch = dev_buf(t, 256, &ok, err);
+    t->host.batch_images = malloc(img * sizeof(float));
+    if (!ok || !t->host.batch_images)
         return MOVL_ERR_RUN;
-    t->patch_rng = (uint64_t)e->experiment.seed * 31u + 3u;
+    t->progress.patch_rng = (uint64_t)e->experiment.seed * 31u + 3u;
     return MOVL_OK;
 }
 
 void tr_free(trainer *t)
 {
-    cl_mem *bufs[] = {&t->delta, &t->ddelta, &t->head.W, &t->head.b, &t->fmap.W, &t->fmap.b, &t->dW, &t->db, &t->dW2, &t->db2,
-                      &t->map_dev, &t->x, &t->xp, &t->dxp, &t->labels, &t->z, &t->dz, &t->zplain,
-                      &t->dzplain, &t->hcache, &t->dfeat, &t->dlogits, &t->lossbuf, &t->scratch};
+    tr_buffers *b = &t->bufs;
+    tr_model *m = &t->model;
+    cl_mem *bufs[] = {&m->prompt, &m->prompt_grad, &m->probe.W, &m->probe.b, &m->fully.W, &m->fully.b,
+                      &m->label_map_dev, &b->head_grad_W, &b->head_grad_b, &b->plain_grad_W, &b->plain_grad_b,
+                      &b->images, &b->prompted, &b->prompted_grad, &b->labels, &b->logits, &b->logits_grad,
+                      &b->plain_logits, &b->plain_logits_grad, &b->plain_features, &b->features_grad,
+                      &b->source_logits_grad, &b->losses, &b->scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (*bufs[i]) {
             clReleaseMemObject(*bufs[i]);
             *bufs[i] = NULL;
         }
-    movl_opt_free(&t->opt_prompt);
-    movl_opt_free(&t->head.optW);
-    movl_opt_free(&t->head.optb);
-    movl_opt_free(&t->fmap.optW);
-    movl_opt_free(&t->fmap.optb);
+    movl_opt_free(&m->prompt_opt);
+    movl_opt_free(&m->probe.optW);
+    movl_opt_free(&m->probe.optb);
+    movl_opt_free(&m->fully.optW);
+    movl_opt_free(&m->fully.optb);
     for (int s = 0; s < MOVL_NSPLITS; s++) {
-        free(t->feat[s]);
-        t->feat[s] = NULL;
+        free(t->host.features[s]);
+        t->host.features[s] = NULL;
     }
-    free(t->hx);
-    t->hx = NULL;
-    free(t->history);
-    t->history = NULL;
-    tr_snapshot_free(&t->best);
+    free(t->host.batch_images);
+    t->host.batch_images = NULL;
+    free(t->progress.history);
+    t->progress.history = NULL;
+    tr_snapshot_free(&t->best.params);
     movl_prep_free(t->prep);
     t->prep = NULL;
     movl_encoder_free(t->enc);
     t->enc = NULL;
-    movl_dataset_free(&t->data);
+    movl_dataset_free(&t->host.dataset);
     if (t->dev_open)
         movl_device_close(&t->dev);
     t->dev_open = 0;
