@@ -1,7 +1,6 @@
 /* Every exit code of the movl program, in one place. They double as
  * function results (MOVL_OK, MOVL_ERR_*), so a command returns what its
- * work returned. Macros rather than an enum: ops/selftest.h still spells out
- * MOVL_ERR_DEVICE, and an identical macro may be defined twice. */
+ * work returned. Macros, so that shell-facing code and #if can use them. */
 #ifndef MOVL_EXIT_CODES_H
 #define MOVL_EXIT_CODES_H
 

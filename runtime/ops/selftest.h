@@ -6,10 +6,8 @@
 #ifndef MOVL_SELFTEST_H
 #define MOVL_SELFTEST_H
 
+#include "core/exit_codes.h" /* MOVL_ERR_DEVICE: the exit code of a command whose device failed */
 #include "device/device.h"
-
-/* Exit code of a command stopped because its device failed the self-test. */
-#define MOVL_ERR_DEVICE 3
 
 /* Runs the checks on dev. MOVL_OK, or MOVL_ERR_DEVICE with one line in err
  * ("device 'NAME' (PLATFORM, driver VER) failed the self-test: conv forward
