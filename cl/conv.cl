@@ -62,32 +62,14 @@
 /* Remainders are written as a - (a / b) * b throughout: a / and % pair
  * becomes a "freeze" instruction that oclgrind cannot interpret. */
 
-/* act: 0 none, 1 relu, 2 relu6 (written so that NaN propagates). */
-inline float conv_act(float v, int act)
-{
-    if (act == 1)
-        return v < 0.0f ? 0.0f : v;
-    if (act == 2)
-        return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
-    return v;
-}
-
-inline float8 conv_act8(float8 v, int act)
-{
-    if (act == 1)
-        return select(v, (float8)(0.0f), v < (float8)(0.0f));
-    if (act == 2)
-        return select(select(v, (float8)(0.0f), v < (float8)(0.0f)), (float8)(6.0f), v > (float8)(6.0f));
-    return v;
-}
-
 /* Arguments shared by both variants:
  *   p_off, p_n, p_c, p_plane, p_row   prepared input: offset and strides
  *   wp_off                            packed weights: offset
  *   bias                              per output channel, or NULL
  *   y_off, y_n, y_c, y_row, osx       output offset and strides (y_row between
  *                                     grid rows, osx between grid columns)
- *   act                               fused activation (forward only)
+ *   act                               fused activation (forward only; an
+ *                                     ACT_ code of common.h)
  *   n_img, groups, rc, ocg            images, groups, reduction channels and
  *                                     output channels per group
  *   ohn, own                          output grid rows and columns
@@ -198,7 +180,7 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
 #pragma unroll
             for (int m = 0; m < MT; m++)
                 if (oc0 + m < ocg)
-                    vstore8(conv_act8(acc[m][v] + (float8)(bv[m]), act), 0, yv + m * y_c);
+                    vstore8(act_apply_float8(acc[m][v] + (float8)(bv[m]), act), 0, yv + m * y_c);
         } else {
             int off[8];
             for (int l = 0, ly = oy, lx = ox; l < 8; l++) {
@@ -212,7 +194,7 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
             for (int m = 0; m < MT; m++) {
                 if (oc0 + m < ocg) {
                     float lane[8];
-                    vstore8(conv_act8(acc[m][v] + (float8)(bv[m]), act), 0, lane);
+                    vstore8(act_apply_float8(acc[m][v] + (float8)(bv[m]), act), 0, lane);
                     for (int l = 0; l < 8; l++)
                         if (off[l] >= 0)
                             yn[m * y_c + off[l]] = lane[l];
@@ -407,7 +389,7 @@ conv_tile_gpu(__global const float *P, int p_off, int p_n, int p_c, int p_plane,
                 continue;
             int n = p / plane_px, rem = p - n * plane_px;
             int oy = rem / own, ox = rem - oy * own;
-            Y[y_off + n * y_n + ch * y_c + oy * y_row + ox * osx] = conv_act(acc[i][j] + bv, act);
+            Y[y_off + n * y_n + ch * y_c + oy * y_row + ox * osx] = act_apply(acc[i][j] + bv, act);
         }
     }
 }

@@ -1,25 +1,9 @@
 /* Loss terms with a device-side mean (runtime/adapt/discrepancy.h). Every
- * reduction uses work-groups of exactly LOCAL work-items and a fixed tree, so
- * the order of the additions, and thus the result, is the same on every
- * device. Gradients: grad = (accumulate ? grad : 0) + gscale * dD-term, where
- * the launcher folds lambda and the 1/count of the mean into gscale. grad
- * and out may be NULL. */
-#define LOCAL 64
-
-/* Sum of part[0..LOCAL) (each work-item has written its own part[l]); every
- * work-item gets the total. Ends with a barrier, so part may be reused. */
-inline float tree_sum(__local float *part, int l)
-{
-    for (int s = LOCAL / 2; s > 0; s >>= 1) {
-        barrier(CLK_LOCAL_MEM_FENCE);
-        if (l < s)
-            part[l] += part[l + s];
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    float total = part[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return total;
-}
+ * reduction uses work-groups of exactly LOCAL work-items and tree_sum
+ * (common.h), so the order of the additions, and thus the result, is the
+ * same on every device. Gradients: grad = (accumulate ? grad : 0) + gscale *
+ * dD-term, where the launcher folds lambda and the 1/count of the mean into
+ * gscale. grad and out may be NULL. */
 
 inline void add_grad(__global float *grad, size_t i, int accumulate, float g)
 {

@@ -1,6 +1,5 @@
 /* Label mapping on the source logits (runtime/adapt/labelmap.h): the K mapped
- * logits of each sample are z_src[b][map[t]]. */
-#define LOCAL 64
+ * logits of each sample are z_src[b][map[t]]. LOCAL and tree_sum: common.h. */
 
 /* One work-item per mapped logit. A map entry outside [0, nsrc) gives NaN. */
 __kernel void labelmap_gather(int batch, int nsrc, int k, __global const float *z_src, __global const int *map,
@@ -9,13 +8,13 @@ __kernel void labelmap_gather(int batch, int nsrc, int k, __global const float *
     int g = get_global_id(0);
     if (g >= batch * k)
         return;
-    int b = g / k, t = g - b * k, s = map[t];
+    int t, b = div_rem(g, k, &t), s = map[t];
     z_out[g] = (s >= 0 && s < nsrc) ? z_src[(size_t)b * nsrc + s] : NAN;
 }
 
 /* One group; work-item l takes samples l, l + LOCAL, ... in order, and owns
  * their dz_src rows (zeros, then the K mapped entries: the map's entries are
- * distinct, so no entry is written twice). The mean goes through a fixed tree. */
+ * distinct, so no entry is written twice). The mean goes through tree_sum. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 labelmap_xent(int batch, int nsrc, int k, float inv_batch, __global const float *z_src, __global const int *map,
               __global const int *labels, __global float *dz_src, __global float *out, int slot)
@@ -59,11 +58,7 @@ labelmap_xent(int batch, int nsrc, int k, float inv_batch, __global const float 
         }
     }
     part[l] = sum;
-    for (int s = LOCAL / 2; s > 0; s >>= 1) {
-        barrier(CLK_LOCAL_MEM_FENCE);
-        if (l < s)
-            part[l] += part[l + s];
-    }
+    float total = tree_sum(part, l);
     if (out && l == 0)
-        out[slot] = part[0] / (float)batch;
+        out[slot] = total / (float)batch;
 }

@@ -4,9 +4,9 @@
  * gemm_dot takes B stored N x K (A stored M x K).
  * Each work-item computes a register tile with explicit vector loads along
  * the dimension that is contiguous in memory: PoCL does not vectorise across
- * work-items through an inner loop, so the vectors must be in the code. VW is
- * 8 or 4 floats, from the device's preferred vector width. No __local
- * memory, no barriers. Dimension 0 runs over row tiles of C, so neighbouring
+ * work-items through an inner loop, so the vectors must be in the code. VW
+ * (-D, common.h) is 8 or 4 floats, from the device's preferred vector width.
+ * No __local memory, no barriers. Dimension 0 runs over row tiles of C, so neighbouring
  * work-items and work-groups stream the same columns of B (the large operand,
  * W) while it is in cache. The sum order is fixed and fma is correctly
  * rounded: results are deterministic, and equal on devices with the same VW.
@@ -14,21 +14,12 @@
 #ifndef TRANS_A
 #define TRANS_A 0
 #endif
-#ifndef VW
-#define VW 8
-#endif
 
 #if TRANS_A
 #define LOAD_A(m, k) a[(size_t)(k) * M + (m)]
 #else
 #define LOAD_A(m, k) a[(size_t)(m) * K + (k)]
 #endif
-
-#define CAT(a, b) a##b
-#define XCAT(a, b) CAT(a, b)
-#define floatv XCAT(float, VW)
-#define vloadv XCAT(vload, VW)
-#define vstorev XCAT(vstore, VW)
 
 /* Horizontal sums of four vectors in a fixed order: lane j of the result is
  * ((sj.0 + sj.2) + (sj.1 + sj.3)) after folding 8 lanes to 4. Written with

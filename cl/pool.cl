@@ -5,12 +5,8 @@
  * (dimension 0: column blocks, dimension 1: rows over n, c, y) and work on
  * int/float vectors with clamped addresses and selects instead of branches:
  * PoCL does not vectorise a window loop across work-items by itself. Flat
- * indices are split with a division and a multiply-subtract instead of `/`
- * plus `%`: LLVM rewrites that pair with a `freeze` instruction that
- * oclgrind's uninitialised-value checker cannot run. */
-#ifndef VW
-#define VW 8
-#endif
+ * indices are split with div_rem (common.h). VW (-D, common.h) is 8 or 4. */
+
 /* STRIDE is the pool stride, a compile-time constant (-DSTRIDE) so that the
  * per-lane divisions of the backward window search become shifts or
  * multiplies (x86 has no vector integer division). The launcher passes the
@@ -18,13 +14,6 @@
 #ifndef STRIDE
 #define STRIDE stride
 #endif
-
-#define CAT(a, b) a##b
-#define XCAT(a, b) CAT(a, b)
-#define floatv XCAT(float, VW)
-#define intv XCAT(int, VW)
-#define vloadv XCAT(vload, VW)
-#define vstorev XCAT(vstore, VW)
 
 #if VW == 8
 #define LANES ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
@@ -63,7 +52,7 @@ __kernel void maxpool_forward(int rows, int h, int w, int oh, int ow, int k, int
     int ox0 = get_global_id(0) * VW, row = get_global_id(1);
     if (ox0 >= ow || row >= rows)
         return;
-    int plane = row / oh, oy = row - plane * oh;
+    int oy, plane = div_rem(row, oh, &oy);
     __global const float *xp = x + (size_t)plane * h * w;
     int y0 = oy * STRIDE - pad;
     intv x0 = (ox0 + LANES) * STRIDE - pad;
@@ -101,7 +90,7 @@ __kernel void maxpool_backward(int rows, int h, int w, int oh, int ow, int k, in
     int ix0 = get_global_id(0) * VW, row = get_global_id(1);
     if (ix0 >= w || row >= rows)
         return;
-    int plane = row / h, iy = row - plane * h;
+    int iy, plane = div_rem(row, h, &iy);
     intv ix = ix0 + LANES;
     intv self = iy * w + ix;
     int ty = iy + pad - k + 1;

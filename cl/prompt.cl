@@ -1,7 +1,7 @@
 /* Visual prompts (runtime/adapt/prompt.h has the layout of delta and the rules).
  * TYPE numbers: 0 padding, 1 shrink_pad, 2 patch, 3 random_patch, 4 full.
- * Divisions are written q = a / b; r = a - q * b (never / and % on the same
- * operands: oclgrind cannot run the `freeze` LLVM emits for that). */
+ * Remainders are taken as r = a - q * b after q = a / b, through div_rem
+ * (common.h) for ints: never / and % on the same operands. */
 
 /* Per-channel delta index of pixel (i, j), or -1 outside the mask. */
 inline int prompt_index(int type, int S, int p, int oy, int ox, int i, int j)
@@ -32,24 +32,20 @@ inline int2 prompt_pixel(int type, int S, int p, int oy, int ox, int r)
     if (type == 0 || type == 1) {
         int top = p * S, mid = (S - 2 * p) * 2 * p;
         if (r < top) {
-            i = r / S;
-            j = r - i * S;
+            i = div_rem(r, S, &j);
         } else if (r - top < mid) {
-            int t = r - top, w = 2 * p, q = t / w, e = t - q * w;
+            int e, q = div_rem(r - top, 2 * p, &e);
             i = p + q;
             j = e < p ? e : e + S - 2 * p;
         } else {
-            int t = r - top - mid, q = t / S;
-            i = S - p + q;
-            j = t - q * S;
+            i = S - p + div_rem(r - top - mid, S, &j);
         }
     } else if (type == 2 || type == 3) {
-        int q = r / p;
+        int e, q = div_rem(r, p, &e);
         i = oy + q;
-        j = ox + (r - q * p);
+        j = ox + e;
     } else {
-        i = r / S;
-        j = r - i * S;
+        i = div_rem(r, S, &j);
     }
     return (int2)(i, j);
 }
@@ -65,7 +61,7 @@ __kernel void prompt_forward(int type, int S, int p, int oy, int ox, int sigmoid
     if (g >= total)
         return;
     size_t SS = (size_t)S * S, plane = g / SS;
-    int pix = (int)(g - plane * SS), i = pix / S, j = pix - i * S;
+    int pix = (int)(g - plane * SS), j, i = div_rem(pix, S, &j);
     int c = (int)(plane - (plane / 3) * 3);
     int r = prompt_index(type, S, p, oy, ox, i, j);
     float xv = x[g];
@@ -95,7 +91,7 @@ __kernel void prompt_backward(int type, int S, int p, int oy, int ox, int sigmoi
     int k = get_global_id(0);
     if (k >= nparam)
         return;
-    int n_c = nparam / 3, c = k / n_c, r = k - c * n_c;
+    int n_c = nparam / 3, r, c = div_rem(k, n_c, &r);
     int2 ij = prompt_pixel(type, S, p, oy, ox, r);
     size_t SS = (size_t)S * S, stride = 3 * SS, off = c * SS + (size_t)ij.x * S + ij.y;
     float sum = 0.0f;

@@ -1,22 +1,12 @@
 /* Micro-kernels that measure a device's roofline for `movl bench`: fp32 FMA
  * throughput and memory bandwidth. Both write results that the host compares
  * with runtime/ops/ref/roofline_ref.c, so a fast but wrong kernel is not reported.
- * VW (-D) is the vector width of one chain: explicit vectors because PoCL
- * does not vectorise a work-item loop that holds an inner loop, while GPUs
- * split them into independent scalar chains. */
-#ifndef VW
-#define VW 8
-#endif
-
-#define CAT(a, b) a##b
-#define XCAT(a, b) CAT(a, b)
-#define floatv XCAT(float, VW)
-
+ * VW (-D, common.h) is the vector width of one chain: explicit vectors
+ * because PoCL does not vectorise a work-item loop that holds an inner loop,
+ * while GPUs split them into independent scalar chains. */
 #if VW != 4 && VW != 8 && VW != 16
 #error VW must be 4, 8 or 16
 #endif
-#define vloadv XCAT(vload, VW)
-#define vstorev XCAT(vstore, VW)
 
 /* Chain c of work-item gid starts at ramp[(gid * 16 + c) mod 1024 + lane],
  * ramp[k] = k / 4096: every chain and lane differs, so none can be merged.

@@ -65,12 +65,48 @@ void movl_programs_release(movl_device *dev)
     dev->programs = NULL;
 }
 
-static const char *find_source(const char *program)
+static const char *find_text(const movl_cl_source *table, const char *name)
 {
-    for (const movl_cl_source *s = movl_cl_sources; s->name; s++)
-        if (!strcmp(s->name, program))
+    for (const movl_cl_source *s = table; s->name; s++)
+        if (!strcmp(s->name, name))
             return s->text;
     return NULL;
+}
+
+/* The strings a program is built from, in order: cl/common.h, then the
+ * program's own file, each after a #line that names it, so that a build log
+ * gives the file and line of an error as in the cl folder. */
+#define PRELUDE_HEADER "common.h"
+enum { SOURCE_PARTS = 4 };
+typedef struct program_source {
+    const char *part[SOURCE_PARTS];
+    char header_line[64], program_line[160];
+} program_source;
+
+static int assemble_source(const char *program, program_source *src, char *err)
+{
+    const char *text = find_text(movl_cl_sources, program);
+    if (!text) {
+        movl_set_error(err, "no kernel source cl/%s.cl is embedded in this build", program);
+        return MOVL_ERR_INPUT;
+    }
+    const char *header = find_text(movl_cl_headers, PRELUDE_HEADER);
+    if (!header) {
+        movl_set_error(err, "no kernel header cl/%s is embedded in this build", PRELUDE_HEADER);
+        return MOVL_ERR_INPUT;
+    }
+    snprintf(src->header_line, sizeof src->header_line, "#line 1 \"cl/%s\"\n", PRELUDE_HEADER);
+    /* The newline ends the header's last line should it have none. */
+    int n = snprintf(src->program_line, sizeof src->program_line, "\n#line 1 \"cl/%s.cl\"\n", program);
+    if (n < 0 || (size_t)n >= sizeof src->program_line) {
+        movl_set_error(err, "kernel program name '%s' is too long", program);
+        return MOVL_ERR_INPUT;
+    }
+    src->part[0] = src->header_line;
+    src->part[1] = header;
+    src->part[2] = src->program_line;
+    src->part[3] = text;
+    return MOVL_OK;
 }
 
 int movl_binary_cache_enabled(const movl_device *dev)
@@ -115,16 +151,22 @@ static uint64_t fnv1a(uint64_t h, const char *s)
     return h;
 }
 
-static void cache_path(const movl_device *dev, const char *source, const char *options, char *out, size_t n)
+/* The key hashes every string of the source (so a change of cl/common.h
+ * reaches every program), the options and the driver. */
+static void cache_path(const movl_device *dev, const program_source *src, const char *options, char *out, size_t n)
 {
     char version[32];
     snprintf(version, sizeof version, "%d", CACHE_FORMAT_VERSION);
-    const char *parts[] = {source, options, dev->info.name, dev->info.driver_version, dev->info.platform_version,
+    const char *build[] = {options, dev->info.name, dev->info.driver_version, dev->info.platform_version,
                            dev->info.platform_name, version};
     uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        a = fnv1a(a, parts[i]);
-        b = fnv1a(b, parts[i]);
+    for (size_t i = 0; i < SOURCE_PARTS; i++) {
+        a = fnv1a(a, src->part[i]);
+        b = fnv1a(b, src->part[i]);
+    }
+    for (size_t i = 0; i < sizeof build / sizeof build[0]; i++) {
+        a = fnv1a(a, build[i]);
+        b = fnv1a(b, build[i]);
     }
     snprintf(out, n, "%s/%016llx%016llx.clbin", movl_binary_cache_dir(), (unsigned long long)a,
              (unsigned long long)b);
@@ -221,18 +263,16 @@ static movl_program_entry *get_program(movl_device *dev, const char *program, co
     for (movl_program_entry *p = dev->programs; p; p = p->next)
         if (!strcmp(p->program, program) && !strcmp(p->options, options))
             return p;
-    const char *source = find_source(program);
-    if (!source) {
-        movl_set_error(err, "no kernel source cl/%s.cl is embedded in this build", program);
+    program_source source;
+    if (assemble_source(program, &source, err) != MOVL_OK)
         return NULL;
-    }
     double t0 = movl_now();
     const char *how = "compiled";
     cl_program prog = NULL;
     char path[1100] = "";
     int use_cache = movl_binary_cache_enabled(dev);
     if (use_cache) {
-        cache_path(dev, source, options, path, sizeof path);
+        cache_path(dev, &source, options, path, sizeof path);
         prog = load_cached(dev, path);
         if (prog && build(dev, prog, program, options, err) == MOVL_OK) {
             how = "cache hit";
@@ -245,7 +285,7 @@ static movl_program_entry *get_program(movl_device *dev, const char *program, co
     }
     if (!prog) {
         cl_int rc;
-        prog = clCreateProgramWithSource(dev->ctx, 1, &source, NULL, &rc);
+        prog = clCreateProgramWithSource(dev->ctx, SOURCE_PARTS, source.part, NULL, &rc);
         if (rc != CL_SUCCESS) {
             movl_set_error(err, "cannot create program cl/%s.cl: %s", program, movl_cl_error_name(rc));
             return NULL;

@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "device/build_options.h"
 #include "ops/conv_internal.h"
 
 void movl_conv_options_from_env(movl_conv_options *o)
@@ -124,14 +125,22 @@ static int upload_zeros(movl_device *dev, cl_mem buf, size_t bytes, char *err)
 
 static cl_kernel pass_kernel(movl_device *dev, const conv_geometry *g, const conv_pass *ps, char *err)
 {
-    char opt[160];
+    movl_build_options o;
+    movl_options_init(&o);
     if (g->variant == VARIANT_GPU) {
-        snprintf(opt, sizeof opt, "-DGPU_TILE=%d", CONV_GPU_TILE);
-        return movl_kernel(dev, "conv", opt, "conv_tile_gpu", err);
+        movl_options_int(&o, "GPU_TILE", CONV_GPU_TILE);
+        return movl_kernel_with_options(dev, "conv", &o, "conv_tile_gpu", err);
     }
-    snprintf(opt, sizeof opt, "-DMT=%d -DTC=%d -DLS=%d -DNPH=%d -DKY=%d -DKX=%d -DSS=%d -DTAP_GUARD=%d", g->tile.mt,
-             g->tile.tc, CONV_CPU_LS, ps->nph, ps->sy, ps->sx, ps->ss, ps->guard);
-    return movl_kernel(dev, "conv", opt, "conv_tile", err);
+    /* the CPU kernel's register tile and tap slots are compile-time constants */
+    movl_options_int(&o, "MT", g->tile.mt);
+    movl_options_int(&o, "TC", g->tile.tc);
+    movl_options_int(&o, "LS", CONV_CPU_LS);
+    movl_options_int(&o, "NPH", ps->nph);
+    movl_options_int(&o, "KY", ps->sy);
+    movl_options_int(&o, "KX", ps->sx);
+    movl_options_int(&o, "SS", ps->ss);
+    movl_options_int(&o, "TAP_GUARD", ps->guard);
+    return movl_kernel_with_options(dev, "conv", &o, "conv_tile", err);
 }
 
 int movl_conv_plan_create(movl_device *dev, const movl_conv_desc *d, const movl_conv_options *o, movl_conv_plan **out,

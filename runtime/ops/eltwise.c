@@ -1,9 +1,9 @@
 /* Launchers of the elementwise ops (cl/eltwise.cl): activation forward and
  * backward, residual add with fused activation. */
-#include <stdio.h>
 
 #include "core/common.h"
 #include "ops/ops.h"
+#include "device/build_options.h"
 #include "device/launch_shape.h"
 
 static int valid_act(movl_act act, const char *op, char *err)
@@ -18,10 +18,12 @@ static int valid_act(movl_act act, const char *op, char *err)
 static int launch(movl_device *dev, movl_act act, const char *name, size_t count, cl_mem b0, cl_mem b1, cl_mem b2,
                   char *err)
 {
-    char options[32];
     int vw = movl_ops_vector_width(dev);
-    snprintf(options, sizeof options, "-DACT=%d -DVW=%d", (int)act, vw);
-    cl_kernel k = movl_kernel(dev, "eltwise", options, name, err);
+    movl_build_options o;
+    movl_options_init(&o);
+    movl_options_int(&o, "ACT", (long)act);
+    movl_options_int(&o, "VW", vw);
+    cl_kernel k = movl_kernel_with_options(dev, "eltwise", &o, name, err);
     if (!k)
         return MOVL_ERR_RUN;
     cl_ulong n = count;

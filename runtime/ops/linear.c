@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "device/build_options.h"
 #include "device/launch_shape.h"
 
 /* Per-device state, kept in dev->blas_scratch (freed by movl_device_close). */
@@ -51,9 +52,12 @@ static linear_state *state_of(movl_device *dev)
  * kernels share the program of the plain (trans_a = 0) GEMMs. */
 static cl_kernel linear_kernel(movl_device *dev, int trans_a, const char *name, char *err)
 {
-    char options[32];
-    snprintf(options, sizeof options, "-DVW=%d%s", movl_ops_vector_width(dev), trans_a ? " -DTRANS_A=1" : "");
-    return movl_kernel(dev, "linear", options, name, err);
+    movl_build_options o;
+    movl_options_init(&o);
+    movl_options_int(&o, "VW", movl_ops_vector_width(dev));
+    if (trans_a)
+        movl_options_int(&o, "TRANS_A", 1);
+    return movl_kernel_with_options(dev, "linear", &o, name, err);
 }
 
 movl_gemm_backend movl_gemm_backend_for(movl_device *dev)

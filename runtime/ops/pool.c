@@ -1,10 +1,10 @@
 /* Launchers of max pooling (with argmax) and global average pooling
  * (cl/pool.cl). */
 #include <limits.h>
-#include <stdio.h>
 
 #include "core/common.h"
 #include "ops/ops.h"
+#include "device/build_options.h"
 #include "device/launch_shape.h"
 
 /* The kernels index with int: every tensor must stay below 2^31 elements. */
@@ -33,10 +33,12 @@ static int check_pool(const movl_pool_desc *d, char *err)
 static int launch_pool(movl_device *dev, const char *name, const movl_pool_desc *d, cl_mem b0, cl_mem b1, cl_mem b2,
                        int rows, int cols, char *err)
 {
-    char options[32];
     int vw = movl_ops_vector_width(dev);
-    snprintf(options, sizeof options, "-DVW=%d -DSTRIDE=%d", vw, d->stride);
-    cl_kernel k = movl_kernel(dev, "pool", options, name, err);
+    movl_build_options o;
+    movl_options_init(&o);
+    movl_options_int(&o, "VW", vw);
+    movl_options_int(&o, "STRIDE", d->stride);
+    cl_kernel k = movl_kernel_with_options(dev, "pool", &o, name, err);
     if (!k)
         return MOVL_ERR_RUN;
     if (movl_set_args(k, err, sizeof rows, &rows, sizeof d->h, &d->h, sizeof d->w, &d->w, sizeof d->oh, &d->oh,

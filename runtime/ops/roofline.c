@@ -3,10 +3,10 @@
  * C reference before a number is reported. */
 #include "ops/roofline.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/common.h"
+#include "device/build_options.h"
 #include "ops/ref/roofline_ref.h"
 
 /* Shape of the inputs: a < 1 and b > 0 pull every chain slowly towards
@@ -28,9 +28,10 @@ int movl_roofline_vector_width(const movl_device *dev)
 
 static cl_kernel roofline_kernel(movl_device *dev, int vw, const char *name, char *err)
 {
-    char options[32];
-    snprintf(options, sizeof options, "-DVW=%d", vw);
-    return movl_kernel(dev, "roofline", options, name, err);
+    movl_build_options o;
+    movl_options_init(&o);
+    movl_options_int(&o, "VW", vw);
+    return movl_kernel_with_options(dev, "roofline", &o, name, err);
 }
 
 static int finish(movl_device *dev, const char *what, char *err)

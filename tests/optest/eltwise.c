@@ -9,6 +9,11 @@
 
 #include "harness.h"
 #include "ops/ref/ops_ref.h"
+#include "../../cl/common.h" /* compiled as C it holds only the activation codes */
+
+/* The kernels take the launchers' movl_act values as ACT codes: a drift fails the build. */
+_Static_assert(ACT_NONE == MOVL_ACT_NONE && ACT_RELU == MOVL_ACT_RELU && ACT_RELU6 == MOVL_ACT_RELU6,
+               "cl/common.h ACT_* must equal movl_act of runtime/ops/desc/op_desc.h");
 
 /* The last elements are handled by the kernels' scalar tail: give them one
  * value from every region of relu6 (below 0, between, above 6), whatever the
