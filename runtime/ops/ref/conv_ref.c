@@ -1,16 +1,8 @@
 /* Double-precision conv references (see conv_ref.h). */
 #include "ops/ref/conv_ref.h"
+#include "ops/ref/ops_ref.h"
 
 #include <string.h>
-
-static double ref_act(movl_act act, double v)
-{
-    if (act == MOVL_ACT_RELU)
-        return v < 0 ? 0 : v;
-    if (act == MOVL_ACT_RELU6)
-        return v < 0 ? 0 : (v > 6 ? 6 : v);
-    return v;
-}
 
 /* Index of input tap (kh, kw) of output (oy, ox), or -1 in the padding. */
 static long tap_index(const movl_conv_desc *d, int oy, int ox, int kh, int kw)
@@ -45,7 +37,7 @@ void movl_ref_conv_forward(const movl_conv_desc *d, const double *x, const doubl
                     }
                     if (bias)
                         s += bias[co];
-                    yp[(long)oy * d->ow + ox] = ref_act(act, s);
+                    yp[(long)oy * d->ow + ox] = movl_ref_act(act, s);
                 }
         }
 }

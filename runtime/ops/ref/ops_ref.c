@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-static double ref_act(movl_act act, double v)
+double movl_ref_act(movl_act act, double v)
 {
     if (act == MOVL_ACT_RELU)
         return v < 0 ? 0 : v;
@@ -16,7 +16,7 @@ static double ref_act(movl_act act, double v)
 void movl_ref_act_forward(movl_act act, size_t count, const double *x, double *y)
 {
     for (size_t i = 0; i < count; i++)
-        y[i] = ref_act(act, x[i]);
+        y[i] = movl_ref_act(act, x[i]);
 }
 
 void movl_ref_act_backward(movl_act act, size_t count, const double *y, const double *dy, double *dx)
@@ -34,7 +34,7 @@ void movl_ref_act_backward(movl_act act, size_t count, const double *y, const do
 void movl_ref_add_forward(size_t count, const double *a, const double *b, movl_act act, double *y)
 {
     for (size_t i = 0; i < count; i++)
-        y[i] = ref_act(act, a[i] + b[i]);
+        y[i] = movl_ref_act(act, a[i] + b[i]);
 }
 
 void movl_ref_maxpool_forward(const movl_pool_desc *d, const double *x, double *y, int *idx)

@@ -10,6 +10,8 @@
 
 #include "ops/desc/op_desc.h"
 
+/* act(v) in double: none, relu, relu6. */
+double movl_ref_act(movl_act act, double v);
 void movl_ref_act_forward(movl_act act, size_t count, const double *x, double *y);
 void movl_ref_act_backward(movl_act act, size_t count, const double *y, const double *dy, double *dx);
 void movl_ref_add_forward(size_t count, const double *a, const double *b, movl_act act, double *y);
