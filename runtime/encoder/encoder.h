@@ -15,7 +15,9 @@ typedef struct movl_encoder movl_encoder;
 /* Loads `arch` from `weights` (safetensors, torchvision / efficientnet_lite_pytorch
  * tensor names) onto dev for batches of up to max_batch images of size x size.
  * weights == NULL gives deterministic random stand-in weights (benchmarks).
- * All kernels are built and all buffers allocated here (never during a step).
+ * All kernels are built, every convolution planned and its weights packed, and
+ * all buffers allocated here (never during a step); the MOVL_CONV_* overrides
+ * of the planner (ops/ops.h) are read here, once.
  * Bad arch, missing or mis-shaped tensor: MOVL_ERR_INPUT naming the tensor. */
 int movl_encoder_load(movl_device *dev, const char *arch, const char *weights, int max_batch, int size,
                       movl_encoder **out, char *err);
