@@ -220,12 +220,11 @@ static int launch_pack(const movl_conv_plan *p, const conv_geometry *g, const co
 
 int movl_conv_plan_set_weights(movl_conv_plan *p, cl_mem w, char *err)
 {
-    for (int i = 0; i < p->fwd.npass; i++)
-        if (launch_pack(p, &p->fwd, &p->fwd.pass[i], w, err))
-            return MOVL_ERR_RUN;
-    for (int i = 0; i < p->bwd.npass; i++)
-        if (launch_pack(p, &p->bwd, &p->bwd.pass[i], w, err))
-            return MOVL_ERR_RUN;
+    const conv_geometry *dirs[2] = {&p->fwd, &p->bwd};
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < dirs[d]->npass; i++)
+            if (launch_pack(p, dirs[d], &dirs[d]->pass[i], w, err))
+                return MOVL_ERR_RUN;
     return MOVL_OK;
 }
 
