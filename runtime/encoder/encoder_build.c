@@ -110,7 +110,9 @@ int enc_finish(movl_encoder *e, char *err)
         enc_tensor *a = &e->tensors[l->in[0]];
         if (a->readers != 1 || a->producer < 0 || !e->layers[a->producer].kind->output_overwritable ||
             e->layers[a->producer].act != MOVL_ACT_NONE) {
-            movl_set_error(err, "%s: residual '%s' cannot run in place over its first input", e->arch, l->name);
+            const char *from = a->producer < 0 ? "the encoder input" : e->layers[a->producer].kind->name;
+            movl_set_error(err, "%s: residual '%s' cannot run in place over its first input (written by %s)", e->arch,
+                           l->name, from);
             return MOVL_ERR_RUN;
         }
     }

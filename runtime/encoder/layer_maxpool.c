@@ -12,7 +12,6 @@ static int maxpool_forward(movl_encoder *e, enc_layer *l, int batch, char *err)
 
 static int maxpool_backward(movl_encoder *e, enc_layer *l, int slot, int batch, cl_mem dz, cl_mem dx, char *err)
 {
-    (void)e;
     (void)slot;
     movl_pool_desc d = l->p.maxpool.desc;
     d.n = batch;
