@@ -332,7 +332,7 @@ static void test_errors(void)
              weights, npz);
     expect_error("missing method", text, NULL, 0,
                  "x.ini:6: missing required key 'method' in [train] (expected one of: lp, vp, vp_lp, movl, "
-                 "lp_then_vp, vp_then_lp)");
+                 "lp_then_vp, vp_then_lp, ff)");
     snprintf(text, sizeof text, "[encoder]\narch = resnet18\n[data]\npath = %s\n[train]\nmethod = lp\n", npz);
     expect_error("missing weights", text, NULL, 0,
                  "x.ini:1: missing required key 'weights' in [encoder] (expected a path)");
@@ -372,7 +372,7 @@ static void test_errors(void)
     expect_error("init lp with vp", base_ini("vp", "[head]\ninit = lp\n"), NULL, 0,
                  "x.ini:9: [head] init = lp needs a linear probe, and method vp has none");
     expect_error("init lp with lp", base_ini("lp", "[head]\ninit = lp\n"), NULL, 0,
-                 "[head] init = lp needs method movl or vp_lp (method lp trains the probe by LP itself");
+                 "[head] init = lp needs method movl, vp_lp or ff (method lp trains the probe by LP itself");
     expect_error("kl without movl", base_ini("vp_lp", "[loss]\ndiscrepancy = kl\n"), NULL, 0,
                  "x.ini:9: [loss] discrepancy = kl needs method movl (method vp_lp trains with cross-entropy only");
     expect_error("plain_ce with vp", base_ini("vp", "[loss]\ndiscrepancy = plain_ce\n"), NULL, 0,

@@ -30,7 +30,7 @@ static const char *const HEAD_TYPES[] = {"linear", "rlm", "flm", "ilm", "fully",
 static const char *const HEAD_INITS[] = {"lp", "zero", "random", NULL};
 /* Same order as discrepancy.h's movl_disc_kind (the struct stores the index). */
 static const char *const DISCREPANCIES[] = {"none", "feature_mse", "cosine", "kl", "plain_ce", "pixel", NULL};
-static const char *const METHODS[] = {"lp", "vp", "vp_lp", "movl", "lp_then_vp", "vp_then_lp", NULL};
+static const char *const METHODS[] = {"lp", "vp", "vp_lp", "movl", "lp_then_vp", "vp_then_lp", "ff", NULL};
 static const char *const SCHEDULES[] = {"cosine", "multistep", "constant", NULL};
 static const char *const OPTIMIZERS[] = {"sgd", "adam", NULL};
 static const char *const METRICS[] = {"acc", "auc", NULL};
@@ -152,11 +152,23 @@ static const movl_cfg_spec TABLE[] = {
      .help = "sgd with Nesterov momentum", FIELD(train.head.nesterov)},
     {.section = "train", .key = "head_weight_decay", .type = MOVL_CFG_FLOAT, .def = "0", .min = 0, .max = INF,
      .help = "L2 weight decay", FIELD(train.head.weight_decay)},
+    {.section = "train", .key = "backbone_optimizer", .type = MOVL_CFG_ENUM, .def = "adam", .values = OPTIMIZERS,
+     .help = "optimiser of the backbone weights (method ff)", FIELD(train.backbone.optimizer)},
+    {.section = "train", .key = "backbone_lr", .type = MOVL_CFG_FLOAT, .def = "0.0001", .min = 0, .max = INF,
+     .flags = MOVL_CFG_MIN_OPEN, .help = "backbone learning rate (method ff)", FIELD(train.backbone.lr)},
+    {.section = "train", .key = "backbone_momentum", .type = MOVL_CFG_FLOAT, .def = "0.9", .min = 0, .max = 1,
+     .flags = MOVL_CFG_MAX_OPEN, .help = "sgd momentum", FIELD(train.backbone.momentum)},
+    {.section = "train", .key = "backbone_nesterov", .type = MOVL_CFG_BOOL, .def = "false",
+     .help = "sgd with Nesterov momentum", FIELD(train.backbone.nesterov)},
+    {.section = "train", .key = "backbone_weight_decay", .type = MOVL_CFG_FLOAT, .def = "0.0005", .min = 0, .max = INF,
+     .help = "L2 weight decay of the backbone (method ff)", FIELD(train.backbone.weight_decay)},
 
     {.section = "eval", .key = "select_metric", .type = MOVL_CFG_ENUM, .def = "auc", .values = METRICS,
      .help = "metric for model selection on the validation split", FIELD(eval.select_metric)},
     {.section = "eval", .key = "batch_size", .type = MOVL_CFG_INT, .def = "64", .min = 1, .max = 4096,
      .help = "evaluation batch size", FIELD(eval.batch_size)},
+    {.section = "eval", .key = "shift", .type = MOVL_CFG_STRING, .def = "",
+     .help = "shift suite on the test split at the end: empty = none, all, or NAME[:SEVERITY],...", FIELD(eval.shift)},
 
     {.section = "output", .key = "save_prompt_png", .type = MOVL_CFG_BOOL, .def = "true",
      .help = "write the learned prompt as a PNG", FIELD(output.save_prompt_png)},

@@ -34,6 +34,7 @@ typedef enum movl_method {
     MOVL_METHOD_MOVL,       /* prompt + probe jointly, CE + lambda * discrepancy, probe init by LP */
     MOVL_METHOD_LP_THEN_VP, /* stage 1: LP (lp_epochs); stage 2: prompt through the frozen probe (epochs) */
     MOVL_METHOD_VP_THEN_LP, /* stage 1: VP with a label map (epochs); stage 2: LP on prompted features (lp_epochs) */
+    MOVL_METHOD_FF,         /* full fine-tuning: every backbone weight + the probe (epochs), BN statistics frozen */
 } movl_method;
 
 typedef enum movl_data_format { MOVL_DATA_AUTO, MOVL_DATA_NPZ, MOVL_DATA_FOLDER, MOVL_DATA_CSV } movl_data_format;
@@ -109,10 +110,12 @@ typedef struct movl_experiment {
         double gamma;
         movl_group_config prompt; /* [train] prompt_optimizer, prompt_lr, prompt_momentum, ... */
         movl_group_config head;   /* [train] head_optimizer, head_lr, ... (probe, or the fully map) */
+        movl_group_config backbone; /* [train] backbone_optimizer, backbone_lr, ... (method ff) */
     } train;
     struct {
         movl_metric select_metric; /* model selection on the validation split */
         int batch_size;
+        char shift[MOVL_SWEEP_VALUELEN]; /* corruptions for the shift suite at the end: "", "all" or NAME[:S],... */
     } eval;
     struct {
         int save_prompt_png;
@@ -162,8 +165,9 @@ const char *movl_method_name(movl_method m);
 const char *movl_experiment_enum_name(const char *section, const char *key, int value);
 
 /* Derived facts the trainer needs, from the method table (docs/METHOD.md). */
-int movl_method_uses_prompt(movl_method m);   /* all but lp */
+int movl_method_uses_prompt(movl_method m);   /* all but lp and ff */
 int movl_method_uses_probe(movl_method m);    /* a linear probe on pooled features: all but vp */
 int movl_method_uses_label_map(movl_method m); /* head.type is a label map: vp, vp_then_lp */
+int movl_method_trains_backbone(movl_method m); /* ff */
 
 #endif

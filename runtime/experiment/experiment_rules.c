@@ -9,6 +9,7 @@
  *   movl        prompt + probe, CE + lambda*D   linear        lp|zero|random any
  *   lp_then_vp  LP, then prompt through it      linear        zero|random    none
  *   vp_then_lp  VP via label map, then LP       label map     zero|random    none
+ *   ff          backbone + probe, CE only       linear        zero|random|lp none
  *
  * Keys that a method does not use are ignored, not rejected (method lp with
  * [prompt] keys is fine), so one INI can be swept across methods. The error
@@ -69,11 +70,11 @@ static int check_head(const movl_experiment *e, const exp_load_ctx *ctx, char *e
      * lp, lp_then_vp and vp_then_lp train the probe by LP anyway (from zero
      * or random), and vp has no probe at all. */
     if (e->head.init == MOVL_HEAD_INIT_LP && e->train.method != MOVL_METHOD_MOVL &&
-        e->train.method != MOVL_METHOD_VP_LP) {
+        e->train.method != MOVL_METHOD_VP_LP && e->train.method != MOVL_METHOD_FF) {
         if (e->train.method == MOVL_METHOD_VP)
             FAIL(pick(ctx, hi, m), "[head] init = lp needs a linear probe, and method vp has none (use zero or random)");
         FAIL(pick(ctx, hi, m),
-             "[head] init = lp needs method movl or vp_lp (method %s trains the probe by LP itself, starting from "
+             "[head] init = lp needs method movl, vp_lp or ff (method %s trains the probe by LP itself, starting from "
              "zero or random)",
              method);
     }
@@ -105,8 +106,8 @@ static int check_optim(const movl_experiment *e, const exp_load_ctx *ctx, char *
     const struct {
         const char *prefix;
         const movl_group_config *o;
-    } groups[] = {{"prompt", &e->train.prompt}, {"head", &e->train.head}};
-    for (int g = 0; g < 2; g++) {
+    } groups[] = {{"prompt", &e->train.prompt}, {"head", &e->train.head}, {"backbone", &e->train.backbone}};
+    for (int g = 0; g < 3; g++) {
         char kn[64], ko[64], km[64];
         snprintf(kn, sizeof kn, "%s_nesterov", groups[g].prefix);
         snprintf(ko, sizeof ko, "%s_optimizer", groups[g].prefix);

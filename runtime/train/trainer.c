@@ -65,6 +65,11 @@ static int plan_stages(const movl_experiment *e, stage *s)
         s[n++] = (stage){STAGE_PROMPT_MAP, E, 1, e->head.type == MOVL_HEAD_FULLY, 1, "vp"};
         s[n++] = (stage){STAGE_PROBE_CACHED, L, 0, 1, 1, "lp"};
         break;
+    case MOVL_METHOD_FF:
+        if (e->head.init == MOVL_HEAD_INIT_LP)
+            s[n++] = (stage){STAGE_PROBE_CACHED, L, 0, 1, 0, "lp_init"};
+        s[n++] = (stage){STAGE_FULL, E, 0, 1, 0, "ff"};
+        break;
     }
     return n;
 }

@@ -23,6 +23,7 @@ typedef enum {
     STAGE_PROBE_CACHED, /* probe on cached features (lp, LP init, LP stages) */
     STAGE_PROMPT_PROBE, /* prompt (+ probe unless frozen) through the encoder: vp_lp, movl, lp_then_vp */
     STAGE_PROMPT_MAP,   /* prompt (+ fully map) on the source logits: vp, vp_then_lp stage 1 */
+    STAGE_FULL,         /* every backbone weight + the probe through the encoder (ff) */
 } stage_kind;
 
 typedef struct stage {
