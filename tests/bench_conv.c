@@ -1,7 +1,9 @@
 /* Convolution benchmark (not a test): times forward and backward-to-input of
  * the ResNet-18 and EfficientNet-Lite0 conv shapes and prints GFLOP/s per
  * shape and per network (each shape weighted by how often the network has
- * it). Usage: bench_conv [batch] [filter-substring]; env MOVL_CONV_VARIANT and
+ * it). Usage: bench_conv [--wgrad] [--px N] [batch] [filter-substring];
+ * --wgrad times the weight gradient (dw and db) instead, --px scales the
+ * planes to N-pixel images (default 224); env MOVL_CONV_VARIANT and
  * MOVL_CONV_TILE=MT,TC are honoured by the launchers. Times are the fastest
  * of several calls; cGF/s divides by process CPU time per compute unit, an
  * estimate for an idle machine when other jobs share it. PyTorch twin:
@@ -100,7 +102,7 @@ static double last_cpu;
 /* Seconds per call: one warm-up, then the fastest of up to 20 calls within
  * about a second (the minimum is the least disturbed by other jobs). */
 static double time_op(movl_device *dev, int backward, const movl_conv_plan *plan, cl_mem x, cl_mem b, cl_mem y,
-                      cl_mem ws)
+                      cl_mem ws, cl_mem dw)
 {
     char err[MOVL_ERRLEN];
     double best = 1e30, start = 0, c0 = 0;
@@ -108,8 +110,9 @@ static double time_op(movl_device *dev, int backward, const movl_conv_plan *plan
     for (int rep = 0; rep <= 20; rep++) {
         double t0 = movl_now();
         int n = movl_conv_plan_desc(plan)->n;
-        int rc = backward ? movl_conv_backward_input(plan, n, y, x, ws, err)
-                          : movl_conv_forward(plan, n, x, b, MOVL_ACT_RELU, y, ws, err);
+        int rc = backward == 2 ? movl_conv_backward_weights(plan, n, x, y, dw, b, ws, err)
+                 : backward    ? movl_conv_backward_input(plan, n, y, x, ws, err)
+                               : movl_conv_forward(plan, n, x, b, MOVL_ACT_RELU, y, ws, err);
         if (rc)
             die("conv", err);
         clFinish(dev->queue);
@@ -131,16 +134,33 @@ static double time_op(movl_device *dev, int backward, const movl_conv_plan *plan
 
 int main(int argc, char **argv)
 {
-    int batch = argc > 1 ? atoi(argv[1]) : 32;
-    const char *filter = argc > 2 ? argv[2] : NULL;
+    int wgrad = 0, px = 224, batch = 32, positional = 0;
+    const char *filter = NULL;
+    for (int a = 1; a < argc; a++) {
+        if (!strcmp(argv[a], "--wgrad"))
+            wgrad = 1;
+        else if (!strcmp(argv[a], "--px") && a + 1 < argc)
+            px = atoi(argv[++a]);
+        else if (positional++ == 0)
+            batch = atoi(argv[a]);
+        else
+            filter = argv[a];
+    }
+    if (batch < 1 || px < 8) {
+        fprintf(stderr, "bench_conv: expected [--wgrad] [--px N >= 8] [batch >= 1] [filter]\n");
+        return 2;
+    }
     char err[MOVL_ERRLEN];
     movl_device dev;
     if (movl_device_open(NULL, 0, &dev, err))
         die("device", err);
-    printf("device: %s, batch %d\n", dev.info.name, batch);
+    printf("device: %s, batch %d, %d px%s\n", dev.info.name, batch, px, wgrad ? ", weight gradient" : "");
     printf("ms and GF/s: fastest call (wall); cGF/s: from process CPU time / compute units\n");
-    printf("%-14s %-24s %5s %8s %8s %8s %8s %8s %8s\n", "net", "shape", "count", "fwd ms", "GF/s", "cGF/s", "bwd ms",
-           "GF/s", "cGF/s");
+    if (wgrad)
+        printf("%-14s %-24s %5s %5s %8s %8s %8s\n", "net", "shape", "count", "plane", "wgrad ms", "GF/s", "cGF/s");
+    else
+        printf("%-14s %-24s %5s %8s %8s %8s %8s %8s %8s\n", "net", "shape", "count", "fwd ms", "GF/s", "cGF/s",
+               "bwd ms", "GF/s", "cGF/s");
     const char *nets[] = {"resnet18", "effnet-lite0"};
     double net_time[2] = {0, 0}, net_cpu[2] = {0, 0}, net_flop[2] = {0, 0};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
@@ -148,16 +168,18 @@ int main(int argc, char **argv)
         if (filter && !strstr(s->name, filter) && !strstr(s->net, filter))
             continue;
         movl_conv_desc d;
+        int hw = s->hw * px / 224 > 0 ? s->hw * px / 224 : 1;
         if (s->same)
-            movl_conv_desc_init_same(&d, batch, s->cin, s->hw, s->hw, s->cout, s->k, s->stride, s->groups);
+            movl_conv_desc_init_same(&d, batch, s->cin, hw, hw, s->cout, s->k, s->stride, s->groups);
         else
-            movl_conv_desc_init(&d, batch, s->cin, s->hw, s->hw, s->cout, s->k, s->stride, s->k / 2, s->groups);
-        size_t nx = (size_t)batch * s->cin * s->hw * s->hw, ny = (size_t)batch * s->cout * d.oh * d.ow;
+            movl_conv_desc_init(&d, batch, s->cin, hw, hw, s->cout, s->k, s->stride, s->k / 2, s->groups);
+        size_t nx = (size_t)batch * s->cin * hw * hw, ny = (size_t)batch * s->cout * d.oh * d.ow;
         size_t nw = (size_t)s->cout * (s->cin / s->groups) * s->k * s->k;
         cl_mem x = filled(&dev, nx, err), w = filled(&dev, nw, err), b = filled(&dev, s->cout, err);
         cl_mem y = filled(&dev, ny, err);
         movl_conv_options opt;
         movl_conv_options_from_env(&opt);
+        opt.weight_grads = wgrad;
         movl_conv_plan *plan = NULL;
         if (movl_conv_plan_create(&dev, &d, &opt, &plan, err) || movl_conv_plan_set_weights(plan, w, err))
             die("conv plan", err);
@@ -166,15 +188,24 @@ int main(int argc, char **argv)
         if (wsb && !ws)
             die("workspace", err);
         double flop = 2 * movl_conv_macs(&d);
-        double tf = time_op(&dev, 0, plan, x, b, y, ws), cf = last_cpu;
-        double tb = time_op(&dev, 1, plan, x, b, y, ws), cb = last_cpu;
-        printf("%-14s %-24s %5d %8.2f %8.1f %8.1f %8.2f %8.1f %8.1f\n", s->net, s->name, s->count, tf * 1e3,
-               flop / tf * 1e-9, flop / cf * 1e-9, tb * 1e3, flop / tb * 1e-9, flop / cb * 1e-9);
-        fflush(stdout);
         int ni = strcmp(s->net, nets[0]) ? 1 : 0;
-        net_time[ni] += s->count * (tf + tb);
-        net_cpu[ni] += s->count * (cf + cb);
-        net_flop[ni] += s->count * 2 * flop;
+        if (wgrad) {
+            double tw = time_op(&dev, 2, plan, x, b, y, ws, w), cw = last_cpu;
+            printf("%-14s %-24s %5d %5d %8.3f %8.1f %8.1f\n", s->net, s->name, s->count, hw, tw * 1e3,
+                   flop / tw * 1e-9, flop / cw * 1e-9);
+            net_time[ni] += s->count * tw;
+            net_cpu[ni] += s->count * cw;
+            net_flop[ni] += s->count * flop;
+        } else {
+            double tf = time_op(&dev, 0, plan, x, b, y, ws, w), cf = last_cpu;
+            double tb = time_op(&dev, 1, plan, x, b, y, ws, w), cb = last_cpu;
+            printf("%-14s %-24s %5d %8.2f %8.1f %8.1f %8.2f %8.1f %8.1f\n", s->net, s->name, s->count, tf * 1e3,
+                   flop / tf * 1e-9, flop / cf * 1e-9, tb * 1e3, flop / tb * 1e-9, flop / cb * 1e-9);
+            net_time[ni] += s->count * (tf + tb);
+            net_cpu[ni] += s->count * (cf + cb);
+            net_flop[ni] += s->count * 2 * flop;
+        }
+        fflush(stdout);
         clReleaseMemObject(x);
         clReleaseMemObject(w);
         movl_conv_plan_free(plan);
@@ -185,9 +216,9 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < 2; i++)
         if (net_time[i] > 0)
-            printf("%s convs fwd+bwd-input: %.3f s per batch, %.1f GFLOP/s, %.1f img/s (from CPU time: %.1f GFLOP/s, "
+            printf("%s convs %s: %.3f s per batch, %.1f GFLOP/s, %.1f img/s (from CPU time: %.1f GFLOP/s, "
                    "%.1f img/s)\n",
-                   nets[i], net_time[i], net_flop[i] / net_time[i] * 1e-9, batch / net_time[i],
+                   nets[i], wgrad ? "weight gradient" : "fwd+bwd-input", net_time[i], net_flop[i] / net_time[i] * 1e-9, batch / net_time[i],
                    net_flop[i] / net_cpu[i] * 1e-9, batch / net_cpu[i]);
     movl_device_close(&dev);
     return 0;

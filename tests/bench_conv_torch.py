@@ -2,11 +2,19 @@
 # and torch.nn.grad.conv2d_input on the same ResNet-18 / EfficientNet-Lite0
 # conv shapes, fastest of several calls, plus GFLOP/s from process CPU time.
 # Usage: OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 \
-#          tests/bench_conv_torch.py [batch] [filter-substring]
+#          tests/bench_conv_torch.py [--wgrad] [--px N] [batch] [filter-substring]
+# --wgrad times torch.nn.grad.conv2d_weight (dw) instead; --px scales the
+# planes to N-pixel images (default 224), as bench_conv does.
 import os, sys, time, torch, torch.nn.functional as F
 torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '2')))
-B = int(sys.argv[1]) if len(sys.argv) > 1 else 32
-filt = sys.argv[2] if len(sys.argv) > 2 else None
+args = sys.argv[1:]
+wgrad = '--wgrad' in args
+if wgrad: args.remove('--wgrad')
+px = 224
+if '--px' in args:
+    i = args.index('--px'); px = int(args[i + 1]); del args[i:i + 2]
+B = int(args[0]) if len(args) > 0 else 32
+filt = args[1] if len(args) > 1 else None
 shapes = [
  ("resnet18","stem 3-64 7x7/2 224",1,3,224,64,7,2,1,0),
  ("resnet18","64-64 3x3 56",4,64,56,64,3,1,1,0),
@@ -64,10 +72,14 @@ def tm(f):
     last_cpu[0] = (time.process_time() - c0) / n / 2
     return best
 tot = {}
-print("%-14s %-24s %5s %8s %8s %8s %8s %8s %8s" % ("net","shape","count","fwd ms","GF/s","cGF/s","bwd ms","GF/s","cGF/s"))
+if wgrad:
+    print("%-14s %-24s %5s %5s %8s %8s %8s" % ("net","shape","count","plane","wgrad ms","GF/s","cGF/s"))
+else:
+    print("%-14s %-24s %5s %8s %8s %8s %8s %8s %8s" % ("net","shape","count","fwd ms","GF/s","cGF/s","bwd ms","GF/s","cGF/s"))
 with torch.no_grad():
   for net,name,cnt,cin,hw,cout,k,s,g,same in shapes:
     if filt and filt not in name and filt not in net: continue
+    hw = max(hw * px // 224, 1)
     x = torch.randn(B,cin,hw,hw); w = torch.randn(cout,cin//g,k,k); b = torch.randn(cout)
     if same:
         xp = same_pad(x,k,s); pad = 0
@@ -76,9 +88,14 @@ with torch.no_grad():
     y = F.conv2d(xp,w,b,s,pad,1,g)
     oh = y.shape[2]; macs = B*cout*oh*oh*(cin//g)*k*k; fl = 2*macs
     dy = torch.randn_like(y)
+    if wgrad:
+        tw = tm(lambda: torch.nn.grad.conv2d_weight(xp,w.shape,dy,s,pad,1,g)); cw = last_cpu[0]
+        print("%-14s %-24s %5d %5d %8.3f %8.1f %8.1f" % (net,name,cnt,hw,tw*1e3,fl/tw*1e-9,fl/cw*1e-9), flush=True)
+        t = tot.setdefault(net,[0,0,0]); t[0] += cnt*tw; t[1] += cnt*fl; t[2] += cnt*cw
+        continue
     tf = tm(lambda: torch.relu(F.conv2d(xp,w,b,s,pad,1,g))); cf = last_cpu[0]
     tb = tm(lambda: torch.nn.grad.conv2d_input(xp.shape,w,dy,s,pad,1,g)); cb = last_cpu[0]
     print("%-14s %-24s %5d %8.2f %8.1f %8.1f %8.2f %8.1f %8.1f" % (net,name,cnt,tf*1e3,fl/tf*1e-9,fl/cf*1e-9,tb*1e3,fl/tb*1e-9,fl/cb*1e-9), flush=True)
     t = tot.setdefault(net,[0,0,0]); t[0] += cnt*(tf+tb); t[1] += cnt*2*fl; t[2] += cnt*(cf+cb)
 for net,(t,f,c) in tot.items():
-    print("%s convs fwd+bwd-input: %.3f s per batch, %.1f GFLOP/s, %.1f img/s (from CPU time: %.1f GFLOP/s, %.1f img/s)" % (net,t,f/t*1e-9,B/t,f/c*1e-9,B/c))
+    print("%s convs %s: %.3f s per batch, %.1f GFLOP/s, %.1f img/s (from CPU time: %.1f GFLOP/s, %.1f img/s)" % (net,"weight gradient" if wgrad else "fwd+bwd-input",t,f/t*1e-9,B/t,f/c*1e-9,B/c))

@@ -91,7 +91,7 @@ static int check_desc(const movl_conv_desc *d, const char *op, char *err)
     return 1;
 }
 
-static int check_workspace(const movl_conv_plan *p, cl_mem workspace, const char *op, char *err)
+int conv_check_workspace(const movl_conv_plan *p, cl_mem workspace, const char *op, char *err)
 {
     size_t need = p->workspace_bytes;
     if (!need)
@@ -166,6 +166,12 @@ int movl_conv_plan_create(movl_device *dev, const movl_conv_desc *d, const movl_
     conv_plan_place(&p->fwd, 0, d->n, o);
     conv_plan_place(&p->bwd, p->fwd.w_floats, d->n, o);
     size_t ws = p->fwd.floats > p->bwd.floats ? p->fwd.floats : p->bwd.floats;
+    p->weight_grads = o->weight_grads == 1;
+    if (p->weight_grads) { /* one workspace serves all three directions, one after the other */
+        conv_plan_wgrad(dev->info.is_cpu, o, d, &p->wgrad);
+        if (p->wgrad.floats > ws)
+            ws = p->wgrad.floats;
+    }
     p->workspace_bytes = ws * sizeof(float);
     p->weight_bytes = (p->fwd.w_floats + p->bwd.w_floats) * sizeof(float);
     int ok = (p->pack = movl_kernel(dev, "conv", "", "conv_pack", err)) &&
@@ -174,6 +180,8 @@ int movl_conv_plan_create(movl_device *dev, const movl_conv_desc *d, const movl_
              (p->fwd_pass = pass_kernel(dev, &p->fwd, &p->fwd.pass[0], err));
     for (int i = 0; ok && i < p->bwd.npass; i++)
         ok = (p->bwd_pass[i] = pass_kernel(dev, &p->bwd, &p->bwd.pass[i], err)) != NULL;
+    if (ok && p->weight_grads)
+        ok = conv_wgrad_kernels(p, err) == MOVL_OK;
     /* Zeroed once from the host so that every float is defined, the alignment gaps between passes too:
      * cleared with clEnqueueFillBuffer instead, oclgrind reports uninitialised weight reads in conv_tile
      * (results were right either way; the old per-launch packing went to a host-written workspace). */
@@ -311,7 +319,7 @@ static int run(const movl_conv_plan *p, const conv_geometry *g, const cl_kernel 
     return MOVL_OK;
 }
 
-static int check_batch(const movl_conv_plan *p, int batch, const char *op, char *err)
+int conv_check_batch(const movl_conv_plan *p, int batch, const char *op, char *err)
 {
     if (batch >= 1 && batch <= p->desc.n)
         return 1;
@@ -326,14 +334,14 @@ int movl_conv_forward(const movl_conv_plan *p, int batch, cl_mem x, cl_mem bias,
         movl_set_error(err, "conv forward: unknown activation %d (expected none, relu or relu6)", (int)act);
         return MOVL_ERR_RUN;
     }
-    if (!check_batch(p, batch, "conv forward", err) || !check_workspace(p, workspace, "conv forward", err))
+    if (!conv_check_batch(p, batch, "conv forward", err) || !conv_check_workspace(p, workspace, "conv forward", err))
         return MOVL_ERR_RUN;
     return run(p, &p->fwd, &p->fwd_pass, batch, x, bias, act, y, workspace, 0, err);
 }
 
 int movl_conv_backward_input(const movl_conv_plan *p, int batch, cl_mem dy, cl_mem dx, cl_mem workspace, char *err)
 {
-    if (!check_batch(p, batch, "conv backward", err) || !check_workspace(p, workspace, "conv backward", err))
+    if (!conv_check_batch(p, batch, "conv backward", err) || !conv_check_workspace(p, workspace, "conv backward", err))
         return MOVL_ERR_RUN;
     const movl_conv_desc *d = &p->desc;
     size_t dx_bytes = (size_t)batch * d->cin * d->h * d->w * sizeof(float);

@@ -60,6 +60,28 @@ typedef struct conv_geometry {
     size_t floats; /* workspace size in floats (P and G; the weights live in the plan) */
 } conv_geometry;
 
+/* The weight gradient's plan (conv_wgrad.c): the batch in parts of `per`
+ * images, each summed into its own slot of the workspace (cout*nr + cout
+ * floats: dw, then db) and the slots added in order; one part writes dw/db
+ * itself. Depthwise convs correlate D (dz at P's row pitch) with P (x
+ * prepared as the forward does); the others run a GEMM of dz with colT (the
+ * transposed im2col of x), both built per chunk of images in the workspace. */
+typedef struct conv_wgrad {
+    int depthwise;
+    int mt, nv;      /* GEMM register tile: mt channels x 8*nv columns of colT */
+    int nr, npad;    /* reduction length cin_g*k*k; colT row pitch (multiple of 8*nv) */
+    int per;         /* images per part */
+    int chunk;       /* images per chunk of colT or P and D (a multiple of per) */
+    int len;         /* depthwise: positions of D per plane, (oh-1)*pw + ow */
+    conv_prep prep;  /* depthwise: P */
+    int parts;       /* parts of a full batch (slots of the workspace) */
+    size_t slot;     /* floats per slot: cout*nr + cout */
+    size_t col_at;   /* colT or P, in floats into the workspace */
+    size_t d_at;     /* depthwise D */
+    size_t part_at;  /* the slots (when parts > 1) */
+    size_t floats;   /* workspace the weight gradient needs */
+} conv_wgrad;
+
 /* Forward and backward-to-input geometry of d for the variant the options
  * and the device type pick (is_cpu). Pure arithmetic: no device work. */
 void conv_plan_forward(int is_cpu, const movl_conv_options *o, const movl_conv_desc *d, conv_geometry *g);
@@ -67,6 +89,8 @@ void conv_plan_backward(int is_cpu, const movl_conv_options *o, const movl_conv_
 /* Places the passes' packed weights from float offset w_base on (g->w_floats
  * set to what they take) and P and G in the workspace (g->floats). */
 void conv_plan_place(conv_geometry *g, size_t w_base, int n, const movl_conv_options *o);
+/* The weight gradient's geometry of d (d->n: the largest batch). */
+void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_desc *d, conv_wgrad *wg);
 
 /* One convolution layer, planned once (movl_conv_plan_create). */
 struct movl_conv_plan {
@@ -78,6 +102,16 @@ struct movl_conv_plan {
     cl_mem weights;       /* packed weights: forward passes, then backward passes */
     size_t weight_bytes;
     size_t workspace_bytes;
+    int weight_grads; /* options->weight_grads: wgrad and its kernels are set */
+    conv_wgrad wgrad;
+    cl_kernel wg_cols, wg_gemm, wg_dpad, wg_dw, wg_db, wg_reduce;
 };
+
+/* Checks shared by the launchers (conv.c, conv_wgrad.c): 1 if fine, else 0 with err set (op names the call). */
+int conv_check_batch(const movl_conv_plan *p, int batch, const char *op, char *err);
+int conv_check_workspace(const movl_conv_plan *p, cl_mem workspace, const char *op, char *err);
+
+/* Builds the weight gradient's kernels into p (at plan creation, when asked for). */
+int conv_wgrad_kernels(movl_conv_plan *p, char *err);
 
 #endif

@@ -362,3 +362,111 @@ void conv_plan_backward(int is_cpu, const movl_conv_options *o, const movl_conv_
     }
     prep_strides(p);
 }
+
+/* Weight gradient: bytes of partial sums the parts may take (more images per
+ * part beyond it), positions per part on CPUs (a part's rows of colT or P and
+ * D stay in the cache while the channel tiles reuse them), and the work-items
+ * wanted before parts stop being split (two per lane of a few compute units). */
+#define WGRAD_SLOT_LIMIT ((size_t)32 << 20)
+#define WGRAD_SPAN 4096
+#define WGRAD_ITEMS 256
+
+/* MT x NV of conv_wgrad_gemm: 12 float8 accumulators (of 16 AVX registers),
+ * the largest MT that wastes at most ~10% of the channel tiles, else the one
+ * that wastes fewest; NV no wider than the reduction. */
+static void pick_wgrad_tile(int cout_g, int nr, int is_gpu, conv_wgrad *wg)
+{
+    static const int cand[] = {6, 4, 3, 2};
+    int best = -1;
+    wg->mt = 1;
+    for (int i = 0; i < 4; i++) {
+        int padded = (cout_g + cand[i] - 1) / cand[i] * cand[i];
+        if (padded * 10 <= cout_g * 11) {
+            wg->mt = cand[i];
+            break;
+        }
+        if (best < 0 || padded < best) {
+            best = padded;
+            wg->mt = cand[i];
+        }
+    }
+    if (is_gpu) /* many small items rather than a few register-heavy ones */
+        wg->mt = cout_g >= 2 ? 2 : 1;
+    wg->nv = 12 / wg->mt;
+    if (wg->nv > 8)
+        wg->nv = 8;
+    int vecs = (nr + 7) / 8;
+    if (wg->nv > vecs)
+        wg->nv = vecs;
+    if (is_gpu)
+        wg->nv = 1;
+    wg->npad = (nr + 8 * wg->nv - 1) / (8 * wg->nv) * (8 * wg->nv);
+}
+
+void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_desc *d, conv_wgrad *wg)
+{
+    int K = d->k, S = d->stride, cin_g = d->cin / d->groups, cout_g = d->cout / d->groups;
+    int is_gpu = pick_variant(is_cpu, o) == VARIANT_GPU;
+    memset(wg, 0, sizeof *wg);
+    wg->nr = cin_g * K * K;
+    wg->slot = (size_t)d->cout * wg->nr + d->cout;
+    wg->depthwise = cin_g == 1 && cout_g == 1;
+    size_t per_image;
+    long span, tiles;
+    if (wg->depthwise) {
+        conv_prep *p = &wg->prep;
+        int reach = (K - 1) / S;
+        p->copy = 1;
+        p->src_c = d->cin;
+        p->src_h = d->h;
+        p->src_w = d->w;
+        p->s = S;
+        p->up = 1;
+        p->nph = S < K ? S : K;
+        p->pad_t = d->pad_t;
+        p->pad_l = d->pad_l;
+        p->pw = d->ow + reach; /* tap rows and columns reach up to `reach` past the output grid */
+        p->ph = d->oh + reach;
+        prep_strides(p);
+        wg->len = (d->oh - 1) * p->pw + d->ow;
+        per_image = (size_t)p->p_n + (size_t)d->cin * wg->len;
+        span = wg->len;
+        tiles = (long)d->cin * K;
+    } else {
+        pick_wgrad_tile(cout_g, wg->nr, is_gpu, wg);
+        per_image = (size_t)d->groups * d->oh * d->ow * wg->npad;
+        span = (long)d->oh * d->ow;
+        tiles = (long)d->groups * ((cout_g + wg->mt - 1) / wg->mt) * ((wg->nr + 8 * wg->nv - 1) / (8 * wg->nv));
+    }
+    /* Halve the images per part until there is work enough for every core
+     * and (CPU) a part's positions fit the cache, while the slots stay bounded. */
+    int n = d->n, per = n;
+    while (per > 1) {
+        long parts = (n + per - 1) / per;
+        if (tiles * parts >= (is_gpu ? 16 * WGRAD_ITEMS : WGRAD_ITEMS) && (is_gpu || per * span <= WGRAD_SPAN))
+            break;
+        int next = (per + 1) / 2;
+        if ((size_t)((n + next - 1) / next) * wg->slot * sizeof(float) > WGRAD_SLOT_LIMIT)
+            break;
+        per = next;
+    }
+    size_t limit = o->prep_limit > 0 ? o->prep_limit : CONV_PREP_LIMIT;
+    size_t fit = limit / (per_image * sizeof(float));
+    if (fit < 1)
+        fit = 1;
+    if (fit < (size_t)per)
+        per = (int)fit;
+    wg->per = per;
+    wg->chunk = (int)(fit / per * per);
+    if (wg->chunk > n)
+        wg->chunk = n;
+    wg->parts = (n + per - 1) / per;
+    wg->col_at = 0;
+    if (wg->depthwise) {
+        wg->d_at = align_up((size_t)wg->chunk * wg->prep.p_n);
+        wg->part_at = align_up(wg->d_at + (size_t)wg->chunk * d->cin * wg->len);
+    } else {
+        wg->d_at = wg->part_at = align_up((size_t)wg->chunk * per_image);
+    }
+    wg->floats = wg->part_at + (wg->parts > 1 ? (size_t)wg->parts * wg->slot : 0);
+}

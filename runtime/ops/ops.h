@@ -16,6 +16,7 @@ typedef struct movl_conv_options {
     movl_conv_variant variant; /* kernel family; auto: by device type */
     int tile_mt, tile_tc;      /* CPU register tile (both >= 1), else chosen per shape */
     size_t prep_limit;         /* bytes of prepared input per chunk of images; 0: 64 MiB */
+    int weight_grads; /* 1: also plan movl_conv_backward_weights (kernels, workspace) */
 } movl_conv_options;
 /* The options from the environment, read once at encoder load: MOVL_CONV_VARIANT=cpu|gpu,
  * MOVL_CONV_TILE=MT,TC, MOVL_CONV_PREP_LIMIT=bytes (unset or malformed: automatic). */
@@ -48,6 +49,16 @@ int movl_conv_forward(const movl_conv_plan *p, int batch, cl_mem x, cl_mem bias,
  * activation (apply movl_act_backward first). dx is overwritten. */
 int movl_conv_backward_input(const movl_conv_plan *p, int batch, cl_mem dy, cl_mem dx, cl_mem workspace,
                              char *err);
+/* dw[cout][cin/groups][k][k] = sum over the batch's images and output positions of
+ * dz[n][co][oy][ox] * x[n][g*cin_g + ci][oy*s - pad_t + kh][ox*s - pad_l + kw] (zero outside),
+ * db[co] = sum over images and positions of dz[n][co] (db may be NULL). dz is the gradient with respect to
+ * the conv output BEFORE activation. dw and db are overwritten. Deterministic: every sum in a fixed order
+ * (partial sums per image chunk, then a fixed-order reduction; no atomics), so two calls give identical bits.
+ * Needs a plan created with options->weight_grads = 1 (else MOVL_ERR_RUN naming it); the workspace passed must
+ * be at least movl_conv_plan_workspace_bytes(p) (which includes this op's scratch when weight_grads is set).
+ * Enqueues only. */
+int movl_conv_backward_weights(const movl_conv_plan *p, int batch, cl_mem x, cl_mem dz, cl_mem dw, cl_mem db,
+                               cl_mem workspace, char *err);
 
 /* ---- elementwise ---- */
 /* y = act(x); y may equal x. */

@@ -1,7 +1,7 @@
-/* Conv forward and backward-to-input cases: each on both kernel variants
- * (MOVL_CONV_VARIANT=cpu|gpu), canaries around every buffer (workspace
- * included), the backward run twice for bitwise determinism, chunked
- * workspaces, and the refused descriptors. All conv calls go through
+/* Conv forward, backward-to-input and weight-gradient cases: each on both
+ * kernel variants (MOVL_CONV_VARIANT=cpu|gpu), canaries around every buffer
+ * (workspace included), the backward ones run twice for bitwise determinism,
+ * chunked workspaces, and the refused descriptors. All conv calls go through
  * conv_adapter.h. */
 #include <math.h>
 #include <stdio.h>
@@ -23,12 +23,16 @@ typedef struct conv_data {
     size_t nx, nw, ny, ws_bytes;
     float *x, *w, *b, *dy;
     double *xd, *wd, *bd, *dyd;
-    test_guarded gx, gw, gb, gdy, gy, gdx, gws;
+    int wgrad; /* the weight gradient's case: its plans have weight_grads set */
+    test_guarded gx, gw, gb, gdy, gy, gdx, gdw, gdb, gws;
 } conv_data;
 
+enum { SETUP_FORWARD, SETUP_BACKWARD, SETUP_WGRAD };
+
 /* The case's data, shared by both variants; on the device only what the
- * forward (x, w, bias -> y) or the backward (w, dy -> dx) uses. */
-static void conv_setup(op_run *r, const conv_row *c, int backward, conv_data *s)
+ * forward (x, w, bias -> y), the backward (w, dy -> dx) or the weight
+ * gradient (x, dy -> dw, db) uses. */
+static void conv_setup(op_run *r, const conv_row *c, int mode, conv_data *s)
 {
     memset(s, 0, sizeof *s);
     s->dev = r->dev;
@@ -46,8 +50,16 @@ static void conv_setup(op_run *r, const conv_row *c, int backward, conv_data *s)
     s->wd = to_double_new(s->w, s->nw);
     s->bd = to_double_new(s->b, d->cout);
     s->dyd = to_double_new(s->dy, s->ny);
+    if (mode == SETUP_WGRAD) {
+        s->wgrad = 1;
+        s->gx = upload_new(r->dev, s->x, s->nx);
+        s->gdy = upload_new(r->dev, s->dy, s->ny);
+        s->gdw = test_guarded_alloc(r->dev, s->nw);
+        s->gdb = test_guarded_alloc(r->dev, d->cout);
+        return;
+    }
     s->gw = upload_new(r->dev, s->w, s->nw);
-    if (backward) {
+    if (mode == SETUP_BACKWARD) {
         s->gdy = upload_new(r->dev, s->dy, s->ny);
         s->gdx = test_guarded_alloc(r->dev, s->nx);
     } else {
@@ -76,16 +88,22 @@ static void conv_variant_begin(op_run *r, conv_data *s, const char *variant)
     conv_label(r, s, variant);
     setenv("MOVL_CONV_VARIANT", variant, 1);
     unsetenv("MOVL_CONV_PREP_LIMIT");
-    size_t whole = conv_case_workspace_bytes(r->dev, d);
+    size_t whole = conv_case_workspace_bytes_for(r->dev, d, s->wgrad);
     if (c->flags & CHUNKED)
         setenv("MOVL_CONV_PREP_LIMIT", CHUNK_LIMIT, 1);
-    s->ws_bytes = conv_case_workspace_bytes(r->dev, d);
-    if (c->flags & CHUNKED)
+    s->ws_bytes = conv_case_workspace_bytes_for(r->dev, d, s->wgrad);
+    /* (the weight gradient's parts may get smaller with the chunks, and its slots more) */
+    if ((c->flags & CHUNKED) && !s->wgrad)
         CHECK(s->ws_bytes < whole, "%s: a " CHUNK_LIMIT "-byte limit should split the batch (workspace %zu, whole batch %zu)",
               r->label, s->ws_bytes, whole);
     if (s->ws_bytes)
         s->gws = test_guarded_alloc(r->dev, (s->ws_bytes + sizeof(float) - 1) / sizeof(float));
-    test_guarded_upload(r->dev, s->gy.buf ? &s->gy : &s->gdx, NULL);
+    if (s->wgrad) {
+        test_guarded_upload(r->dev, &s->gdw, NULL);
+        test_guarded_upload(r->dev, &s->gdb, NULL);
+    } else {
+        test_guarded_upload(r->dev, s->gy.buf ? &s->gy : &s->gdx, NULL);
+    }
 }
 
 static void conv_variant_end(conv_data *s)
@@ -100,7 +118,7 @@ static void conv_teardown(conv_data *s)
     void *mem[] = {s->x, s->w, s->b, s->dy, s->xd, s->wd, s->bd, s->dyd};
     for (size_t i = 0; i < sizeof mem / sizeof mem[0]; i++)
         free(mem[i]);
-    test_guarded *g[] = {&s->gx, &s->gw, &s->gb, &s->gdy, &s->gy, &s->gdx};
+    test_guarded *g[] = {&s->gx, &s->gw, &s->gb, &s->gdy, &s->gy, &s->gdx, &s->gdw, &s->gdb};
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
         test_guarded_free(g[i]);
 }
@@ -176,7 +194,7 @@ void run_conv_forward(op_run *r, const void *row)
     }
     const conv_row *c = row;
     conv_data s;
-    conv_setup(r, c, 0, &s);
+    conv_setup(r, c, SETUP_FORWARD, &s);
     double *yref = NULL;
     if (r->eval) {
         yref = malloc(s.ny * sizeof *yref + 1);
@@ -228,7 +246,7 @@ void run_conv_backward_input(op_run *r, const void *row)
     const conv_row *c = row;
     int fd = r->grad && (c->flags & FD);
     conv_data s;
-    conv_setup(r, c, 1, &s);
+    conv_setup(r, c, SETUP_BACKWARD, &s);
     double *dxref = NULL;
     if (r->eval) {
         dxref = malloc(s.nx * sizeof *dxref + 1);
@@ -274,5 +292,161 @@ void run_conv_backward_input(op_run *r, const void *row)
     free(dx[0]);
     free(dx[1]);
     free(dxref);
+    conv_teardown(&s);
+}
+
+/* ---- weight gradient ---- */
+
+/* db is asked for on the cases with a bias, NULL on the others. */
+static int launch_wgrad_batch(conv_data *s, int batch, char *err)
+{
+    return conv_case_run_backward_weights(s->dev, &s->d, batch, 1, s->gx.buf, s->gdy.buf, s->gdw.buf,
+                                          s->c->bias ? s->gdb.buf : NULL, s->gws.buf, err);
+}
+
+static int launch_wgrad(void *ctx, char *err)
+{
+    conv_data *s = ctx;
+    return launch_wgrad_batch(s, s->d.n, err);
+}
+
+/* A plan without weight_grads, a short workspace and a batch above the plan's are refused with a message. */
+static void conv_wgrad_once(op_run *r)
+{
+    char err[MOVL_ERRLEN] = "";
+    movl_conv_desc d;
+    movl_conv_desc_init(&d, 2, 4, 8, 8, 4, 3, 1, 1, 1);
+    int rc = conv_case_run_backward_weights(r->dev, &d, 2, 0, NULL, NULL, NULL, NULL, NULL, err);
+    CHECK(rc == MOVL_ERR_RUN && strstr(err, "weight_grads"), "plan without weight_grads: rc %d, '%s'", rc, err);
+    size_t plain = conv_case_workspace_bytes_for(r->dev, &d, 0), with = conv_case_workspace_bytes_for(r->dev, &d, 1);
+    CHECK(with >= plain && with > 0, "workspace with weight_grads %zu, without %zu (expected at least as large)", with,
+          plain);
+    err[0] = 0;
+    rc = conv_case_run_backward_weights(r->dev, &d, 2, 1, NULL, NULL, NULL, NULL, NULL, err);
+    CHECK(rc == MOVL_ERR_RUN && strstr(err, "workspace"), "missing workspace: rc %d, '%s'", rc, err);
+    err[0] = 0;
+    rc = conv_case_run_backward_weights(r->dev, &d, 3, 1, NULL, NULL, NULL, NULL, NULL, err);
+    CHECK(rc == MOVL_ERR_RUN && strstr(err, "batch"), "batch above the plan's: rc %d, '%s'", rc, err);
+}
+
+/* L = sum(dy * (conv(x, w) + b)) over the whole batch in double: its
+ * gradients with respect to w and b are dw and db. */
+typedef struct wgrad_loss {
+    conv_data *s;
+    double *y;
+} wgrad_loss;
+
+static double wgrad_loss_of(void *ctx, size_t i)
+{
+    (void)i; /* every image depends on every weight */
+    wgrad_loss *l = ctx;
+    movl_ref_conv_forward(&l->s->d, l->s->xd, l->s->wd, l->s->bd, MOVL_ACT_NONE, l->y);
+    double sum = 0;
+    for (size_t o = 0; o < l->s->ny; o++)
+        sum += l->s->dyd[o] * l->y[o];
+    return sum;
+}
+
+static double max_abs(const float *a, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; a && i < n; i++)
+        m = fmax(m, fabs(a[i]));
+    return m;
+}
+
+/* The gradient of the first `batch` images (batch < d.n: a plan for more images run on fewer). */
+static void check_wgrad_batch(op_run *r, conv_data *s, int batch, const double *dwref, const double *dbref,
+                              float **dw, float **db)
+{
+    char err[MOVL_ERRLEN] = "";
+    test_guarded_upload(r->dev, &s->gdw, NULL);
+    test_guarded_upload(r->dev, &s->gdb, NULL);
+    int rc = launch_wgrad_batch(s, batch, err);
+    CHECK(rc == MOVL_OK, "%s: weight gradient of %d images failed: %s", r->label, batch, err);
+    *dw = check_against_ref(r, &s->gdw, dwref, batch < s->d.n ? "dw (fewer images)" : "dw");
+    *db = s->c->bias ? check_against_ref(r, &s->gdb, dbref, batch < s->d.n ? "db (fewer images)" : "db") : NULL;
+}
+
+void run_conv_backward_weights(op_run *r, const void *row)
+{
+    if (!row) {
+        conv_wgrad_once(r);
+        return;
+    }
+    const conv_row *c = row;
+    int fd = r->grad && (c->flags & FD);
+    conv_data s;
+    conv_setup(r, c, SETUP_WGRAD, &s);
+    double *dwref = NULL, *dbref = NULL, *dwpart = NULL, *dbpart = NULL;
+    movl_conv_desc fewer = s.d;
+    fewer.n = s.d.n - 1;
+    if (r->eval) {
+        dwref = malloc(s.nw * sizeof *dwref + 1);
+        dbref = malloc(s.d.cout * sizeof *dbref + 1);
+        r->op->ref.conv_backward_weights(&s.d, s.xd, s.dyd, dwref, dbref);
+        if (fewer.n >= 1) {
+            dwpart = malloc(s.nw * sizeof *dwpart + 1);
+            dbpart = malloc(s.d.cout * sizeof *dbpart + 1);
+            r->op->ref.conv_backward_weights(&fewer, s.xd, s.dyd, dwpart, dbpart);
+        }
+    }
+    float *dw[2] = {NULL, NULL}, *db[2] = {NULL, NULL};
+    for (int v = 0; v < 2; v++) {
+        char err[MOVL_ERRLEN] = "";
+        conv_variant_begin(r, &s, variants[v]);
+        if (r->perf)
+            time_launch(r, launch_wgrad, &s, "wgrad");
+        if (r->eval && fewer.n >= 1) {
+            float *a = NULL, *b = NULL;
+            check_wgrad_batch(r, &s, fewer.n, dwpart, dbpart, &a, &b);
+            free(a);
+            free(b);
+        }
+        if (r->eval) {
+            check_wgrad_batch(r, &s, s.d.n, dwref, dbref, &dw[v], &db[v]);
+            /* again into NaN-filled outputs: bitwise identical (fixed-order sums, no atomics) */
+            test_guarded_upload(r->dev, &s.gdw, NULL);
+            test_guarded_upload(r->dev, &s.gdb, NULL);
+            int rc = launch_wgrad(&s, err);
+            float *dw2 = test_guarded_read(r->dev, &s.gdw), *db2 = test_guarded_read(r->dev, &s.gdb);
+            CHECK(rc == MOVL_OK && !memcmp(dw[v], dw2, s.nw * sizeof *dw2) &&
+                      (!c->bias || !memcmp(db[v], db2, s.d.cout * sizeof *db2)),
+                  "%s: weight gradient is not deterministic", r->label);
+            free(dw2);
+            free(db2);
+            check_conv_canaries(r, &s);
+        } else if (fd) {
+            int rc = launch_wgrad(&s, err);
+            CHECK(rc == MOVL_OK, "%s: weight gradient failed: %s", r->label, err);
+            dw[v] = test_guarded_read(r->dev, &s.gdw);
+            db[v] = c->bias ? test_guarded_read(r->dev, &s.gdb) : NULL;
+        }
+        conv_variant_end(&s);
+    }
+    if (fd && dw[0] && dw[1]) {
+        wgrad_loss l = {&s, malloc(s.ny * sizeof(double) + 1)};
+        conv_label(r, &s, NULL);
+        double scale = fmax(max_abs(dw[0], s.nw), max_abs(dw[1], s.nw));
+        /* L is linear in w and b: in double the differences agree closely */
+        fd_probe p = {wgrad_loss_of, &l, s.wd, s.nw, {dw[0], dw[1]}, {"dw [cpu]", "dw [gpu]"},
+                      1e-3, 1e-2 * scale + 1e-30, 6, 6, NULL};
+        check_fd(r, &p);
+        if (c->bias) {
+            scale = fmax(max_abs(db[0], s.d.cout), max_abs(db[1], s.d.cout));
+            fd_probe q = {wgrad_loss_of, &l, s.bd, (size_t)s.d.cout, {db[0], db[1]}, {"db [cpu]", "db [gpu]"},
+                          1e-3, 1e-2 * scale + 1e-30, 3, 3, NULL};
+            check_fd(r, &q);
+        }
+        free(l.y);
+    }
+    for (int v = 0; v < 2; v++) {
+        free(dw[v]);
+        free(db[v]);
+    }
+    free(dwref);
+    free(dbref);
+    free(dwpart);
+    free(dbpart);
     conv_teardown(&s);
 }

@@ -43,6 +43,7 @@ typedef enum { SHAPE_conv, SHAPE_elt, SHAPE_pool, SHAPE_gap, SHAPE_linear } shap
 typedef union op_reference {
     void (*conv_forward)(const movl_conv_desc *, const double *, const double *, const double *, movl_act, double *);
     void (*conv_backward_input)(const movl_conv_desc *, const double *, const double *, double *);
+    void (*conv_backward_weights)(const movl_conv_desc *, const double *, const double *, double *, double *);
     void (*act_forward)(movl_act, size_t, const double *, double *);
     void (*act_backward)(movl_act, size_t, const double *, const double *, double *);
     void (*add_forward)(size_t, const double *, const double *, movl_act, double *);

@@ -13,8 +13,13 @@ void movl_ref_conv_forward(const movl_conv_desc *d, const double *x, const doubl
                            double *y);
 /* dx = d(conv)/dx^T dy (dy taken before the activation); dx is overwritten. */
 void movl_ref_conv_backward_input(const movl_conv_desc *d, const double *w, const double *dy, double *dx);
+/* dw[co][ci][kh][kw] = sum over images and output positions of dy * the input
+ * under that tap (0 in the padding); db[co] = sum of dy[.][co] (db may be
+ * NULL). dy is taken before the activation; dw and db are overwritten. */
+void movl_ref_conv_backward_weights(const movl_conv_desc *d, const double *x, const double *dy, double *dw,
+                                    double *db);
 
-/* Multiply-adds of one forward pass (the backward-to-input has as many). */
+/* Multiply-adds of one forward pass (each backward has as many). */
 double movl_conv_macs(const movl_conv_desc *d);
 
 #endif

@@ -1,0 +1,171 @@
+/* Launcher of the convolution's weight gradient (cl/conv_wgrad.cl), for
+ * full fine-tuning:
+ *
+ *   dw[co][r] = sum over n, j of dz[n][co][j] * col[n][r][j],  r = (ci, kh, kw)
+ *
+ * a GEMM whose reduction runs over the batch's positions. The batch is cut
+ * into parts of wgrad.per images (conv_plan_wgrad picks it so that every core
+ * has work and a part's rows stay in cache); each part's sums go to their own
+ * slot of the workspace and conv_wgrad_reduce adds the slots in slot order.
+ * Every sum therefore has one fixed order, whatever the device's scheduling:
+ * no atomics, two calls give identical bits. With one part the kernels write
+ * dw and db themselves.
+ *
+ * Grouped and dense convs: per chunk of images, conv_wgrad_cols writes colT
+ * (the im2col of x, transposed: a row of cin_g*k*k values per position) and
+ * conv_wgrad_gemm broadcasts dz scalars against 8*NV consecutive columns of
+ * it (an MT x NV register tile of float8, the forward's pattern).
+ * Depthwise convs (one channel per group, where a GEMM tile would hold one
+ * channel): x is prepared as the forward prepares it (zero-padded, split into
+ * stride phases), dz copied to the same row pitch with zeros between rows
+ * (conv_wgrad_dpad), and conv_wgrad_dw correlates the two, one tap row of a
+ * channel per work-item. */
+#include "core/common.h"
+#include "device/build_options.h"
+#include "ops/conv_internal.h"
+
+int conv_wgrad_kernels(movl_conv_plan *p, char *err)
+{
+    const conv_wgrad *wg = &p->wgrad;
+    movl_build_options o;
+    movl_options_init(&o);
+    if (wg->depthwise) {
+        movl_options_int(&o, "K", p->desc.k);
+        if (!(p->wg_dw = movl_kernel_with_options(p->dev, "conv_wgrad", &o, "conv_wgrad_dw", err)) ||
+            !(p->wg_dpad = movl_kernel(p->dev, "conv_wgrad", "", "conv_wgrad_dpad", err)))
+            return MOVL_ERR_RUN;
+    } else {
+        movl_options_int(&o, "MT", wg->mt);
+        movl_options_int(&o, "NV", wg->nv);
+        if (!(p->wg_gemm = movl_kernel_with_options(p->dev, "conv_wgrad", &o, "conv_wgrad_gemm", err)) ||
+            !(p->wg_cols = movl_kernel(p->dev, "conv_wgrad", "", "conv_wgrad_cols", err)))
+            return MOVL_ERR_RUN;
+    }
+    if (!(p->wg_db = movl_kernel(p->dev, "conv_wgrad", "", "conv_wgrad_db", err)) ||
+        !(p->wg_reduce = movl_kernel(p->dev, "conv_wgrad", "", "conv_wgrad_reduce", err)))
+        return MOVL_ERR_RUN;
+    return MOVL_OK;
+}
+
+/* Where the parts' sums go: slots of the workspace, or (one part) dw/db. */
+typedef struct wgrad_out {
+    cl_mem w, b;
+    int w_off, b_off, stride;
+} wgrad_out;
+
+static int launch_depthwise(const movl_conv_plan *p, cl_mem x, cl_mem dz, cl_mem ws, const wgrad_out *out, int n0,
+                            int nb, char *err)
+{
+    const movl_conv_desc *d = &p->desc;
+    const conv_wgrad *wg = &p->wgrad;
+    const conv_prep *pr = &wg->prep;
+    int x_c = d->h * d->w, x_n = d->cin * x_c, x_off = n0 * x_n, p_off = (int)wg->col_at, d_off = (int)wg->d_at;
+    int dz_off = n0 * d->cout * d->oh * d->ow, nc = nb * d->cin, part0 = n0 / wg->per;
+    cl_kernel k = p->prepare;
+    if (movl_set_args(k, err, MOVL_ARG(x), MOVL_ARG(x_off), MOVL_ARG(x_n), MOVL_ARG(x_c), MOVL_ARG(d->h),
+                      MOVL_ARG(d->w), MOVL_ARG(ws), MOVL_ARG(p_off), MOVL_ARG(nb), MOVL_ARG(pr->src_c),
+                      MOVL_ARG(pr->nph), MOVL_ARG(pr->ph), MOVL_ARG(pr->pw), MOVL_ARG(pr->s), MOVL_ARG(pr->up),
+                      MOVL_ARG(pr->pad_t), MOVL_ARG(pr->pad_l), MOVL_ARGS_END))
+        return MOVL_ERR_RUN;
+    size_t rows = (size_t)nb * pr->src_c * pr->nph * pr->nph * pr->ph, local = 64;
+    if (movl_launch(p->dev, k, 1, &rows, &local, err))
+        return MOVL_ERR_RUN;
+    k = p->wg_dpad;
+    if (movl_set_args(k, err, MOVL_ARG(dz), MOVL_ARG(dz_off), MOVL_ARG(ws), MOVL_ARG(d_off), MOVL_ARG(nc),
+                      MOVL_ARG(d->oh), MOVL_ARG(d->ow), MOVL_ARG(pr->pw), MOVL_ARGS_END))
+        return MOVL_ERR_RUN;
+    rows = (size_t)nc * d->oh;
+    if (movl_launch(p->dev, k, 1, &rows, &local, err))
+        return MOVL_ERR_RUN;
+    k = p->wg_dw;
+    if (movl_set_args(k, err, MOVL_ARG(ws), MOVL_ARG(p_off), MOVL_ARG(pr->p_n), MOVL_ARG(pr->p_c),
+                      MOVL_ARG(pr->p_plane), MOVL_ARG(pr->p_row), MOVL_ARG(ws), MOVL_ARG(d_off), MOVL_ARG(wg->len),
+                      MOVL_ARG(out->w), MOVL_ARG(out->w_off), MOVL_ARG(out->stride), MOVL_ARG(part0),
+                      MOVL_ARG(wg->per), MOVL_ARG(nb), MOVL_ARG(d->cin), MOVL_ARG(pr->nph), MOVL_ARG(d->stride),
+                      MOVL_ARGS_END))
+        return MOVL_ERR_RUN;
+    size_t items = (size_t)((nb + wg->per - 1) / wg->per) * d->cin * d->k;
+    local = 16;
+    return movl_launch(p->dev, k, 1, &items, &local, err);
+}
+
+static int launch_gemm(const movl_conv_plan *p, cl_mem x, cl_mem dz, cl_mem ws, const wgrad_out *out, int n0, int nb,
+                       char *err)
+{
+    const movl_conv_desc *d = &p->desc;
+    const conv_wgrad *wg = &p->wgrad;
+    int cin_g = d->cin / d->groups, cout_g = d->cout / d->groups, ohow = d->oh * d->ow;
+    int x_off = n0 * d->cin * d->h * d->w, col_off = (int)wg->col_at, dz_off = n0 * d->cout * ohow;
+    int part0 = n0 / wg->per;
+    cl_kernel k = p->wg_cols;
+    if (movl_set_args(k, err, MOVL_ARG(x), MOVL_ARG(x_off), MOVL_ARG(d->cin), MOVL_ARG(d->h), MOVL_ARG(d->w),
+                      MOVL_ARG(ws), MOVL_ARG(col_off), MOVL_ARG(nb), MOVL_ARG(d->groups), MOVL_ARG(cin_g),
+                      MOVL_ARG(d->k), MOVL_ARG(d->stride), MOVL_ARG(d->pad_t), MOVL_ARG(d->pad_l), MOVL_ARG(d->oh),
+                      MOVL_ARG(d->ow), MOVL_ARG(wg->npad), MOVL_ARGS_END))
+        return MOVL_ERR_RUN;
+    size_t rows = (size_t)d->groups * nb * ohow, local = 64;
+    if (movl_launch(p->dev, k, 1, &rows, &local, err))
+        return MOVL_ERR_RUN;
+    k = p->wg_gemm;
+    if (movl_set_args(k, err, MOVL_ARG(dz), MOVL_ARG(dz_off), MOVL_ARG(ws), MOVL_ARG(col_off), MOVL_ARG(wg->npad),
+                      MOVL_ARG(out->w), MOVL_ARG(out->w_off), MOVL_ARG(out->stride), MOVL_ARG(part0),
+                      MOVL_ARG(wg->per), MOVL_ARG(nb), MOVL_ARG(ohow), MOVL_ARG(d->cout), MOVL_ARG(d->groups),
+                      MOVL_ARG(cout_g), MOVL_ARG(wg->nr), MOVL_ARGS_END))
+        return MOVL_ERR_RUN;
+    size_t items = (size_t)((nb + wg->per - 1) / wg->per) * d->groups * ((cout_g + wg->mt - 1) / wg->mt) *
+                   ((wg->nr + 8 * wg->nv - 1) / (8 * wg->nv));
+    local = 16;
+    return movl_launch(p->dev, k, 1, &items, &local, err);
+}
+
+int movl_conv_backward_weights(const movl_conv_plan *p, int batch, cl_mem x, cl_mem dz, cl_mem dw, cl_mem db,
+                               cl_mem workspace, char *err)
+{
+    const char *op = "conv backward weights";
+    if (!p->weight_grads) {
+        movl_set_error(err, "%s: the plan was created without options->weight_grads = 1 (expected it set at "
+                            "movl_conv_plan_create)", op);
+        return MOVL_ERR_RUN;
+    }
+    if (!conv_check_batch(p, batch, op, err) || !conv_check_workspace(p, workspace, op, err))
+        return MOVL_ERR_RUN;
+    const movl_conv_desc *d = &p->desc;
+    const conv_wgrad *wg = &p->wgrad;
+    int parts = (batch + wg->per - 1) / wg->per, nw = d->cout * wg->nr;
+    wgrad_out out = {dw, db, 0, 0, 0};
+    if (parts > 1) {
+        out.w = out.b = workspace;
+        out.w_off = (int)wg->part_at;
+        out.b_off = (int)wg->part_at + nw;
+        out.stride = (int)wg->slot;
+    }
+    for (int n0 = 0; n0 < batch; n0 += wg->chunk) {
+        int nb = batch - n0 < wg->chunk ? batch - n0 : wg->chunk;
+        int rc = wg->depthwise ? launch_depthwise(p, x, dz, workspace, &out, n0, nb, err)
+                               : launch_gemm(p, x, dz, workspace, &out, n0, nb, err);
+        if (rc)
+            return MOVL_ERR_RUN;
+    }
+    size_t local = 64;
+    if (db) {
+        cl_kernel k = p->wg_db;
+        int ohow = d->oh * d->ow;
+        if (movl_set_args(k, err, MOVL_ARG(dz), MOVL_ARG(out.b), MOVL_ARG(out.b_off), MOVL_ARG(out.stride),
+                          MOVL_ARG(wg->per), MOVL_ARG(batch), MOVL_ARG(d->cout), MOVL_ARG(ohow), MOVL_ARGS_END))
+            return MOVL_ERR_RUN;
+        size_t items = (size_t)parts * d->cout;
+        if (movl_launch(p->dev, k, 1, &items, &local, err))
+            return MOVL_ERR_RUN;
+    }
+    if (parts > 1) {
+        cl_kernel k = p->wg_reduce;
+        int part_at = (int)wg->part_at, stride = (int)wg->slot;
+        if (movl_set_args(k, err, MOVL_ARG(workspace), MOVL_ARG(part_at), MOVL_ARG(stride), MOVL_ARG(parts),
+                          MOVL_ARG(dw), MOVL_ARG(db), MOVL_ARG(nw), MOVL_ARG(d->cout), MOVL_ARGS_END))
+            return MOVL_ERR_RUN;
+        size_t items = (size_t)nw + (db ? d->cout : 0);
+        if (movl_launch(p->dev, k, 1, &items, &local, err))
+            return MOVL_ERR_RUN;
+    }
+    return MOVL_OK;
+}
