@@ -126,6 +126,9 @@ static void compare(const char *arch, const char *what, const float *ref, const 
     CHECK(rel < tolerance, "%s %s: relative L2 error %.3e >= %.2e", arch, what, rel, tolerance);
 }
 
+static void weight_grads(movl_device *dev, const golden_case *c, const movl_weights *g, const float *x, size_t nx,
+                         const float *gf, size_t ngf, const float *gz, size_t ngz, const float *dxr);
+
 static void run_case(movl_device *dev, const golden_case *c)
 {
     char err[MOVL_ERRLEN];
@@ -201,6 +204,7 @@ static void run_case(movl_device *dev, const golden_case *c)
         free(again);
         free(only_f);
         free(sum);
+        weight_grads(dev, c, g, x, nx, gf, ngf, gz, ngz, dxr);
     }
     test_guarded_free(&dx);
     clReleaseMemObject(bx);
@@ -215,6 +219,84 @@ static void run_case(movl_device *dev, const golden_case *c)
     free(torch_err);
     movl_encoder_free(e);
     movl_weights_close(g);
+}
+
+/* Full fine-tuning: the same input and output gradients through a trainable
+ * encoder give the PyTorch weight gradients with respect to the BN-folded
+ * conv weights and biases (golden wgrad.LAYER / bgrad.LAYER), every tensor
+ * within the tolerance, bit-identical on a second backward, the same input
+ * gradient as the frozen encoder, and nothing changed when dx is NULL. */
+static void weight_grads(movl_device *dev, const golden_case *c, const movl_weights *g, const float *x, size_t nx,
+                         const float *gf, size_t ngf, const float *gz, size_t ngz, const float *dxr)
+{
+    char err[MOVL_ERRLEN];
+    movl_encoder *e = NULL;
+    movl_encoder_options o = {1, 2};
+    int rc = movl_encoder_load_with(dev, c->arch, path_in_tmp("weights.safetensors"), c->batch + 1, c->size, &o, &e,
+                                    err);
+    CHECK(rc == MOVL_OK, "%s trainable: load: %s", c->arch, err);
+    if (rc != MOVL_OK)
+        return;
+    cl_mem bx = upload(dev, x, nx), bgf = upload(dev, gf, ngf), bgz = upload(dev, gz, ngz);
+    test_guarded dx = test_guarded_alloc(dev, nx);
+    size_t np = movl_encoder_param_floats(e);
+    rc = movl_encoder_forward(e, c->batch, bx, err);
+    rc = rc ? rc : movl_encoder_backward(e, bgf, bgz, dx.buf, err);
+    CHECK(rc == MOVL_OK && movl_encoder_param_grads(e), "%s trainable: backward: %s", c->arch, err);
+    if (rc == MOVL_OK) {
+        float *grads = download(dev, movl_encoder_param_grads(e), np), *gotdx = malloc(sizeof(float) * nx);
+        test_guarded_download(dev, &dx, gotdx);
+        compare(c->arch, "dinput(tr)", dxr, gotdx, nx, -1, TOLERANCE);
+        double worst = 0;
+        const char *worst_name = "";
+        int nt = movl_encoder_tensor_count(e), missing = 0;
+        double num = 0, den = 0;
+        for (int i = 0; i < nt; i++) {
+            movl_encoder_tensor ti;
+            movl_encoder_tensor_info(e, i, &ti);
+            char gname[128];
+            int bias = ti.ndim == 1;
+            snprintf(gname, sizeof gname, "%s.%.*s", bias ? "bgrad" : "wgrad",
+                     (int)(strlen(ti.name) - strlen(bias ? ".bias" : ".weight")), ti.name);
+            const movl_tensor_info *rt = movl_weights_find(g, gname);
+            if (!rt || rt->numel != ti.numel) {
+                missing++;
+                continue;
+            }
+            size_t n;
+            float *ref = read_tensor(g, gname, &n);
+            double rel = sqrt(test_nmse(ref, grads + ti.offset, n));
+            for (size_t k = 0; k < n; k++) {
+                double d = (double)ref[k] - grads[ti.offset + k];
+                num += d * d;
+                den += (double)ref[k] * ref[k];
+            }
+            if (rel > worst || isnan(rel)) {
+                worst = rel;
+                worst_name = ti.name;
+            }
+            free(ref);
+        }
+        printf("  %-20s weight gradients of %d tensors: worst rel L2 %.2e (%s), all together %.2e\n", c->arch, nt,
+               worst, worst_name, sqrt(num / den));
+        CHECK(missing == 0, "%s: %d trained tensors have no PyTorch gradient of their shape", c->arch, missing);
+        CHECK(nt > 0 && worst < TOLERANCE, "%s: weight gradient of %s: relative L2 error %.3e >= %.2e", c->arch,
+              worst_name, worst, TOLERANCE);
+
+        /* Again, without an input gradient: the same bits. */
+        rc = movl_encoder_backward(e, bgf, bgz, NULL, err);
+        float *again = rc == MOVL_OK ? download(dev, movl_encoder_param_grads(e), np) : NULL;
+        CHECK(again && memcmp(again, grads, sizeof(float) * np) == 0,
+              "%s: weight gradients differ between two backward passes: %s", c->arch, rc ? err : "different bits");
+        free(again);
+        free(grads);
+        free(gotdx);
+    }
+    test_guarded_free(&dx);
+    clReleaseMemObject(bx);
+    clReleaseMemObject(bgf);
+    clReleaseMemObject(bgz);
+    movl_encoder_free(e);
 }
 
 /* Rewrites weights.safetensors into bad.safetensors without tensor `drop`,

@@ -34,6 +34,7 @@ void movl_encoder_free(movl_encoder *e)
                 clReleaseEvent(ev[i]);
         free(ev);
     }
+    enc_params_release(e);
     free(e->grad_handles);
     free(e->layers);
     free(e->tensors);
@@ -94,6 +95,12 @@ static int warm_up(movl_encoder *e, char *err)
 int movl_encoder_load(movl_device *dev, const char *arch, const char *weights, int max_batch, int size,
                       movl_encoder **out, char *err)
 {
+    return movl_encoder_load_with(dev, arch, weights, max_batch, size, NULL, out, err);
+}
+
+int movl_encoder_load_with(movl_device *dev, const char *arch, const char *weights, int max_batch, int size,
+                           const movl_encoder_options *o, movl_encoder **out, char *err)
+{
     *out = NULL;
     int ai = -1;
     for (int i = 0; arch && movl_encoder_archs[i]; i++)
@@ -124,6 +131,9 @@ int movl_encoder_load(movl_device *dev, const char *arch, const char *weights, i
     e->max_batch = max_batch;
     e->size = size;
     movl_conv_options_from_env(&e->conv_options);
+    e->trainable = o && o->trainable;
+    e->state_floats_per_param = o ? o->state_floats_per_param : 0;
+    e->conv_options.weight_grads = e->trainable;
     rc = ai < 3 ? enc_build_resnet(e, w, ai == 0 ? 18 : ai == 1 ? 34 : 50, err)
                 : enc_build_efficientnet_lite(e, w, ai - 3, err);
     if (w)
@@ -132,6 +142,8 @@ int movl_encoder_load(movl_device *dev, const char *arch, const char *weights, i
         rc = enc_finish(e, err);
     if (rc == MOVL_OK)
         rc = alloc_gradient_pool(e, err);
+    if (rc == MOVL_OK && e->trainable)
+        rc = enc_params_setup(e, err);
     if (rc == MOVL_OK && dev->profiling) {
         e->fwd_events = calloc((size_t)e->nlayers + 1, sizeof(cl_event));
         e->bwd_events = calloc((size_t)e->nlayers + 1, sizeof(cl_event));
@@ -147,8 +159,9 @@ int movl_encoder_load(movl_device *dev, const char *arch, const char *weights, i
         return rc;
     }
     if (movl_verbose)
-        fprintf(stderr, "%s: %d layers, %.2f GFLOP/image, %d gradient buffers, %.1f MiB on the device\n", arch,
-                e->nlayers, movl_encoder_flops(e) * 1e-9, e->npool, e->device_bytes / 1048576.0);
+        fprintf(stderr, "%s: %d layers, %.2f GFLOP/image, %d gradient buffers, %.1f MiB on the device%s\n", arch,
+                e->nlayers, movl_encoder_flops(e) * 1e-9, e->npool, e->device_bytes / 1048576.0,
+                e->trainable ? " (trainable)" : "");
     *out = e;
     return MOVL_OK;
 }
@@ -182,7 +195,8 @@ int movl_encoder_forward(movl_encoder *e, int batch, cl_mem x, char *err)
     }
     e->tensors[0].buf = x;
     int rc = enc_run_forward(e, batch, err);
-    e->tensors[0].buf = NULL; /* the caller's; backward never reads it */
+    e->tensors[0].buf = NULL; /* the caller's: only the first conv's weight gradient reads it */
+    e->input = e->trainable ? x : NULL;
     e->batch = rc == MOVL_OK ? batch : 0;
     return rc;
 }
@@ -192,7 +206,7 @@ cl_mem movl_encoder_logits(const movl_encoder *e) { return e->tensors[e->t_logit
 
 int movl_encoder_backward(movl_encoder *e, cl_mem dfeatures, cl_mem dlogits, cl_mem dx, char *err)
 {
-    if (e->batch == 0 || !dx) {
+    if (e->batch == 0 || (!dx && !e->trainable)) {
         movl_set_error(err, "%s: backward %s", e->arch, dx ? "without a forward before it" : "without a dx buffer");
         return MOVL_ERR_INPUT;
     }

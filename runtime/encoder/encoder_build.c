@@ -116,6 +116,21 @@ int enc_finish(movl_encoder *e, char *err)
             return MOVL_ERR_RUN;
         }
     }
+    size_t ws = 0;
+    for (int i = 0; i < e->nlayers; i++) {
+        const enc_layer *l = &e->layers[i];
+        size_t b = l->kind->workspace_bytes ? l->kind->workspace_bytes(l) : 0;
+        ws = b > ws ? b : ws;
+    }
+    if (e->trainable) {
+        double planned = (double)ws;
+        for (int i = 1; i < e->ntensors; i++)
+            if (e->tensors[i].alias_of < 0)
+                planned += sizeof(float) * (double)e->max_batch * (double)e->tensors[i].numel;
+        int rc = enc_params_check_fits(e, planned, err);
+        if (rc != MOVL_OK)
+            return rc;
+    }
     for (int i = 1; i < e->ntensors; i++) {
         enc_tensor *t = &e->tensors[i];
         if (t->alias_of >= 0)
@@ -127,13 +142,7 @@ int enc_finish(movl_encoder *e, char *err)
         movl_set_error(err, "out of host memory building %s", e->arch);
         return MOVL_ERR_RUN;
     }
-    e->workspace_bytes = 0;
-    for (int i = 0; i < e->nlayers; i++) {
-        const enc_layer *l = &e->layers[i];
-        size_t b = l->kind->workspace_bytes ? l->kind->workspace_bytes(l) : 0;
-        if (b > e->workspace_bytes)
-            e->workspace_bytes = b;
-    }
+    e->workspace_bytes = ws;
     if (e->workspace_bytes && !(e->workspace = enc_alloc(e, e->workspace_bytes, err)))
         return MOVL_ERR_RUN;
     return MOVL_OK;

@@ -111,6 +111,8 @@ static int contribute(bwd_state *s, enc_layer *l, int slot, int hz, char *err)
     int t = l->in[slot], rc = MOVL_OK;
     int *g = &s->grad[t];
     int identity = l->kind->backward_input == NULL;
+    if (t == 0 && !s->slot[G_DX].mem)
+        return MOVL_OK; /* no input gradient asked for (a trainable encoder's weight gradients only) */
     if (*g == G_NONE) { /* first contribution: written straight into its place */
         if (t == 0) {
             *g = G_DX;
@@ -161,6 +163,8 @@ static int backward_layer(bwd_state *s, enc_layer *l, char *err)
                                    s->slot[hz].mem, err);
         }
     }
+    if (rc == MOVL_OK && s->e->trainable && l->kind->backward_params && !s->dry)
+        rc = l->kind->backward_params(s->e, l, s->batch, s->slot[hz].mem, err);
     for (int i = 0; i < l->nin && rc == MOVL_OK; i++)
         rc = contribute(s, l, i, hz, err);
     if (hz != hy)
@@ -200,7 +204,7 @@ int enc_run_backward(movl_encoder *e, cl_mem dfeatures, cl_mem dlogits, cl_mem d
         if (rc == MOVL_OK && !dry)
             rc = mark(e, e->bwd_events, i, err);
     }
-    if (rc == MOVL_OK && s.grad[0] == G_NONE && !dry) /* no gradient given: d(nothing)/dx = 0 */
+    if (rc == MOVL_OK && s.grad[0] == G_NONE && !dry && dx) /* no gradient given: d(nothing)/dx = 0 */
         rc = movl_fill_zero(e->dev, dx, sizeof(float) * (size_t)e->batch * e->tensors[0].numel, err);
     if (rc == MOVL_OK && s.in_use != 0) {
         movl_set_error(err, "%s: internal error: %d gradient buffers still held after backward", e->arch, s.in_use);

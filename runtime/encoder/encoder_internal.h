@@ -46,6 +46,9 @@ typedef struct enc_layer_kind {
     /* The op family for profiles: "conv", "depthwise_conv", "pool", "eltwise", "linear". */
     const char *(*profile_group)(const enc_layer *l);
     size_t (*workspace_bytes)(const enc_layer *l); /* shared scratch it needs; NULL: none */
+    /* Trainable encoders: writes the gradients of the layer's weights given dz
+     * (overwrites them). NULL: the kind has no trained weights. */
+    int (*backward_params)(movl_encoder *e, enc_layer *l, int batch, cl_mem dz, char *err);
     void (*release)(enc_layer *l);                 /* frees its parameters' buffers */
     /* 1: a residual add may overwrite this layer's output in place, because
      * its backward reads neither its output nor its input (convolutions). */
@@ -59,7 +62,9 @@ extern const enc_layer_kind *const enc_layer_kinds[]; /* [ENC_KIND_COUNT] */
 typedef struct enc_conv_params {
     movl_conv_desc desc;
     movl_conv_plan *plan; /* planned at load; holds the packed (BN-folded) weights */
-    cl_mem bias;
+    cl_mem bias;          /* frozen: its own buffer; trainable: a sub-buffer of the parameters */
+    int param;            /* its entry in e->params */
+    float *host_init;     /* trainable, during load only: folded weights then bias, until uploaded */
 } enc_conv_params;
 typedef struct enc_maxpool_params {
     movl_pool_desc desc;
@@ -93,6 +98,16 @@ typedef struct enc_grad_slot {
 
 #define ENC_MAX_POOL 16
 
+/* One layer's trained tensors in the flat parameter layout (offsets in
+ * floats, each aligned for sub-buffers). The sub-buffers exist only in a
+ * trainable encoder. */
+typedef struct enc_param {
+    int layer;
+    size_t w_off, w_n, b_off, b_n;
+    int64_t w_shape[4]; /* [cout][cin/groups][k][k] */
+    cl_mem w, b, dw, db;
+} enc_param;
+
 struct movl_encoder {
     movl_device *dev;
     char arch[32];
@@ -106,6 +121,16 @@ struct movl_encoder {
     int t_features, t_logits; /* pooled features and classifier output */
 
     movl_conv_options conv_options; /* read from the environment once, at load */
+
+    /* Trained tensors (BN-folded conv weights and biases), in every encoder so
+     * that a fine-tuned backbone can be loaded; buffers only when trainable. */
+    int trainable;
+    int state_floats_per_param; /* optimiser state the caller adds, for the memory check */
+    enc_param *params;
+    int nparams, cap_params;
+    size_t param_floats;       /* flat layout, alignment gaps included */
+    cl_mem param_buf, grad_buf; /* [param_floats] each */
+    cl_mem input;              /* trainable: the last forward's input (the first conv's weight gradient reads it) */
     cl_mem workspace; /* shared scratch, the largest any layer needs at max_batch */
     size_t workspace_bytes;
     enc_grad_slot pool[ENC_MAX_POOL];
@@ -144,6 +169,17 @@ int enc_linear(movl_encoder *e, const movl_weights *w, int in, const char *weigh
                const char *layer_name, int *out, char *err);
 /* Allocates the activation buffers and the shared workspace once the graph is complete. */
 int enc_finish(movl_encoder *e, char *err);
+
+/* ---- trained tensors (encoder_params.c) ---- */
+/* Adds layer `layer`'s weight (shape) and bias (cout) to the flat layout; returns its index or -1. */
+int enc_param_add(movl_encoder *e, int layer, const int64_t w_shape[4], char *err);
+/* Trainable encoders: whether what is allocated so far, `planned` more bytes (activations,
+ * workspace) and the parameters with their gradients and optimiser state fit the device
+ * (MOVL_ERR_INPUT saying how much is needed, before anything large is allocated). */
+int enc_params_check_fits(const movl_encoder *e, double planned, char *err);
+/* Allocates the flat buffers and sub-buffers and uploads each conv's host_init. Trainable only. */
+int enc_params_setup(movl_encoder *e, char *err);
+void enc_params_release(movl_encoder *e);
 
 /* A device buffer counted in movl_encoder_device_bytes. */
 cl_mem enc_alloc(movl_encoder *e, size_t bytes, char *err);

@@ -21,6 +21,13 @@ static int conv_backward(movl_encoder *e, enc_layer *l, int slot, int batch, cl_
     return movl_conv_backward_input(l->p.conv.plan, batch, dz, dx, e->workspace, err);
 }
 
+static int conv_backward_params(movl_encoder *e, enc_layer *l, int batch, cl_mem dz, char *err)
+{
+    const enc_param *p = &e->params[l->p.conv.param];
+    cl_mem x = l->in[0] == 0 ? e->input : T(e, l->in[0])->buf;
+    return movl_conv_backward_weights(l->p.conv.plan, batch, x, dz, p->dw, p->db, e->workspace, err);
+}
+
 static double conv_flops(const movl_encoder *e, const enc_layer *l)
 {
     (void)e;
@@ -46,6 +53,8 @@ static size_t conv_workspace(const enc_layer *l) { return movl_conv_plan_workspa
 static void conv_release(enc_layer *l)
 {
     movl_conv_plan_free(l->p.conv.plan);
+    free(l->p.conv.host_init);
+    l->p.conv.host_init = NULL;
     if (l->p.conv.bias)
         clReleaseMemObject(l->p.conv.bias);
 }
@@ -58,6 +67,7 @@ const enc_layer_kind enc_kind_conv = {
     .floats_moved = conv_floats_moved,
     .profile_group = conv_group,
     .workspace_bytes = conv_workspace,
+    .backward_params = conv_backward_params,
     .release = conv_release,
     .output_overwritable = 1,
 };
@@ -99,6 +109,9 @@ int enc_conv_bn(movl_encoder *e, const movl_weights *w, int in, const char *conv
         return MOVL_ERR_INPUT;
     l->p.conv.desc = d;
     l->act = act;
+    int64_t shape[4] = {cout, x.c / groups, k, k};
+    if ((l->p.conv.param = enc_param_add(e, (int)(l - e->layers), shape, err)) < 0)
+        return MOVL_ERR_RUN;
     size_t nw = (size_t)cout * (x.c / groups) * k * k;
     float *hw = malloc(sizeof(float) * (nw + (size_t)cout));
     if (!hw) {
@@ -106,6 +119,14 @@ int enc_conv_bn(movl_encoder *e, const movl_weights *w, int in, const char *conv
         return MOVL_ERR_RUN;
     }
     int rc = movl_read_conv_bn(w, conv_name, bn_name, cout, x.c / groups, k, bn_eps, hw, hw + nw, err);
+    if (rc == MOVL_OK && e->trainable) { /* planned now, weights uploaded with all the others (enc_params_setup) */
+        *out = l->out;
+        l->p.conv.host_init = hw;
+        rc = movl_conv_plan_create(e->dev, &d, &e->conv_options, &l->p.conv.plan, err);
+        if (rc == MOVL_OK)
+            e->device_bytes += movl_conv_plan_device_bytes(l->p.conv.plan);
+        return rc == MOVL_ERR_INPUT ? MOVL_ERR_RUN : rc;
+    }
     if (rc == MOVL_OK)
         rc = plan_with_weights(e, l, hw, nw, err);
     if (rc == MOVL_OK) {

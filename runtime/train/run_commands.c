@@ -83,6 +83,7 @@ static int open_run(trainer *t, movl_experiment *e, const char *run_dir, const c
         return rc;
     t->exp = e;
     t->quiet = 1;
+    t->inference = 1; /* a fine-tuned backbone is loaded from the model file, never trained here */
     snprintf(t->run_dir, sizeof t->run_dir, "%s", run_dir);
     movl_weights *w = NULL;
     if ((rc = movl_weights_open(model, &w, err)))
@@ -222,6 +223,7 @@ int movl_features_run(const movl_experiment *exp, const char *out_path, char *er
     trainer t;
     memset(&t, 0, sizeof t);
     t.exp = exp;
+    t.inference = 1; /* the pretrained backbone's features */
     int rc = tr_setup(&t, err);
     movl_tensor_out out[2 * MOVL_NSPLITS];
     char names[2 * MOVL_NSPLITS][32];

@@ -225,7 +225,7 @@ static int run_stage(trainer *t, const stage *s, int resumed, char *err)
     if (!perm)
         return MOVL_ERR_RUN;
     /* A stage that follows an LP stage starts from that solution: it is the first candidate. */
-    if (!resumed && s->kind == STAGE_PROMPT_PROBE && t->progress.stage > 0 &&
+    if (!resumed && (s->kind == STAGE_PROMPT_PROBE || s->kind == STAGE_FULL) && t->progress.stage > 0 &&
         (rc = end_of_epoch(t, s, -1, 0, 0, err))) {
         free(perm);
         return rc;
@@ -236,15 +236,17 @@ static int run_stage(trainer *t, const stage *s, int resumed, char *err)
         if (s->kind == STAGE_PROMPT_MAP && e->head.type == MOVL_HEAD_ILM && t->progress.epoch > 0 &&
             t->progress.step_in_epoch == 0 && (rc = tr_fit_label_map(t, err)))
             break;
-        double t0 = movl_now(), lr_p = 0, lr_h = 0;
+        double t0 = movl_now(), lr_p = 0, lr_h = 0, lr_b = 0;
         int done = 0;
         for (; t->progress.step_in_epoch < steps; t->progress.step_in_epoch++) {
             int b0 = t->progress.step_in_epoch * t->dims.batch, nb = n - b0 < t->dims.batch ? n - b0 : t->dims.batch;
             lr_p = lr_at(e, &e->train.prompt, t->progress.stage_step, steps, s->epochs);
             lr_h = lr_at(e, &e->train.head, t->progress.stage_step, steps, s->epochs);
+            lr_b = lr_at(e, &e->train.backbone, t->progress.stage_step, steps, s->epochs);
             rc = s->kind == STAGE_PROBE_CACHED
                      ? tr_step_probe_cached(t, s, t->host.features[MOVL_SPLIT_TRAIN], perm + b0, nb, lr_h, err)
-                     : tr_step_prompt(t, s, perm + b0, nb, lr_p, lr_h, err);
+                 : s->kind == STAGE_FULL ? tr_step_full(t, perm + b0, nb, lr_b, lr_h, err)
+                                         : tr_step_prompt(t, s, perm + b0, nb, lr_p, lr_h, err);
             if (rc)
                 break;
             t->progress.stage_step++;
@@ -311,6 +313,8 @@ static size_t trainable_params(const trainer *t)
         n += (size_t)t->dims.classes * t->dims.feature_dim + t->dims.classes;
     if (t->model.map_fully)
         n += (size_t)t->dims.classes * t->dims.source_classes + t->dims.classes;
+    if (t->model.has_backbone)
+        n += movl_encoder_param_count(t->enc);
     return n;
 }
 

@@ -16,6 +16,19 @@
 #include "train/trainer_internal.h"
 #include "core/weights.h"
 
+#define TR_TENSOR_NAME 128 /* "best.backbone.LAYER.weight" */
+
+static float *backbone_download(trainer *t, char *err)
+{
+    size_t n = movl_encoder_param_floats(t->enc);
+    float *h = malloc(sizeof(float) * (n ? n : 1));
+    if (!h || movl_encoder_params_download(t->enc, h, err)) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
 static float *download_new(trainer *t, cl_mem m, size_t n, char *err)
 {
     float *h = malloc(sizeof(float) * (n ? n : 1));
@@ -33,7 +46,8 @@ void tr_snapshot_free(snapshot *s)
     free(s->b);
     free(s->fW);
     free(s->fb);
-    s->delta = s->W = s->b = s->fW = s->fb = NULL;
+    free(s->backbone);
+    s->delta = s->W = s->b = s->fW = s->fb = s->backbone = NULL;
     s->valid = 0;
 }
 
@@ -46,7 +60,8 @@ int tr_snapshot_take(trainer *t, snapshot *s, char *err)
           !(s->b = download_new(t, t->model.probe.b, (size_t)t->dims.classes, err)))) ||
         (t->model.map_fully &&
          (!(s->fW = download_new(t, t->model.fully.W, (size_t)t->dims.classes * t->dims.source_classes, err)) ||
-          !(s->fb = download_new(t, t->model.fully.b, (size_t)t->dims.classes, err))))) {
+          !(s->fb = download_new(t, t->model.fully.b, (size_t)t->dims.classes, err)))) ||
+        (t->model.has_backbone && !(s->backbone = backbone_download(t, err)))) {
         tr_snapshot_free(s);
         return MOVL_ERR_RUN;
     }
@@ -65,7 +80,8 @@ int tr_snapshot_restore(trainer *t, const snapshot *s, char *err)
         (s->b && movl_upload(&t->dev, t->model.probe.b, s->b, sizeof(float) * (size_t)t->dims.classes, err)) ||
         (s->fW && movl_upload(&t->dev, t->model.fully.W, s->fW,
                               sizeof(float) * (size_t)t->dims.classes * t->dims.source_classes, err)) ||
-        (s->fb && movl_upload(&t->dev, t->model.fully.b, s->fb, sizeof(float) * (size_t)t->dims.classes, err)))
+        (s->fb && movl_upload(&t->dev, t->model.fully.b, s->fb, sizeof(float) * (size_t)t->dims.classes, err)) ||
+        (s->backbone && movl_encoder_params_upload(t->enc, s->backbone, err)))
         return MOVL_ERR_RUN;
     memcpy(t->model.label_map, s->map, sizeof t->model.label_map);
     if (t->model.has_map &&
@@ -74,16 +90,30 @@ int tr_snapshot_restore(trainer *t, const snapshot *s, char *err)
     return MOVL_OK;
 }
 
+/* Tensors a snapshot can add: prompt, probe (2), fully map (2), map index, and the backbone's. */
+static int snapshot_tensor_cap(const trainer *t) { return 6 + movl_encoder_tensor_count(t->enc); }
+
+/* Tensor name buffers of the files written here. */
+typedef char tensor_name[TR_TENSOR_NAME];
+
 /* Appends the snapshot's tensors with a name prefix; map entries are stored as floats. */
-static int add_snapshot(trainer *t, const snapshot *s, const char *prefix, movl_tensor_out *out, int n, char names[][64],
-                        float *mapf)
+static int add_snapshot(trainer *t, const snapshot *s, const char *prefix, movl_tensor_out *out, int n,
+                        tensor_name *names, float *mapf)
 {
 #define ADD(nm, nd, s0, s1, ptr)                                                                                     \
     do {                                                                                                           \
-        snprintf(names[n], 64, "%s%s", prefix, nm);                                                                \
+        snprintf(names[n], sizeof names[n], "%s%s", prefix, nm);                                                   \
         out[n] = (movl_tensor_out){names[n], nd, {s0, s1}, ptr};                                                   \
         n++;                                                                                                       \
     } while (0)
+    for (int i = 0; s->backbone && i < movl_encoder_tensor_count(t->enc); i++) {
+        movl_encoder_tensor ti;
+        movl_encoder_tensor_info(t->enc, i, &ti);
+        snprintf(names[n], sizeof names[n], "%sbackbone.%s", prefix, ti.name);
+        out[n] = (movl_tensor_out){names[n], ti.ndim, {0}, s->backbone + ti.offset};
+        memcpy(out[n].shape, ti.shape, sizeof ti.shape);
+        n++;
+    }
     if (s->delta)
         ADD("prompt.delta", 1, (int64_t)t->model.prompt_len, 0, s->delta);
     if (s->W) {
@@ -128,9 +158,16 @@ static int valid_utf8(const char *s)
 
 int tr_save_model(trainer *t, const snapshot *s, const char *path, char *err)
 {
-    movl_tensor_out out[8];
-    char names[8][64];
+    int cap = snapshot_tensor_cap(t);
+    movl_tensor_out *out = malloc(sizeof *out * (size_t)cap);
+    tensor_name *names = malloc(sizeof *names * (size_t)cap);
     float mapf[TR_MAP_MAX];
+    if (!out || !names) {
+        free(out);
+        free(names);
+        movl_set_error(err, "%s: out of host memory writing the model", path);
+        return MOVL_ERR_RUN;
+    }
     int n = add_snapshot(t, s, "", out, 0, names, mapf);
     /* Enough to use the model without its dataset (movl predict): the class
      * count and, when the dataset named them, the class names (a JSON array
@@ -144,6 +181,8 @@ int tr_save_model(trainer *t, const snapshot *s, const char *path, char *err)
     snprintf(num, sizeof num, "%d", t->dims.classes);
     cJSON_AddStringToObject(meta, "classes", num);
     cJSON_AddStringToObject(meta, "method", movl_method_name(t->exp->train.method));
+    if (s->backbone) /* what the backbone.* tensors are (docs/METHOD.md, full fine-tuning) */
+        cJSON_AddStringToObject(meta, "backbone", "conv weights and biases with batch norm folded in");
     int names_ok = t->host.dataset.class_names != NULL;
     for (int k = 0; names_ok && k < t->dims.classes; k++)
         names_ok = valid_utf8(t->host.dataset.class_names[k]);
@@ -163,6 +202,8 @@ int tr_save_model(trainer *t, const snapshot *s, const char *path, char *err)
     if (!mtext)
         movl_set_error(err, "%s: out of memory writing the model metadata", path);
     free(mtext);
+    free(out);
+    free(names);
     return rc;
 }
 
@@ -236,23 +277,41 @@ static char *progress_json(const trainer *t)
     return text;
 }
 
+/* The optimisers whose state a checkpoint holds, and the tensor names it goes under. */
+#define TR_OPT_GROUPS 6
+static const char *const opt_names[TR_OPT_GROUPS] = {"opt.prompt",       "opt.probe.weight", "opt.probe.bias",
+                                                     "opt.fully.weight", "opt.fully.bias",   "opt.backbone"};
+static void optimizer_table(trainer *t, movl_optimizer **opts)
+{
+    movl_optimizer *o[TR_OPT_GROUPS] = {&t->model.prompt_opt, &t->model.probe.optW, &t->model.probe.optb,
+                                        &t->model.fully.optW, &t->model.fully.optb, &t->model.backbone_opt};
+    memcpy(opts, o, sizeof o);
+}
+
 int tr_save_resume(trainer *t, char *err)
 {
     snapshot cur = {0};
     int rc = tr_snapshot_take(t, &cur, err);
     if (rc)
         return rc;
-    movl_tensor_out out[24];
-    char names[24][64];
+    int cap = 2 * snapshot_tensor_cap(t) + TR_OPT_GROUPS;
+    movl_tensor_out *out = malloc(sizeof *out * (size_t)cap);
+    tensor_name *names = malloc(sizeof *names * (size_t)cap);
     float mapf[2][TR_MAP_MAX];
+    if (!out || !names) {
+        free(out);
+        free(names);
+        tr_snapshot_free(&cur);
+        movl_set_error(err, "out of host memory writing the checkpoint");
+        return MOVL_ERR_RUN;
+    }
     int n = add_snapshot(t, &cur, "", out, 0, names, mapf[0]);
     n = add_snapshot(t, &t->best.params, "best.", out, n, names, mapf[1]);
     /* optimiser states */
-    movl_optimizer *opts[5] = {&t->model.prompt_opt, &t->model.probe.optW, &t->model.probe.optb, &t->model.fully.optW,
-                               &t->model.fully.optb};
-    const char *onames[5] = {"opt.prompt", "opt.probe.weight", "opt.probe.bias", "opt.fully.weight", "opt.fully.bias"};
-    float *ostate[5] = {0};
-    for (int i = 0; i < 5 && rc == MOVL_OK; i++) {
+    movl_optimizer *opts[TR_OPT_GROUPS];
+    optimizer_table(t, opts);
+    float *ostate[TR_OPT_GROUPS] = {0};
+    for (int i = 0; i < TR_OPT_GROUPS && rc == MOVL_OK; i++) {
         size_t k = opts[i]->state ? movl_opt_state_floats(opts[i]) : 0;
         if (!k)
             continue;
@@ -261,7 +320,7 @@ int tr_save_resume(trainer *t, char *err)
             rc = MOVL_ERR_RUN;
             break;
         }
-        snprintf(names[n], 64, "%s", onames[i]);
+        snprintf(names[n], sizeof names[n], "%s", opt_names[i]);
         out[n] = (movl_tensor_out){names[n], 1, {(int64_t)k}, ostate[i]};
         n++;
     }
@@ -274,8 +333,10 @@ int tr_save_resume(trainer *t, char *err)
     if (rc == MOVL_OK)
         rc = movl_weights_write(path, out, (size_t)n, meta, err);
     free(meta);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < TR_OPT_GROUPS; i++)
         free(ostate[i]);
+    free(out);
+    free(names);
     tr_snapshot_free(&cur);
     return rc;
 }
@@ -283,6 +344,31 @@ int tr_save_resume(trainer *t, char *err)
 static int read_tensor(const movl_weights *w, const char *name, float *dst, size_t n, char *err)
 {
     return movl_weights_read_f32(w, name, dst, n, err);
+}
+
+/* The backbone tensors under prefix into a new flat array (gaps zero). A
+ * checkpoint's "best." snapshot may lack them (no epoch had ended); a model
+ * file or the current state of an ff run must have them all. */
+static int restore_backbone(trainer *t, const movl_weights *w, const char *prefix, snapshot *s, char *err)
+{
+    int nt = movl_encoder_tensor_count(t->enc);
+    char nm[TR_TENSOR_NAME];
+    movl_encoder_tensor ti;
+    movl_encoder_tensor_info(t->enc, 0, &ti);
+    snprintf(nm, sizeof nm, "%sbackbone.%s", prefix, ti.name);
+    if (!movl_weights_find(w, nm) && !strcmp(prefix, "best."))
+        return MOVL_OK;
+    if (!(s->backbone = calloc(movl_encoder_param_floats(t->enc) + 1, sizeof(float)))) {
+        movl_set_error(err, "out of host memory reading the backbone");
+        return MOVL_ERR_RUN;
+    }
+    int rc = MOVL_OK;
+    for (int i = 0; i < nt && rc == MOVL_OK; i++) {
+        movl_encoder_tensor_info(t->enc, i, &ti);
+        snprintf(nm, sizeof nm, "%sbackbone.%s", prefix, ti.name);
+        rc = read_tensor(w, nm, s->backbone + ti.offset, ti.numel, err); /* names the file and the tensor */
+    }
+    return rc;
 }
 
 static int restore_snapshot(trainer *t, const movl_weights *w, const char *prefix, snapshot *s, char *err)
@@ -304,6 +390,8 @@ static int restore_snapshot(trainer *t, const movl_weights *w, const char *prefi
     GET(fW, "map.fully.weight", (size_t)t->dims.classes * t->dims.source_classes)
     GET(fb, "map.fully.bias", (size_t)t->dims.classes)
 #undef GET
+    if (rc == MOVL_OK && movl_method_trains_backbone(t->exp->train.method))
+        rc = restore_backbone(t, w, prefix, s, err);
     snprintf(nm, sizeof nm, "%smap.index", prefix);
     float mapf[TR_MAP_MAX];
     memcpy(s->map, t->model.label_map, sizeof s->map);
@@ -393,15 +481,14 @@ int tr_load_resume(trainer *t, char *err)
     if (rc == MOVL_OK)
         rc = restore_snapshot(t, w, "best.", &t->best.params, err);
     t->best.params.valid = rc == MOVL_OK && best_valid > 0;
-    movl_optimizer *opts[5] = {&t->model.prompt_opt, &t->model.probe.optW, &t->model.probe.optb, &t->model.fully.optW,
-                               &t->model.fully.optb};
-    const char *onames[5] = {"opt.prompt", "opt.probe.weight", "opt.probe.bias", "opt.fully.weight", "opt.fully.bias"};
-    for (int i = 0; i < 5 && rc == MOVL_OK; i++) {
+    movl_optimizer *opts[TR_OPT_GROUPS];
+    optimizer_table(t, opts);
+    for (int i = 0; i < TR_OPT_GROUPS && rc == MOVL_OK; i++) {
         size_t k = opts[i]->state ? movl_opt_state_floats(opts[i]) : 0;
-        if (!k || !movl_weights_find(w, onames[i]))
+        if (!k || !movl_weights_find(w, opt_names[i]))
             continue;
         float *st = malloc(sizeof(float) * k);
-        rc = st ? read_tensor(w, onames[i], st, k, err) : MOVL_ERR_RUN;
+        rc = st ? read_tensor(w, opt_names[i], st, k, err) : MOVL_ERR_RUN;
         if (rc == MOVL_OK && movl_opt_state_upload(opts[i], st, err))
             rc = MOVL_ERR_RUN;
         free(st);
@@ -420,7 +507,8 @@ int tr_load_model(trainer *t, const char *path, char *err)
     snapshot s = {0};
     rc = restore_snapshot(t, w, "", &s, err);
     if (rc == MOVL_OK &&
-        ((t->model.has_prompt && !s.delta) || (t->model.has_probe && !s.W) || (t->model.map_fully && !s.fW))) {
+        ((t->model.has_prompt && !s.delta) || (t->model.has_probe && !s.W) || (t->model.map_fully && !s.fW) ||
+         (movl_method_trains_backbone(t->exp->train.method) && !s.backbone))) {
         movl_set_error(err, "%s: the model file lacks tensors its config.ini needs", path);
         rc = MOVL_ERR_INPUT;
     }

@@ -46,6 +46,7 @@ typedef struct head_params {
 
 typedef struct snapshot {
     float *delta, *W, *b, *fW, *fb; /* prompt, probe, fully map */
+    float *backbone;                /* ff: the encoder's flat parameters (movl_encoder_param_floats) */
     int map[TR_MAP_MAX];
     int valid;
 } snapshot;
@@ -76,6 +77,8 @@ typedef struct tr_model {
     head_params fully;    /* the fully map: [classes][source_classes] */
     int label_map[TR_MAP_MAX];
     cl_mem label_map_dev;
+    int has_backbone;             /* ff: the encoder's weights are trained (and saved) */
+    movl_optimizer backbone_opt;  /* over the encoder's flat parameters */
 } tr_model;
 
 /* Device buffers of one step, sized for the larger of the two batches. */
@@ -135,6 +138,7 @@ typedef struct trainer {
     char run_dir[1300];
     int quiet;            /* eval/predict: logs go to stderr so stdout stays machine-readable */
     int model_only;       /* predict: no dataset; classes (and class names) preset from the model file */
+    int inference;        /* eval/predict/features: the encoder is loaded frozen whatever the method */
     movl_device dev;
     int dev_open;
     movl_encoder *enc;
@@ -158,6 +162,8 @@ int tr_step_probe_cached(trainer *t, const stage *s, const float *feat, const in
                          char *err);
 int tr_step_prompt(trainer *t, const stage *s, const int *idx, int n, double lr_prompt, double lr_head,
                    char *err);
+/* ff: the backbone and the probe through the encoder on plain images. */
+int tr_step_full(trainer *t, const int *idx, int n, double lr_backbone, double lr_head, char *err);
 
 /* trainer_eval.c */
 /* Uploads the preprocessed images idx[0..n) of a split into t->bufs.images and their labels. */

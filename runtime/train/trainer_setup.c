@@ -59,6 +59,12 @@ static int load_data(trainer *t, char *err)
     return MOVL_OK;
 }
 
+/* Floats of optimiser state per parameter (movl_opt_state_floats / n). */
+static size_t state_per_param(const movl_opt_config *c)
+{
+    return c->kind == MOVL_OPT_ADAM ? 2 : c->momentum > 0 ? 1 : 0;
+}
+
 static int setup_prompt(trainer *t, char *err)
 {
     const movl_experiment *e = t->exp;
@@ -174,7 +180,14 @@ int tr_setup(trainer *t, char *err)
     if (!t->model_only && (rc = load_data(t, err)))
         return rc;
     int maxb = t->dims.batch > t->dims.eval_batch ? t->dims.batch : t->dims.eval_batch;
-    if ((rc = movl_encoder_load(&t->dev, e->encoder.arch, e->encoder.weights, maxb, t->dims.image_size, &t->enc, err)))
+    t->model.has_backbone = movl_method_trains_backbone(e->train.method) && !t->inference;
+    movl_opt_config boc = group_opt_config(&e->train.backbone);
+    movl_encoder_options eo = {t->model.has_backbone, (int)state_per_param(&boc)};
+    if ((rc = movl_encoder_load_with(&t->dev, e->encoder.arch, e->encoder.weights, maxb, t->dims.image_size, &eo,
+                                     &t->enc, err)))
+        return rc;
+    if (t->model.has_backbone &&
+        (rc = movl_opt_init(&t->model.backbone_opt, &t->dev, &boc, movl_encoder_param_floats(t->enc), err)))
         return rc;
     movl_encoder_normalization(t->enc, t->dims.mean, t->dims.std);
     t->dims.feature_dim = movl_encoder_feature_dim(t->enc);
@@ -228,6 +241,7 @@ void tr_free(trainer *t)
     movl_opt_free(&m->probe.optb);
     movl_opt_free(&m->fully.optW);
     movl_opt_free(&m->fully.optb);
+    movl_opt_free(&m->backbone_opt);
     for (int s = 0; s < MOVL_NSPLITS; s++) {
         free(t->host.features[s]);
         t->host.features[s] = NULL;

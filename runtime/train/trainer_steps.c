@@ -195,3 +195,30 @@ int tr_step_prompt(trainer *t, const stage *s, const int *idx, int n, double lr_
     }
     return finish_step(t, disc, err);
 }
+
+int tr_step_full(trainer *t, const int *idx, int n, double lr_backbone, double lr_head, char *err)
+{
+    tr_buffers *b = &t->bufs;
+    int rc = tr_load_batch(t, MOVL_SPLIT_TRAIN, idx, n, err);
+    if (rc)
+        return rc;
+    /* The encoder's weight gradients read the input, so b->images stays untouched until backward. */
+    if (movl_encoder_forward(t->enc, n, b->images, err))
+        return MOVL_ERR_RUN;
+    cl_mem feat = movl_encoder_features(t->enc);
+    long step = t->progress.stage_step + 1;
+    if (movl_linear_forward(&t->dev, n, t->dims.feature_dim, t->dims.classes, feat, t->model.probe.W,
+                            t->model.probe.b, b->logits, err) ||
+        movl_xent_mean(&t->dev, n, t->dims.classes, b->logits, b->labels, 1.0f, 0, b->logits_grad, b->losses, SLOT_CE,
+                       err) ||
+        movl_linear_backward_params(&t->dev, n, t->dims.feature_dim, t->dims.classes, feat, b->logits_grad,
+                                    b->head_grad_W, b->head_grad_b, err) ||
+        movl_linear_backward_input(&t->dev, n, t->dims.feature_dim, t->dims.classes, t->model.probe.W, b->logits_grad,
+                                   b->features_grad, err) ||
+        movl_encoder_backward(t->enc, b->features_grad, NULL, NULL, err) ||
+        movl_opt_step(&t->model.backbone_opt, movl_encoder_params(t->enc), movl_encoder_param_grads(t->enc),
+                      lr_backbone, step, err) ||
+        movl_encoder_params_changed(t->enc, err) || head_update(t, &t->model.probe, lr_head, err))
+        return MOVL_ERR_RUN;
+    return finish_step(t, 0, err);
+}

@@ -18,7 +18,14 @@
       1e-4 x its layer's RMS of a kink (and no max-pool window has a runner-up
       that close to its maximum), which leaves no flip for float32 to make.
       golden also holds torch_fp32_error: the relative L2 errors of
-      PyTorch's own float32 features, logits and dinput against the reference.
+      PyTorch's own float32 features, logits and dinput against the reference,
+      and the weight gradients of that same sum with respect to the
+      BN-folded parameters movl trains in full fine-tuning (BN frozen, eval
+      mode): for each conv followed by its batch norm, with s = gamma /
+      sqrt(var + eps) per output channel, W' = s W and b' = beta - s mean, so
+        wgrad.LAYER = dL/dW' = dL/dW / s      bgrad.LAYER = dL/db' = dL/dbeta
+      (LAYER: the conv's module name, "downsample.0" written "downsample" as
+      movl names it).
 
   make_golden.py real WEIGHTS RESIZE SIZE OUTDIR IMAGE...
       Preprocesses real photographs as the C side does (see preprocess()):
@@ -259,7 +266,7 @@ def golden(arch, seed, batch, size, outdir):
     write_safetensors(os.path.join(outdir, "golden.safetensors"), [
         ("input", x.detach().numpy()), ("features", f.detach().numpy()), ("logits", z.detach().numpy()),
         ("dfeatures", gf.numpy()), ("dlogits", gz.numpy()), ("dinput", x.grad.numpy()),
-        ("torch_fp32_error", np.array(fp32_error))])
+        ("torch_fp32_error", np.array(fp32_error))] + folded_weight_grads(model))
     relu6_clipped = 0
     if arch.startswith("efficientnet"):
         relu6_clipped = count_relu6_clipping(model, x.detach())
@@ -268,6 +275,22 @@ def golden(arch, seed, batch, size, outdir):
           "torch float32 rel. error: features %.1e logits %.1e dinput %.1e"
           % ((arch, seed, batch, size, tuple(f.shape), f.abs().max(), z.abs().max(), x.grad.abs().max(),
               relu6_clipped, moved) + tuple(fp32_error)))
+
+
+def folded_weight_grads(model):
+    """(name, array) of dL/dW' and dL/db' for every conv + batch norm pair, from the grads of a backward."""
+    out, conv = [], None
+    for name, m in model.named_modules():
+        if isinstance(m, torch.nn.Conv2d):
+            conv = (name, m)
+        elif isinstance(m, torch.nn.BatchNorm2d) and conv is not None:
+            cname, c = conv
+            scale = m.weight.detach() / torch.sqrt(m.running_var + m.eps)
+            layer = cname[:-2] if cname.endswith("downsample.0") else cname
+            out.append(("wgrad." + layer, (c.weight.grad / scale.view(-1, 1, 1, 1)).numpy()))
+            out.append(("bgrad." + layer, m.bias.grad.numpy().copy()))
+            conv = None
+    return out
 
 
 def torch_fp32_error(arch, model, x, gf, gz, exact):
