@@ -14,7 +14,7 @@ static const struct {
     {"devices", cmd_devices, "list OpenCL devices and their selectors (--json; --check runs the self-test)"},
     {"classify", cmd_classify, "top-5 ImageNet classes of images (--arch A --weights W IMAGE...)"},
     {"train", cmd_train, "adapt an encoder as an experiment file says (EXP.ini [-s k=v]; --resume RUN_DIR)"},
-    {"eval", cmd_eval, "metrics of a finished run on a split or another dataset (RUN_DIR [--data P] [--split S])"},
+    {"eval", cmd_eval, "metrics of a finished run on a split or another dataset (RUN_DIR [--data P] [--split S] [--shift all|NAME[:S],...])"},
     {"shift", cmd_shift, "corrupted copy of an npz, or a picture of the corruptions (IN.npz --out O.npz --corrupt NAME:S; --grid O.png)"},
     {"predict", cmd_predict, "class and probability per image (RUN_DIR IMAGE.png...)"},
     {"features", cmd_features, "export frozen features of a dataset (EXP.ini --out F.safetensors)"},
