@@ -69,6 +69,26 @@ static void expect_ok(const char *what, const char *text, const char *const *ov,
 
 static void touch(const char *path) { test_write_text(path, ""); }
 
+/* [eval] shift is checked at load against the shift suite's names; "all"
+ * needs [data] modality or a file name that tells it. */
+static void test_shift_keys(void)
+{
+    movl_experiment e;
+    expect_ok("shift names", base_ini("lp", "[eval]\nshift = jpeg, gaussian_noise:3\n"), NULL, 0, &e);
+    CHECK(e.data.modality == MOVL_MODALITY_AUTO, "modality default %d", (int)e.data.modality);
+    const char *fundus[] = {"data.modality=fundus"};
+    expect_ok("shift all with modality", base_ini("lp", "[eval]\nshift = all\n"), fundus, 1, &e);
+    CHECK(e.data.modality == MOVL_MODALITY_FUNDUS, "modality %d", (int)e.data.modality);
+    expect_error("shift all without modality", base_ini("lp", "[eval]\nshift = all\n"), NULL, 0,
+                 "x.ini:9: [eval] shift: 'all' needs a modality");
+    expect_error("shift severity", base_ini("lp", "[eval]\nshift = jpeg:7\n"), NULL, 0,
+                 "[eval] shift: item 'jpeg:7': severity '7' is not one of 1..5");
+    expect_error("shift name", base_ini("lp", "[eval]\nshift = pixelate,blur:2\n"), NULL, 0,
+                 "[eval] shift: item 'blur:2': unknown corruption 'blur' (valid: all, pixelate, jpeg,");
+    const char *mri[] = {"data.modality=mri"};
+    expect_error("bad modality", base_ini("lp", ""), mri, 1, "modality");
+}
+
 static void test_schema_api(void)
 {
     int n;
@@ -575,6 +595,7 @@ int main(void)
     test_defaults();
     test_overrides();
     test_errors();
+    test_shift_keys();
     test_sweep();
     test_round_trip();
 

@@ -1,4 +1,5 @@
-/* movl eval RUN_DIR [--data PATH] [--split test|val|train] [--device SEL] [--json] */
+/* movl eval RUN_DIR [--data PATH] [--split test|val|train] [--device SEL] [--json]
+ *           [--shift all|NAME[:SEVERITY],...]   (the shift suite, docs/SHIFT.md) */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,7 +9,7 @@
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *run = NULL, *data = NULL, *split = "test", *device = NULL;
+    const char *run = NULL, *data = NULL, *split = "test", *device = NULL, *shift = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
         int v = i + 1 < argc;
@@ -16,6 +17,8 @@ int cmd_eval(int argc, char **argv)
             data = argv[++i];
         else if (!strcmp(argv[i], "--split") && v)
             split = argv[++i];
+        else if (!strcmp(argv[i], "--shift") && v)
+            shift = argv[++i];
         else if (!strcmp(argv[i], "--device") && v)
             device = argv[++i];
         else if (!strcmp(argv[i], "--json"))
@@ -26,7 +29,7 @@ int cmd_eval(int argc, char **argv)
             run = argv[i];
         else {
             fprintf(stderr, "movl eval: unexpected argument '%s'\nusage: movl eval RUN_DIR [--data PATH] "
-                            "[--split test|val|train] [--device SEL] [--json]\n", argv[i]);
+                            "[--split test|val|train] [--device SEL] [--json] [--shift all|NAME[:S],...]\n", argv[i]);
             return MOVL_ERR_INPUT;
         }
     }
@@ -35,7 +38,8 @@ int cmd_eval(int argc, char **argv)
         return MOVL_ERR_INPUT;
     }
     char err[MOVL_ERRLEN] = "";
-    int rc = movl_eval_run(run, data, split, device, json, err);
+    int rc = shift ? movl_eval_shift_run(run, data, split, shift, device, json, err)
+                   : movl_eval_run(run, data, split, device, json, err);
     if (rc)
         fprintf(stderr, "movl eval: %s\n", err);
     return rc;

@@ -13,6 +13,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_shift(int argc, char **argv);
 
 /* Shared option scanning: "-v" anywhere after the command raises verbosity,
  * "--no-self-test" turns the driver self-test off. */

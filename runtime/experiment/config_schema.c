@@ -15,6 +15,7 @@
 
 #include "core/common.h"
 #include "kinds/encoder_archs.h"
+#include "kinds/shift_kinds.h"
 #include "experiment/experiment.h"
 #include "experiment/experiment_internal.h"
 
@@ -39,7 +40,7 @@ static const char *const SWEEP_MODES[] = {"grid", "zip", NULL};
 /* Enum fields are stored as int (movl_cfg_store): the enums must be int-sized. */
 _Static_assert(sizeof(movl_method) == sizeof(int) && sizeof(movl_prompt_type) == sizeof(int) &&
                    sizeof(movl_disc_kind) == sizeof(int) && sizeof(movl_opt_kind) == sizeof(int) &&
-                   sizeof(movl_head_type) == sizeof(int),
+                   sizeof(movl_head_type) == sizeof(int) && sizeof(movl_modality) == sizeof(int),
                "enum fields must be int-sized");
 _Static_assert(MOVL_DISC_NONE == 0 && MOVL_DISC_FEATURE_MSE == 1 && MOVL_DISC_PIXEL == 5, "DISCREPANCIES order");
 _Static_assert(MOVL_PROMPT_PADDING == 0 && MOVL_PROMPT_FULL == 4 && MOVL_PROMPT_INIT_NORMAL == 1, "prompt order");
@@ -85,6 +86,10 @@ static const movl_cfg_spec TABLE[] = {
      .help = "0 = all; else a class-stratified subsample of this many training images", FIELD(data.max_train)},
     {.section = "data", .key = "max_eval", .type = MOVL_CFG_INT, .def = "0", .min = 0, .max = IMAX,
      .help = "0 = all; else at most this many val and test images (stratified)", FIELD(data.max_eval)},
+    {.section = "data", .key = "modality", .type = MOVL_CFG_ENUM, .def = "auto", .values = movl_modality_names,
+     .help = "imaging modality for the shift suite's default corruptions (xray, ultrasound, fundus); auto: from the "
+             "data file name (pneumonia/chest, breast, retina)",
+     FIELD(data.modality)},
 
     {.section = "prompt", .key = "type", .type = MOVL_CFG_ENUM, .def = "padding", .values = PROMPT_TYPES,
      .help = "visual prompt (ignored by method lp)", FIELD(prompt.type)},

@@ -17,6 +17,7 @@
 #include "core/common.h"
 #include "experiment/config_schema.h"
 #include "kinds/adapt_kinds.h"
+#include "kinds/shift_kinds.h"
 
 #define MOVL_CFG_NAMELEN 128  /* experiment name, device selector, arch, sweep key */
 #define MOVL_CFG_PATHLEN 1024 /* paths */
@@ -82,6 +83,8 @@ typedef struct movl_experiment {
         double test_fraction;    /* share of each class for test, likewise; val + test < 1 */
         int max_train;           /* 0 = all; else a class-stratified subsample of this size */
         int max_eval;            /* 0 = all; cap on the val and test splits */
+        movl_modality modality;  /* for the shift suite's defaults; AUTO stays AUTO (movl_modality_resolve
+                                    reads it from path's file name where needed) */
     } data;
     struct {
         movl_prompt_type type;

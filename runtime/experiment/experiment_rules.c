@@ -19,6 +19,7 @@
 
 #include "core/common.h"
 #include "experiment/experiment_internal.h"
+#include "kinds/shift_kinds.h"
 
 /* Table index of [section] key. */
 static int idx(const char *section, const char *key) { return movl_cfg_index(movl_cfg_find(section, key)); }
@@ -166,6 +167,20 @@ static int check_data(const movl_experiment *e, const exp_load_ctx *ctx, char *e
     return MOVL_OK;
 }
 
+/* [eval] shift names corruptions and severities the shift suite knows;
+ * "all" needs a modality ([data] modality, or one read from the file name). */
+static int check_shift(const movl_experiment *e, const exp_load_ctx *ctx, char *err)
+{
+    if (!e->eval.shift[0])
+        return MOVL_OK;
+    movl_shift_item items[MOVL_SHIFT_MAX_ITEMS];
+    char why[MOVL_ERRLEN];
+    movl_modality m = movl_modality_resolve(e->data.modality, e->data.path);
+    if (movl_shift_parse(e->eval.shift, m, items, why, sizeof why) < 0)
+        FAIL(idx("eval", "shift"), "[eval] shift: %.440s", why);
+    return MOVL_OK;
+}
+
 /* The run name becomes a folder name under output_dir. */
 static int check_name(const movl_experiment *e, const exp_load_ctx *ctx, char *err)
 {
@@ -181,7 +196,8 @@ int movl_exp_check_rules(const movl_experiment *e, const exp_load_ctx *ctx, char
 {
     int rc;
     if ((rc = check_name(e, ctx, err)) || (rc = check_head(e, ctx, err)) || (rc = check_loss(e, ctx, err)) ||
-        (rc = check_optim(e, ctx, err)) || (rc = check_prompt(e, ctx, err)) || (rc = check_data(e, ctx, err)))
+        (rc = check_optim(e, ctx, err)) || (rc = check_prompt(e, ctx, err)) || (rc = check_data(e, ctx, err)) ||
+        (rc = check_shift(e, ctx, err)))
         return rc;
     return MOVL_OK;
 }

@@ -268,3 +268,10 @@ int movl_features_run(const movl_experiment *exp, const char *out_path, char *er
     tr_free(&t);
     return rc;
 }
+
+/* open_run for the other run commands' files (trainer_shift.c). */
+int tr_open_run(trainer *t, movl_experiment *e, const char *run_dir, const char *data_path, const char *device,
+                int need_data, char *err)
+{
+    return open_run(t, e, run_dir, data_path, device, need_data, err);
+}

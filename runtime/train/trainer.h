@@ -25,6 +25,13 @@ void movl_train_catch_stops(void);
 int movl_eval_run(const char *run_dir, const char *data_path, const char *split, const char *device, int json,
                   char *err);
 
+/* movl eval --shift: the run's model on corrupted copies of a split (spec
+ * "all" or "NAME[:SEVERITY],...", docs/SHIFT.md): ACC and AUC per corruption
+ * and severity, per-corruption means and the overall mean shift ACC/AUC, as
+ * a text table or JSON on stdout. data_path as for movl_eval_run. */
+int movl_eval_shift_run(const char *run_dir, const char *data_path, const char *split, const char *spec,
+                        const char *device, int json, char *err);
+
 /* movl predict: class and probability of each PNG image under a finished run. */
 int movl_predict_run(const char *run_dir, const char *device, const char *const *images, int n, int json, char *err);
 

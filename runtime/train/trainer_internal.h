@@ -195,4 +195,25 @@ int tr_load_resume(trainer *t, char *err);
 /* Writes a prompt snapshot as a PNG (3 x image_size x image_size, values mapped to 0..255). */
 int tr_save_prompt_png(trainer *t, const float *delta, const char *path, char *err);
 
+/* run_commands.c: loads run_dir's config (with data_path and device
+ * overrides; the whole of every split) and model into a ready trainer t;
+ * e receives the experiment (t->exp points to it). Without need_data the
+ * dataset is not read (predict). */
+int tr_open_run(trainer *t, movl_experiment *e, const char *run_dir, const char *data_path, const char *device,
+                int need_data, char *err);
+
+/* trainer_shift.c: the shift suite on a split of the trainer's dataset.
+ * spec: "all" or "NAME[:SEVERITY],..." (kinds/shift_kinds.h; "all" needs
+ * the experiment's [data] modality or a dataset file name that tells it).
+ * Each (corruption, severity) corrupts the stored pixels of the split
+ * (seed 0, the images `movl shift` writes), evaluates the unchanged model
+ * through the usual preprocessing, and the clean split is restored before
+ * returning, also on failure. *out: a new cJSON object (the caller deletes
+ * it): split, modality, seed, clean {acc, auc}, corruptions [{name,
+ * severities [{severity, acc, auc}], mean_acc, mean_auc}], mean_acc,
+ * mean_auc (the mean of the corruptions' means; an undefined AUC is null
+ * and left out of the means). MOVL_ERR_INPUT for a bad spec. */
+#include <cjson/cJSON.h>
+int tr_shift_evaluate(trainer *t, int split, const char *spec, cJSON **out, char *err);
+
 #endif
