@@ -196,7 +196,7 @@ static int compute_auc(const int *labels, const float *scores, size_t n, int k, 
         m->class_auc[c] = auc_sorted(items, n);
         /* the sorted order, kept so that a bootstrap resample needs no sort */
         for (size_t j = 0; j < n; j++) {
-            keep->order[(size_t)c * n + j] = items[j].index;
+            keep->order[(size_t)c * n + j] = items[j].index | (items[j].positive ? MOVL_ORDER_POSITIVE : 0);
             keep->tie_prev[(size_t)c * n + j] = j > 0 && items[j].score == items[j - 1].score;
         }
     }
@@ -272,7 +272,7 @@ int movl_metrics_compute(const int *labels, const float *scores, size_t n, int k
     for (size_t i = 0; i < n; i++)
         m.confusion[(size_t)labels[i] * k + movl_argmax(scores + i * (size_t)k, k)]++;
     compute_from_confusion(&m);
-    if (n > UINT32_MAX || !(m.samples = samples_new(labels, scores, n, k, kind))) {
+    if (n > MOVL_ORDER_INDEX || !(m.samples = samples_new(labels, scores, n, k, kind))) {
         movl_metrics_free(&m);
         movl_set_error(err, "metrics: out of memory for %zu samples", n);
         return MOVL_ERR_RUN;

@@ -30,11 +30,10 @@ static double weighted_auc(const struct movl_metrics_samples *s, int c, const ui
             nneg += q;
             p = q = 0;
         }
-        uint32_t i = order[j];
-        if (s->labels[i] == c)
-            p += w[i];
-        else
-            q += w[i];
+        /* branch-free: whether a sample is positive is a coin flip in score order */
+        uint64_t wi = w[order[j] & MOVL_ORDER_INDEX], pos = order[j] >> 31;
+        p += wi * pos;
+        q += wi * (1 - pos);
     }
     twice_wins += 2 * p * neg_below + p * q;
     npos += p;

@@ -11,13 +11,18 @@
 
 #include "adapt/metrics.h"
 
+#define MOVL_ORDER_POSITIVE 0x80000000u
+#define MOVL_ORDER_INDEX 0x7fffffffu
+
 struct movl_metrics_samples {
     size_t n;
     int k;
     int *labels;             /* [n] */
     unsigned char *correct;  /* [n] 1 when the argmax prediction is the label */
     double *conf;            /* [n] largest softmax probability (or given score) */
-    uint32_t *order;         /* [k * n] row c: the samples by ascending class-c score */
+    uint32_t *order;         /* [k * n] row c: the samples by ascending class-c score, each
+                              * index | MOVL_ORDER_POSITIVE when its label is c (one load less
+                              * per sample in the bootstrap's sweep) */
     unsigned char *tie_prev; /* [k * n] 1 where order[c][j] scores the same as order[c][j - 1] */
 };
 
