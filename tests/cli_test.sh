@@ -50,5 +50,22 @@ expect 3 "failed the self-test: GEMM differs" env MOVL_SELFTEST_FAULT=gemm "$mov
 expect 3 "failed the self-test: softmax cross-entropy differs" env MOVL_SELFTEST_FAULT=softmax "$movl" devices --check
 expect 3 '"ok":[[:space:]]*false' env MOVL_SELFTEST_FAULT=gemm "$movl" devices --check --json
 
+# movl report: test ACC and AUC with their 95 % intervals and ECE from summary.json; a summary
+# written before the intervals existed (no acc_ci, auc null) still prints, without intervals.
+mkdir -p "$tmp/run_ci" "$tmp/run_old"
+cat >"$tmp/run_ci/summary.json" <<'EOF'
+{"method": "lp", "trainable_params": 2562, "train_seconds": 12.34,
+ "test": {"n": 624, "acc": 0.8461538, "auc": 0.9312, "acc_ci": [0.818, 0.8733], "auc_ci": [0.911, 0.94991],
+          "ece": 0.0412, "bootstrap": {"resamples": 1000, "seed": 0, "skipped": 0}}}
+EOF
+cat >"$tmp/run_old/summary.json" <<'EOF'
+{"method": "movl", "trainable_params": 7938, "train_seconds": 100, "test": {"n": 624, "acc": 0.8, "auc": null}}
+EOF
+expect 0 '\| test ACC \[95 % CI\] \| test AUC \[95 % CI\] \| test ECE \|' "$movl" report "$tmp/run_ci"
+expect 0 '\| lp \| 0\.846 \[0\.818, 0\.873\] \| 0\.931 \[0\.911, 0\.950\] \| 0\.041 \| 2562 \| 12\.3 s \|' \
+  "$movl" report "$tmp/run_ci"
+expect 0 '\| movl \| 0\.800 \| n/a \| n/a \| 7938 \| 100\.0 s \|' "$movl" report "$tmp/run_old"
+expect 2 "no summary.json" "$movl" report "$tmp/run_ci" "$tmp/nowhere"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -77,7 +77,10 @@ for (lam, size), ss in groups.items():
     assert len(ss) == 2
     def cell(split, m):
         v = [s[split][m] for s in ss]
-        return f"{statistics.mean(v):.4f} ± {statistics.stdev(v):.4f}"
+        mean, sd = statistics.mean(v), statistics.stdev(v)
+        # 95 % Student t interval of the mean, 1 degree of freedom: t = tan(pi (0.975 - 1/2)) (closed form)
+        half = math.tan(math.pi * 0.475) * sd / math.sqrt(len(v))
+        return f"{mean:.4f} ± {sd:.4f} [{mean - half:.4f}, {mean + half:.4f}]"
     row = f"| {lam} | {size} | 2 | {cell('val', 'acc')} | {cell('val', 'auc')} | {cell('test', 'acc')} | {cell('test', 'auc')} |"
     assert row in md, f"missing row {row} in\n{md}"
 PY

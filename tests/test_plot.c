@@ -2,7 +2,8 @@
  * with libpng and checked pixel by pixel: image size, each series' palette
  * colour inside its panel, error bars, NaN gaps, bar heights proportional
  * to the values; training curves from metrics.csv fixtures; bad input and
- * unwritable paths fail with one line naming the path and leave no file. */
+ * unwritable paths fail with one line naming the path and leave no file;
+ * the reliability diagram: size, bar heights, the gap, counts, bad input. */
 #include <cairo.h>
 #include <math.h>
 #include <stdio.h>
@@ -362,6 +363,83 @@ static void test_unwritable(void)
     rmdir(dir);
 }
 
+/* ---- reliability diagram ---- */
+
+static int rgb_count(const movl_image *img, const unsigned char rgb[3], int x0, int x1, int y0, int y1)
+{
+    int n = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++)
+            n += pixel_is(img, x, y, rgb);
+    return n;
+}
+
+/* Most rgb pixels in any column of [x0, x1) of the diagram area: below the
+ * title and legend (y >= 60), above the counts (y < ymax). */
+static int tallest_column(const movl_image *img, const unsigned char rgb[3], int x0, int x1, int ymax)
+{
+    int best = 0;
+    for (int x = x0; x < x1; x++) {
+        int h = rgb_count(img, rgb, x, x + 1, 60, ymax);
+        best = h > best ? h : best;
+    }
+    return best;
+}
+
+static void test_reliability(void)
+{
+    unsigned char acc_rgb[3], gap_rgb[3], count_rgb[3];
+    movl_plot_reliability_colors(acc_rgb, gap_rgb, count_rgb);
+    long long count[15] = {[6] = 40, [12] = 200};
+    double acc[15], conf[15];
+    for (int b = 0; b < 15; b++)
+        acc[b] = conf[b] = NAN;
+    acc[6] = 0.4, conf[6] = 0.4; /* calibrated: no gap */
+    acc[12] = 0.8, conf[12] = 0.8;
+    movl_plot_reliability r = {"test split", 15, count, acc, conf, 0.0};
+    const char *path = tmp_path("reliability.png");
+    movl_image img = {0};
+    CHECK(movl_plot_reliability_write(path, &r, 560, 600, err) == MOVL_OK, "reliability: %s", err);
+    if (load(path, &img)) {
+        CHECK(img.w == 560 && img.h == 600, "reliability: %dx%d, expected 560x600", img.w, img.h);
+        CHECK(rgb_count(&img, gap_rgb, 0, img.w, 60, img.h) == 0, "calibrated bins: no gap drawn");
+        CHECK(rgb_count(&img, count_rgb, 0, img.w, 0, img.h) > 100, "sample counts drawn");
+        /* bars in bin 6 (x in [6/15, 7/15]) and bin 12: accuracy 0.4 and 0.8, heights 1 : 2 */
+        int h6 = tallest_column(&img, acc_rgb, 0, img.w / 2, img.h * 7 / 10);
+        int h12 = tallest_column(&img, acc_rgb, img.w / 2, img.w, img.h * 7 / 10);
+        CHECK(h6 > 50 && fabs((double)h12 / h6 - 2) < 0.05, "accuracy bars %d and %d px, expected 1 : 2", h6, h12);
+        CHECK(rgb_count(&img, acc_rgb, 0, img.w / 3, 60, img.h * 7 / 10) == 0, "no bar below confidence 1/3");
+    }
+    movl_image_free(&img);
+    /* overconfident bin 12: accuracy 0.6 at confidence 0.8, the gap 0.2 stacked on the bar */
+    acc[12] = 0.6;
+    r.ece = 200.0 / 240 * 0.2;
+    CHECK(movl_plot_reliability_write(path, &r, 560, 600, err) == MOVL_OK, "reliability gap: %s", err);
+    if (load(path, &img)) {
+        int bar = tallest_column(&img, acc_rgb, img.w / 2, img.w, img.h * 7 / 10);
+        int gap = tallest_column(&img, gap_rgb, img.w / 2, img.w, img.h * 7 / 10);
+        CHECK(bar > 50 && fabs((double)gap / bar - 1.0 / 3) < 0.05, "gap %d px on a bar of %d px, expected 1 : 3",
+              gap, bar);
+    }
+    movl_image_free(&img);
+    CHECK(!exists_tmp(path), "reliability: temporary file left");
+    /* bad input and an unwritable place */
+    long long none[15] = {0};
+    movl_plot_reliability empty = {"t", 15, none, acc, conf, NAN};
+    CHECK(movl_plot_reliability_write(path, &empty, 560, 600, err) == MOVL_ERR_INPUT && strstr(err, path) &&
+              strstr(err, "without samples"),
+          "no samples: '%s'", err);
+    movl_plot_reliability zero = {"t", 0, count, acc, conf, NAN};
+    CHECK(movl_plot_reliability_write(path, &zero, 560, 600, err) == MOVL_ERR_INPUT && strstr(err, "bins"),
+          "0 bins: '%s'", err);
+    CHECK(movl_plot_reliability_write(path, &r, 50, 600, err) == MOVL_ERR_INPUT && strstr(err, "50x600"),
+          "tiny image: '%s'", err);
+    const char *missing = tmp_path("no_such_dir/reliability.png");
+    CHECK(movl_plot_reliability_write(missing, &r, 560, 600, err) == MOVL_ERR_RUN && strstr(err, missing) &&
+              strstr(err, "cannot write"),
+          "missing folder: '%s'", err);
+}
+
 /* A run folder under root holding metrics.csv with the given text. */
 static const char *run_dir(const char *name, const char *csv)
 {
@@ -452,6 +530,7 @@ int main(void)
     test_bad_input();
     test_unwritable();
     test_run_curves();
+    test_reliability();
     if (getenv("MOVL_TEST_KEEP"))
         printf("charts kept in %s\n", root);
     else

@@ -141,12 +141,22 @@ static void test_collect(void)
     CHECK(csv && strstr(csv, "\n1,p1,10,0,2,done,0.51,0.61,0.84,0.93,"), "a row holds the point's summary values");
 
     char *md = read_text("results.md");
-    /* Group (10, 0): test acc 0.80, 0.84 -> mean 0.82, sample std 0.028284; (30, 0.5): one run. */
-    char want[256];
-    snprintf(want, sizeof want, "| 10 | 0 | 2 | 0.5050 ± 0.0071 | 0.6050 ± 0.0071 | %.4f ± %.4f | 0.9400 ± 0.0141 |", 0.82,
-             sqrt(2 * 0.02 * 0.02));
+    /* Group (10, 0): test acc 0.80, 0.84 -> mean 0.82, sample std 0.028284; its 95 % interval of the
+     * mean with n - 1 = 1 degree of freedom: t = tan(pi (0.975 - 1/2)) (the Cauchy quantile, closed
+     * form), half-width t * std / sqrt(2). (30, 0.5): one run, no interval. */
+    char want[512], cell[4][64];
+    const double means[4] = {0.505, 0.605, 0.82, 0.94}, stds[4] = {0.01 / sqrt(2), 0.01 / sqrt(2), 0.04 / sqrt(2),
+                                                                   0.02 / sqrt(2)};
+    for (int c = 0; c < 4; c++) {
+        double half = tan(3.14159265358979323846 * 0.475) * stds[c] / sqrt(2);
+        snprintf(cell[c], sizeof cell[c], "%.4f ± %.4f [%.4f, %.4f]", means[c], stds[c], means[c] - half,
+                 means[c] + half);
+    }
+    snprintf(want, sizeof want, "| 10 | 0 | 2 | %s | %s | %s | %s |", cell[0], cell[1], cell[2], cell[3]);
     CHECK(md && strstr(md, want), "results.md row (10, 0):\n%s\nwant %s", md ? md : "(none)", want);
-    CHECK(md && strstr(md, "| 30 | 0.5 | 1 | 0.5600 | 0.6600 | 0.6000 | 0.8300 |"), "one-seed row has no ±");
+    CHECK(md && strstr(md, "| 30 | 0.5 | 1 | 0.5600 | 0.6600 | 0.6000 | 0.8300 |"), "one-seed row has no ± and no CI");
+    CHECK(md && strstr(md, "95 % confidence interval of the mean over seeds") && strstr(md, "Student t, n − 1"),
+          "results.md says what the brackets are");
     CHECK(md && strstr(md, "7 of 8 points complete"), "completion count");
     /* best by mean val AUC: (30, 0.5) has val AUC 0.66 */
     CHECK(md && strstr(md, "Best by mean val AUC: prompt.size = 30, loss.lambda = 0.5"), "best row by val AUC");
@@ -186,8 +196,37 @@ static void test_errors(void)
           "bad points.csv: %s", err);
 }
 
+/* The t density integrated from 0 to q by Simpson's rule (an independent route to the CDF). */
+static double t_mass_0_to(double q, int df)
+{
+    double c = exp(lgamma((df + 1) / 2.0) - lgamma(df / 2.0)) / sqrt(df * 3.14159265358979323846), sum = 0;
+    const int n = 20000; /* even */
+    for (int i = 0; i <= n; i++) {
+        double x = q * i / n, w = i == 0 || i == n ? 1 : i % 2 ? 4 : 2;
+        sum += w * c * pow(1 + x * x / df, -(df + 1) / 2.0);
+    }
+    return sum * q / n / 3;
+}
+
+static void test_t_quantile(void)
+{
+    /* closed forms: df 1 (Cauchy) tan(pi (p - 1/2)); df 2: a sqrt(2 / (1 - a^2)), a = 2p - 1 */
+    double t1 = movl_student_t_quantile(0.975, 1), t2 = movl_student_t_quantile(0.975, 2);
+    CHECK(fabs(t1 - tan(3.14159265358979323846 * 0.475)) < 1e-9, "t(0.975, 1) = %.12g", t1);
+    CHECK(fabs(t2 - 0.95 * sqrt(2 / (1 - 0.95 * 0.95))) < 1e-9, "t(0.975, 2) = %.12g", t2);
+    for (int df = 3; df <= 60; df += 19) {
+        double q = movl_student_t_quantile(0.975, df), mass = t_mass_0_to(q, df);
+        CHECK(fabs(mass - 0.475) < 1e-9, "t(0.975, %d) = %.12g holds mass %.12g from 0 (want 0.475)", df, q, mass);
+    }
+    /* many degrees of freedom: the normal quantile; symmetric below 1/2 */
+    CHECK(fabs(movl_student_t_quantile(0.975, 1000000) - 1.959963984540054) < 1e-5, "t(0.975, 1e6) ~ z");
+    CHECK(movl_student_t_quantile(0.025, 5) == -movl_student_t_quantile(0.975, 5), "symmetric");
+    CHECK(isnan(movl_student_t_quantile(0.975, 0)) && isnan(movl_student_t_quantile(1, 3)), "out of range: NaN");
+}
+
 int main(void)
 {
+    test_t_quantile();
     test_make_tmpdir(dir, sizeof dir, "test_sweep");
     test_grid();
     test_zip_and_names();

@@ -61,6 +61,24 @@ elif cmd == 'finite':  # SUMMARY: val and test metrics finite, in [0, 1]
     s = load(a[0])
     print('    test acc %.4f auc %.4f' % (s['test']['acc'], s['test']['auc']))
     sys.exit(0 if metrics_ok(s['val']) and metrics_ok(s['test']) else 1)
+elif cmd == 'uncertainty':  # SUMMARY: val/test CIs hold the point estimates, ECE from its bins, 1000 resamples with the run's seed
+    s = load(a[0])
+    okv = True
+    for split in ('val', 'test'):
+        m = s[split]
+        ci_ok = all(m[k + '_ci'][0] <= m[k] <= m[k + '_ci'][1] and m[k + '_ci'][1] - m[k + '_ci'][0] < 0.5
+                    for k in ('acc', 'auc'))
+        c = m['calibration']
+        ece = sum(n / m['n'] * abs(x - y) for n, x, y in zip(c['count'], c['acc'], c['conf']) if n)
+        bins_ok = c['bins'] == 15 == len(c['count']) and sum(c['count']) == m['n'] and abs(ece - m['ece']) < 1e-9
+        boot_ok = m['bootstrap']['resamples'] == 1000 and m['bootstrap']['seed'] == s['seed']
+        print('    %s: acc %.4f [%.4f, %.4f], auc %.4f [%.4f, %.4f], ECE %.4f, %d skipped' % (
+            split, m['acc'], *m['acc_ci'], m['auc'], *m['auc_ci'], m['ece'], m['bootstrap']['skipped']))
+        okv &= ci_ok and bins_ok and boot_ok
+    sys.exit(0 if okv else 1)
+elif cmd == 'pngsize':  # PNG W H: a PNG of this size
+    d = open(a[0], 'rb').read(24)
+    sys.exit(0 if d[:8] == b'\x89PNG\r\n\x1a\n' and struct.unpack('>II', d[16:24]) == (int(a[1]), int(a[2])) else 1)
 elif cmd == 'same':  # SUMMARY SUMMARY: identical results (timings may differ)
     x, y = load(a[0]), load(a[1])
     keys = ('val', 'test', 'selected', 'trainable_params')
@@ -70,7 +88,8 @@ elif cmd == 'same':  # SUMMARY SUMMARY: identical results (timings may differ)
     sys.exit(0 if all(x[k] == y[k] for k in keys) else 1)
 elif cmd == 'evaleq':  # SUMMARY EVAL_JSON: eval's metrics are the summary's test metrics
     t, e = load(a[0])['test'], load(a[1])
-    keys = ('n', 'acc', 'auc', 'balanced_acc', 'macro_f1', 'confusion')
+    keys = ('n', 'acc', 'auc', 'balanced_acc', 'macro_f1', 'confusion', 'acc_ci', 'auc_ci', 'ece', 'bootstrap',
+            'calibration')
     for k in keys:
         if t[k] != e[k]:
             print('    %s: summary %s, eval %s' % (k, t[k], e[k]))
@@ -177,6 +196,8 @@ echo "== methods on PneumoniaMNIST (efficientnet_lite0, 64 x 64; majority class 
 if train lp configs/lp.ini -s data.max_eval=0; then
   ok
   check "lp above its floors" h floors "$tmp/runs/lp/summary.json" 0.81 0.90
+  check "lp summary: bootstrap intervals around ACC/AUC, ECE from its 15 bins" h uncertainty "$tmp/runs/lp/summary.json"
+  check "lp reliability.png, 560 x 600" h pngsize "$tmp/runs/lp/reliability.png" 560 600
 else bad "lp run"; fi
 if train movl configs/movl.ini -s data.max_train=500 -s data.max_eval=0 -s train.epochs=1; then
   ok
@@ -210,7 +231,7 @@ if [ -f "$tmp/runs/lp/summary.json" ]; then
   if "$movl" eval "$tmp/runs/lp" --data "$breast" --json >"$tmp/ood.json" 2>"$tmp/ood.err"; then
     check "OOD eval on breastmnist" h ood "$tmp/ood.json" 156
   else bad "movl eval --data breastmnist: $(tail -1 "$tmp/ood.err")"; fi
-  check "eval text output" bash -c "'$movl' eval '$tmp/runs/lp' --split val 2>/dev/null | grep -Eq 'val.*acc 0\.[0-9]+, auc 0\.[0-9]+'"
+  check "eval text output" bash -c "'$movl' eval '$tmp/runs/lp' --split val 2>/dev/null | grep -Eq 'val.*acc 0\.[0-9]+ \[0\.[0-9]+, [01]\.[0-9]+\], auc 0\.[0-9]+ \[0\.[0-9]+, [01]\.[0-9]+\].*ECE 0\.[0-9]+'"
   mkdir -p "$tmp/png"
   if [ $numpy = 1 ]; then
     # predict on the 624 test images as PNG files: the PNG path of predict must

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapt/metrics_internal.h"
 #include "core/common.h"
 #include "core/file_io.h"
 
@@ -18,10 +19,60 @@ int movl_argmax(const float *row, int k)
     return best;
 }
 
+static void samples_free(struct movl_metrics_samples *s)
+{
+    if (!s)
+        return;
+    free(s->labels);
+    free(s->correct);
+    free(s->conf);
+    free(s->order);
+    free(s->tie_prev);
+    free(s);
+}
+
+/* The per-sample record, with labels, correctness and confidence filled
+ * (the sort orders are filled by compute_auc); NULL when out of memory. */
+static struct movl_metrics_samples *samples_new(const int *labels, const float *scores, size_t n, int k,
+                                                movl_score_kind kind)
+{
+    struct movl_metrics_samples *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->n = n;
+    s->k = k;
+    s->labels = malloc(n * sizeof *s->labels);
+    s->correct = malloc(n);
+    s->conf = malloc(n * sizeof *s->conf);
+    s->order = malloc(n * (size_t)k * sizeof *s->order);
+    s->tie_prev = malloc(n * (size_t)k);
+    if (!s->labels || !s->correct || !s->conf || !s->order || !s->tie_prev) {
+        samples_free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float *row = scores + i * (size_t)k;
+        int pred = movl_argmax(row, k);
+        s->labels[i] = labels[i];
+        s->correct[i] = pred == labels[i];
+        if (kind == MOVL_SCORES_LOGITS) {
+            /* max softmax = 1 / sum_j exp(z_j - max) */
+            double sum = 0;
+            for (int c = 0; c < k; c++)
+                sum += exp((double)row[c] - (double)row[pred]);
+            s->conf[i] = 1.0 / sum;
+        } else {
+            s->conf[i] = row[pred];
+        }
+    }
+    return s;
+}
+
 void movl_metrics_free(movl_metrics *m)
 {
     if (!m)
         return;
+    samples_free(m->samples);
     free(m->class_auc);
     free(m->class_recall);
     free(m->class_f1);
@@ -33,6 +84,7 @@ void movl_metrics_free(movl_metrics *m)
 typedef struct ranked {
     double score;
     int positive;
+    uint32_t index; /* the sample, for the bootstrap's sort order */
 } ranked;
 
 static int by_score(const void *a, const void *b)
@@ -117,7 +169,7 @@ static int check_input(const int *labels, const float *scores, size_t n, int k, 
 
 /* Fills class_auc and the AUC summary fields. */
 static int compute_auc(const int *labels, const float *scores, size_t n, int k, movl_score_kind kind,
-                       movl_metrics *m, char *err)
+                       movl_metrics *m, struct movl_metrics_samples *keep, char *err)
 {
     ranked *items = malloc(n * sizeof *items);
     double *max = NULL, *lse = NULL;
@@ -139,8 +191,14 @@ static int compute_auc(const int *labels, const float *scores, size_t n, int k, 
             double s = scores[i * (size_t)k + c];
             items[i].score = kind == MOVL_SCORES_LOGITS ? (s - max[i]) - lse[i] : s;
             items[i].positive = labels[i] == c;
+            items[i].index = (uint32_t)i;
         }
         m->class_auc[c] = auc_sorted(items, n);
+        /* the sorted order, kept so that a bootstrap resample needs no sort */
+        for (size_t j = 0; j < n; j++) {
+            keep->order[(size_t)c * n + j] = items[j].index | (items[j].positive ? MOVL_ORDER_POSITIVE : 0);
+            keep->tie_prev[(size_t)c * n + j] = j > 0 && items[j].score == items[j - 1].score;
+        }
     }
     free(items);
     free(max);
@@ -214,7 +272,12 @@ int movl_metrics_compute(const int *labels, const float *scores, size_t n, int k
     for (size_t i = 0; i < n; i++)
         m.confusion[(size_t)labels[i] * k + movl_argmax(scores + i * (size_t)k, k)]++;
     compute_from_confusion(&m);
-    rc = compute_auc(labels, scores, n, k, kind, &m, err);
+    if (n > MOVL_ORDER_INDEX || !(m.samples = samples_new(labels, scores, n, k, kind))) {
+        movl_metrics_free(&m);
+        movl_set_error(err, "metrics: out of memory for %zu samples", n);
+        return MOVL_ERR_RUN;
+    }
+    rc = compute_auc(labels, scores, n, k, kind, &m, m.samples, err);
     if (rc != MOVL_OK) {
         movl_metrics_free(&m);
         return rc;
@@ -277,7 +340,7 @@ int movl_metrics_write_confusion_csv(const char *path, const movl_metrics *m, co
 }
 
 /* NaN/Inf are not JSON numbers: they become null. */
-static int add_number(cJSON *obj, const char *key, double v)
+int metrics_json_number(cJSON *obj, const char *key, double v)
 {
     return isfinite(v) ? cJSON_AddNumberToObject(obj, key, v) != NULL : cJSON_AddNullToObject(obj, key) != NULL;
 }
@@ -286,12 +349,12 @@ cJSON *movl_metrics_to_json(const movl_metrics *m, const char *const *class_name
 {
     cJSON *obj = cJSON_CreateObject();
     int ok = obj != NULL;
-    ok = ok && add_number(obj, "n", (double)m->n);
-    ok = ok && add_number(obj, "acc", m->acc);
-    ok = ok && add_number(obj, "auc", m->auc_defined ? m->auc : NAN);
-    ok = ok && add_number(obj, "auc_skipped", m->auc_skipped);
-    ok = ok && add_number(obj, "balanced_acc", m->balanced_acc);
-    ok = ok && add_number(obj, "macro_f1", m->macro_f1);
+    ok = ok && metrics_json_number(obj, "n", (double)m->n);
+    ok = ok && metrics_json_number(obj, "acc", m->acc);
+    ok = ok && metrics_json_number(obj, "auc", m->auc_defined ? m->auc : NAN);
+    ok = ok && metrics_json_number(obj, "auc_skipped", m->auc_skipped);
+    ok = ok && metrics_json_number(obj, "balanced_acc", m->balanced_acc);
+    ok = ok && metrics_json_number(obj, "macro_f1", m->macro_f1);
     cJSON *rows = ok ? cJSON_AddArrayToObject(obj, "confusion") : NULL;
     ok = ok && rows;
     for (int t = 0; ok && t < m->k; t++) {
@@ -316,6 +379,8 @@ cJSON *movl_metrics_to_json(const movl_metrics *m, const char *const *class_name
                 cJSON_Delete(s);
         }
     }
+    ok = ok && (!m->has_bootstrap || metrics_bootstrap_to_json(obj, m));
+    ok = ok && (!m->has_calibration || metrics_calibration_to_json(obj, m));
     if (!ok) {
         cJSON_Delete(obj);
         return NULL;

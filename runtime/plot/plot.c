@@ -107,7 +107,7 @@ static cairo_status_t write_chunk(void *closure, const unsigned char *data, unsi
 }
 
 /* cairo encodes into the writer's temporary file; commit puts it in place. */
-static int write_png(cairo_surface_t *surface, const char *path, char *err)
+int plot_write_png(cairo_surface_t *surface, const char *path, char *err)
 {
     movl_out_file out;
     if (movl_out_open(&out, path, err))
@@ -153,7 +153,7 @@ int movl_plot_write(const char *path, const movl_plot_panel *panels, int npanels
         movl_set_error(err, "%s: drawing failed (%s)", path, cairo_status_to_string(cairo_status(cr)));
         rc = MOVL_ERR_RUN;
     } else {
-        rc = write_png(surface, path, err);
+        rc = plot_write_png(surface, path, err);
     }
     cairo_destroy(cr);
     cairo_surface_destroy(surface);

@@ -1,7 +1,8 @@
 /* PNG charts drawn with cairo: line charts (with optional error bars, numeric
  * or categorical x axis) and grouped bar charts, one or more panels side by
  * side in one image. Used for training curves (run directories), sweep
- * results (metric vs swept value) and `movl bench --compare`.
+ * results (metric vs swept value) and `movl bench --compare`; and the
+ * reliability diagram of a run's calibration.
  * Output goes to a temporary name and is renamed into place. */
 #ifndef MOVL_PLOT_H
 #define MOVL_PLOT_H
@@ -54,5 +55,28 @@ void movl_plot_series_color(int i, unsigned char rgb[3]);
  * with two panels: train loss per epoch and val ACC/AUC per epoch, epochs
  * numbered across stages (lp_init, then the main stage ...). */
 int movl_plot_run_curves(const char *run_dir, char *err);
+
+/* A reliability diagram (plot_reliability.c): nbins equal-width confidence
+ * bins over [0, 1]; top, the accuracy of each bin as a bar, the gap to the
+ * bin's mean confidence stacked on it (above or below), and the diagonal of
+ * perfect calibration; below, the number of samples per bin. The title
+ * carries the ECE. */
+typedef struct movl_plot_reliability {
+    const char *title;      /* e.g. "test split"; NULL = none */
+    int nbins;              /* 1..100 */
+    const long long *count; /* [nbins] samples per bin */
+    const double *acc;      /* [nbins] accuracy per bin (NaN when empty) */
+    const double *conf;     /* [nbins] mean confidence per bin (NaN when empty) */
+    double ece;             /* shown in the title (NaN: not shown) */
+} movl_plot_reliability;
+
+/* Colours of the reliability diagram, for tests: accuracy bars, gap, counts. */
+void movl_plot_reliability_colors(unsigned char acc[3], unsigned char gap[3], unsigned char count[3]);
+
+/* Draws r into a width x height PNG at path (temporary name, renamed).
+ * MOVL_ERR_INPUT: bad sizes, bin count, negative counts or no sample at all;
+ * MOVL_ERR_RUN: cairo or file error; one line in err naming path. */
+int movl_plot_reliability_write(const char *path, const movl_plot_reliability *r, int width, int height,
+                                char *err);
 
 #endif

@@ -51,6 +51,10 @@ void plot_text(plot_ctx *c, double x, double y, const char *text, double ax, dou
 void plot_fit_text(plot_ctx *c, const char *text, double maxw, char *out, size_t outsz);
 int plot_fonts_usable(void);
 
+/* Writes the image as a PNG at path through movl_out_open (temporary name,
+ * renamed when complete); one line in err naming path on failure (plot.c). */
+int plot_write_png(cairo_surface_t *surface, const char *path, char *err);
+
 /* Ranges (plot_range.c). */
 /* The position of point i of series se in axis units; 0 when it cannot be
  * drawn (NaN y, x <= 0 on a log axis, beyond the categories). */

@@ -74,9 +74,16 @@ extern const char *const movl_sweep_metric_names[MOVL_SWEEP_NMETRICS]; /* "val_a
  * be read or has no test accuracy. */
 int movl_sweep_read_result(const char *dir, const movl_sweep_point *p, double m[MOVL_SWEEP_NMETRICS], char *err);
 
+/* The p-quantile of Student's t distribution with df >= 1 degrees of
+ * freedom (sweep_stats.c; NaN outside 0 < p < 1 or df < 1), e.g.
+ * movl_student_t_quantile(0.975, n - 1) for a 95 % interval of a mean of n. */
+double movl_student_t_quantile(double p, int df);
+
 /* movl sweep collect: reads every point's summary.json and writes
  * DIR/results.csv (one row per point), DIR/results.md (mean +- sample std
- * over experiment.seed per point of the other keys) and DIR/sweep.png (test
+ * over experiment.seed per point of the other keys, and the 95 % interval of
+ * the mean over seeds: mean +- t(0.975, n - 1) * std / sqrt(n), Student t
+ * with n - 1 degrees of freedom; none with one seed) and DIR/sweep.png (test
  * ACC and AUC against the first swept key other than the seed, one line per
  * combination of the rest, error bars = std). Points without a summary are
  * listed as missing; none at all is MOVL_ERR_INPUT. *complete receives the

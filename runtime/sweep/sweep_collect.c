@@ -1,5 +1,6 @@
 /* movl sweep collect: every point's summary.json into results.csv, a
- * Markdown table of mean +- std over seeds, and a plot. */
+ * Markdown table of mean +- std over seeds (with the Student t interval of
+ * the mean), and a plot. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -144,14 +145,18 @@ static void md_value(FILE *f, const char *v)
     fprintf(f, " |");
 }
 
+/* "mean ± std [lo, hi]" with the 95 % Student t interval of the mean over
+ * the group's seeds; one seed: the value alone. */
 static void md_cell(FILE *f, const group *g, int m)
 {
-    if (isnan(g->mean[m]))
+    if (isnan(g->mean[m])) {
         fprintf(f, " n/a |");
-    else if (g->n > 1)
-        fprintf(f, " %.4f ± %.4f |", g->mean[m], g->std[m]);
-    else
+    } else if (g->n > 1) {
+        double half = movl_student_t_quantile(0.975, g->n - 1) * g->std[m] / sqrt(g->n);
+        fprintf(f, " %.4f ± %.4f [%.4f, %.4f] |", g->mean[m], g->std[m], g->mean[m] - half, g->mean[m] + half);
+    } else {
         fprintf(f, " %.4f |", g->mean[m]);
+    }
 }
 
 static int write_md(const char *dir, const movl_sweep *s, const group *g, int ng, int complete, char *err)
@@ -165,7 +170,11 @@ static int write_md(const char *dir, const movl_sweep *s, const group *g, int ng
     int sk = seed_key(s), best = 0;
     fprintf(f, "# Sweep %s\n\n%d of %d points complete. ", dir, complete, s->npoints);
     if (sk >= 0)
-        fprintf(f, "Each row: mean ± sample standard deviation over %s (n runs).\n\n", MOVL_SWEEP_SEED_KEY);
+        fprintf(f,
+                "Each row: mean ± sample standard deviation over %s (n runs), then in brackets the 95 %% "
+                "confidence interval of the mean over seeds, mean ± t(0.975, n − 1) · std / √n (Student t, n − 1 "
+                "degrees of freedom); a row of one seed shows its value alone.\n\n",
+                MOVL_SWEEP_SEED_KEY);
     else
         fprintf(f, "One run per row (no %s in [sweep]).\n\n", MOVL_SWEEP_SEED_KEY);
     fprintf(f, "|");

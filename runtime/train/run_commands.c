@@ -136,6 +136,11 @@ int movl_eval_run(const char *run_dir, const char *data_path, const char *split,
     movl_metrics m = {0};
     if (rc == MOVL_OK)
         rc = tr_evaluate(&t, sp, 0, &m, err);
+    /* the same intervals as the run's summary.json: 1000 resamples, [experiment] seed */
+    if (rc == MOVL_OK)
+        rc = movl_metrics_bootstrap(&m, 1000, (uint64_t)e->experiment.seed, err);
+    if (rc == MOVL_OK)
+        rc = movl_metrics_calibration(&m, err);
     if (rc == MOVL_OK) {
         if (json) {
             cJSON *j = movl_metrics_to_json(&m, (const char *const *)t.host.dataset.class_names);
@@ -147,9 +152,15 @@ int movl_eval_run(const char *run_dir, const char *data_path, const char *split,
             free(s);
             cJSON_Delete(j);
         } else {
-            printf("%s on %s [%s], %lld images: acc %.4f, auc %.4f, balanced acc %.4f, macro F1 %.4f\n", run_dir,
-                   e->data.path, split, (long long)m.n, m.acc, m.auc_defined ? m.auc : NAN, m.balanced_acc,
-                   m.macro_f1);
+            char auc[64] = "n/a";
+            if (m.auc_defined && isfinite(m.auc_ci[0]))
+                snprintf(auc, sizeof auc, "%.4f [%.4f, %.4f]", m.auc, m.auc_ci[0], m.auc_ci[1]);
+            else if (m.auc_defined)
+                snprintf(auc, sizeof auc, "%.4f", m.auc);
+            printf("%s on %s [%s], %lld images: acc %.4f [%.4f, %.4f], auc %s, balanced acc %.4f, macro F1 %.4f, "
+                   "ECE %.4f (95 %% bootstrap intervals, %d resamples, seed %d)\n",
+                   run_dir, e->data.path, split, (long long)m.n, m.acc, m.acc_ci[0], m.acc_ci[1], auc,
+                   m.balanced_acc, m.macro_f1, m.ece, m.boot_resamples, e->experiment.seed);
         }
     }
     movl_metrics_free(&m);

@@ -318,11 +318,40 @@ static size_t trainable_params(const trainer *t)
     return n;
 }
 
-static int write_outputs(trainer *t, const movl_metrics *val, const movl_metrics *test, char *err)
+/* Resamples of the bootstrap intervals in summary.json (docs/METHOD.md, Evaluation). */
+#define SUMMARY_BOOTSTRAP_RESAMPLES 1000
+
+/* A split's 95 % bootstrap intervals (seeded with [experiment] seed, so a
+ * run's summary replays) and its calibration. */
+static int add_uncertainty(const trainer *t, movl_metrics *m, char *err)
+{
+    int rc = movl_metrics_bootstrap(m, SUMMARY_BOOTSTRAP_RESAMPLES, (uint64_t)t->exp->experiment.seed, err);
+    return rc ? rc : movl_metrics_calibration(m, err);
+}
+
+/* reliability.png of the test split; like the curves, a view of numbers
+ * summary.json holds, so failing to draw it is a warning. */
+static void write_reliability(const trainer *t, const movl_metrics *test)
+{
+    char path[1400], title[64], why[MOVL_ERRLEN];
+    long long count[MOVL_CAL_BINS];
+    for (int b = 0; b < MOVL_CAL_BINS; b++)
+        count[b] = test->cal_count[b];
+    snprintf(title, sizeof title, "test split, N = %lld", (long long)test->n);
+    movl_plot_reliability r = {title, MOVL_CAL_BINS, count, test->cal_acc, test->cal_conf, test->ece};
+    path_in(t, "reliability.png", path, sizeof path);
+    if (movl_plot_reliability_write(path, &r, 560, 600, why))
+        fprintf(stderr, "warning: no reliability diagram: %s\n", why);
+}
+
+static int write_outputs(trainer *t, movl_metrics *val, movl_metrics *test, char *err)
 {
     char path[1400];
     const movl_experiment *e = t->exp;
     int rc;
+    if ((rc = add_uncertainty(t, val, err)) || (rc = add_uncertainty(t, test, err)))
+        return rc;
+    write_reliability(t, test);
     path_in(t, "model.safetensors", path, sizeof path);
     if ((rc = tr_save_model(t, &t->best.params, path, err)))
         return rc;
