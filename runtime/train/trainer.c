@@ -351,18 +351,29 @@ static int write_outputs(trainer *t, movl_metrics *val, movl_metrics *test, char
     int rc;
     if ((rc = add_uncertainty(t, val, err)) || (rc = add_uncertainty(t, test, err)))
         return rc;
+    /* The shift suite ([eval] shift): the selected model on corrupted copies of the test split. */
+    cJSON *shift = NULL;
+    if (e->eval.shift[0]) {
+        if ((rc = tr_shift_evaluate(t, MOVL_SPLIT_TEST, e->eval.shift, &shift, err)))
+            return rc;
+        cJSON *ma = cJSON_GetObjectItemCaseSensitive(shift, "mean_acc");
+        cJSON *mu = cJSON_GetObjectItemCaseSensitive(shift, "mean_auc");
+        printf("shift (%s): mean acc %.4f, mean auc %.4f over %d corruptions\n", e->eval.shift,
+               cJSON_IsNumber(ma) ? ma->valuedouble : NAN, cJSON_IsNumber(mu) ? mu->valuedouble : NAN,
+               cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(shift, "corruptions")));
+    }
     write_reliability(t, test);
     path_in(t, "model.safetensors", path, sizeof path);
     if ((rc = tr_save_model(t, &t->best.params, path, err)))
-        return rc;
+        goto fail;
     if (t->model.has_prompt && e->output.save_prompt_png && t->best.params.delta) {
         path_in(t, "prompt.png", path, sizeof path);
         if ((rc = tr_save_prompt_png(t, t->best.params.delta, path, err)))
-            return rc;
+            goto fail;
     }
     path_in(t, "confusion.csv", path, sizeof path);
     if ((rc = movl_metrics_write_confusion_csv(path, test, (const char *const *)t->host.dataset.class_names, err)))
-        return rc;
+        goto fail;
     /* Curves are a view of metrics.csv: if they cannot be drawn the run's results still stand. */
     char why[MOVL_ERRLEN];
     if (movl_plot_run_curves(t->run_dir, why))
@@ -390,11 +401,16 @@ static int write_outputs(trainer *t, movl_metrics *val, movl_metrics *test, char
     cJSON_AddStringToObject(b, "metric", e->eval.select_metric == MOVL_METRIC_AUC ? "auc" : "acc");
     cJSON_AddItemToObject(j, "val", movl_metrics_to_json(val, (const char *const *)t->host.dataset.class_names));
     cJSON_AddItemToObject(j, "test", movl_metrics_to_json(test, (const char *const *)t->host.dataset.class_names));
+    if (shift)
+        cJSON_AddItemToObject(j, "shift", shift);
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     path_in(t, "summary.json", path, sizeof path);
     rc = text ? write_text(path, text, err) : MOVL_ERR_RUN;
     free(text);
+    return rc;
+fail:
+    cJSON_Delete(shift);
     return rc;
 }
 
