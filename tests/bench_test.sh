@@ -2,7 +2,8 @@
 # `movl bench` on tiny runs: the --json document holds every field listed in
 # docs/PERFORMANCE.md with positive, self-consistent values (op shares sum to
 # 1, FLOP/s = images/s x FLOP/image); the text report has its sections;
-# --compare prints one column per device and file and writes a PNG chart; bad
+# --compare prints one column per device and file and writes a PNG chart; --ff adds a full
+# fine-tuning step with its figures, parts and per-layer split; bad
 # input exits 2 with a one-line message naming the file or option; a device
 # failing the self-test exits 3. Timings are printed, never asserted.
 # Usage: bench_test.sh PATH/TO/movl   (from the repository root)
@@ -150,6 +151,57 @@ if [ -s a.json ] && [ -s b.json ]; then
   done
 fi
 
+# --ff: one tiny full fine-tuning run. Its JSON section has the documented fields; the backbone's
+# trained values are ResNet-18's BN-folded conv weights and biases, counted by hand from torchvision
+# (11,689,512 parameters - fc's 513,000 - BN's 2 x 4,800 + one bias per BN channel, 4,800); only
+# convs have weight gradients; weights, gradients and Adam's m and v hold at least 4 floats per value.
+if "$movl" bench --ff --arch resnet18 --batch 2 --size 32 --iters 1 --json --no-self-test >ff.json 2>ff.err; then
+  ok
+  if "$PY" - ff.json <<'PY'; then ok; else bad "ff.json fields (above)"; fi
+import json, math, sys
+r = json.load(open(sys.argv[1]))["devices"][0]["runs"][0]
+f, problems = r.get("full_finetune", {}), []
+def need(cond, what):
+    if not cond:
+        problems.append(what)
+def num(o, key, lo=0.0):
+    v = o.get(key)
+    need(isinstance(v, (int, float)) and math.isfinite(v) and v >= lo, f"{key} = {v!r}")
+    return v if isinstance(v, (int, float)) else 0
+for key in ("img_s", "step_ms_min", "step_ms_median", "step_ms_mean", "param_state_bytes", "other_bytes",
+            "device_bytes"):
+    num(f, key, 1e-12)
+need(f.get("repeats") == 1, f"repeats {f.get('repeats')!r}")
+need(num(f, "step_ms_min") <= num(f, "step_ms_median"), "min step above the median")
+need(f.get("backbone_params") == 11689512 - 513000 - 2 * 4800 + 4800, f"backbone_params {f.get('backbone_params')}")
+need(num(f, "param_state_bytes") >= 16 * f.get("backbone_params", 0), "weights + gradients + Adam < 16 bytes/value")
+close = abs(num(f, "device_bytes") - num(f, "param_state_bytes") - num(f, "other_bytes")) <= 1
+need(close, "device_bytes != param_state_bytes + other_bytes")
+parts = f.get("parts_ms", {})
+need(sorted(parts) == sorted(["forward", "probe", "backward", "adam", "repack", "probe_update"]), f"parts {parts}")
+for k in parts:
+    num(parts, k)
+ops = f.get("ops", [])
+need([o.get("name") for o in ops] == [o["name"] for o in r["ops"]], "ff ops are not the frozen run's layers")
+for o in ops:
+    for key in ("forward_ms", "backward_input_ms", "weight_grad_ms"):
+        num(o, key)
+    if o.get("kind") not in ("conv", "depthwise_conv"):
+        need(o.get("weight_grad_ms") == 0, f"{o.get('name')}: a weight gradient without weights")
+for p in problems:
+    print(p)
+sys.exit(1 if problems else 0)
+PY
+else
+  bad "bench --ff failed: $(head -3 ff.err)"
+fi
+out=$("$movl" bench --ff --arch resnet18 --batch 1 --size 32 --iters 1 --no-self-test 2>&1)
+for want in "full fine-tuning step" "FF img/s +ms/step min +median" "^ +1 +[0-9.]+ +[0-9.]+ +[0-9.]+ +11\.17 " \
+  "where a full fine-tuning step goes at batch 1" "of it, per layer: weight gradients" "Adam over the backbone" \
+  "repack the conv weights" "slowest weight gradients"; do
+  if grep -Eq -- "$want" <<<"$out"; then ok; else bad "--ff text report lacks '$want'"; fi
+done
+
 # Bad input: exit 2 and a one-line message naming the file or option.
 printf 'not json {' >bad.json
 printf '{"devices": [{"name": "x", "peak": {"gflop_s": 1}}]}' >other.json
@@ -158,6 +210,7 @@ expect 2 "bad\.json: not valid JSON" "$movl" bench --compare bad.json
 expect 2 "other\.json: not a 'movl bench --json' document: devices\[0\] lacks" "$movl" bench --compare other.json
 expect 2 "--compare expects one or more JSON files" "$movl" bench --compare
 expect 2 "--compare takes JSON files and --png only" "$movl" bench --compare a.json --batch 2
+expect 2 "--compare takes JSON files and --png only" "$movl" bench --compare a.json --ff
 expect 2 "--png names the chart of --compare" "$movl" bench --png x.png
 expect 2 "--arch must be one of" "$movl" bench --arch resnet18,vgg16
 expect 2 "--batch expects batch sizes 1..1024" "$movl" bench --batch 1,0

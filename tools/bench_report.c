@@ -114,6 +114,93 @@ void bench_print_ops(const bench_run *r, const movl_roofline *peak)
     fflush(stdout);
 }
 
+/* ---- --ff: full fine-tuning step ---- */
+
+void bench_print_ff(const bench_run *r, int with_header)
+{
+    const bench_ff *f = &r->ff;
+    if (with_header) {
+        printf("\n  full fine-tuning step (forward, probe + CE, backward with every conv's weight gradients, Adam "
+               "lr 1e-4 wd 5e-4,\n  repack; %d timed repeats): memory = weights + gradients + Adam state "
+               "(backbone and probe) and the rest\n  (activations kept for backward, gradient buffers, packed conv "
+               "weights and scratch, input, probe outputs)\n",
+               f->repeats);
+        printf("  %5s %9s %11s %11s %9s %13s %9s %10s\n", "batch", "FF img/s", "ms/step min", "median", "params M",
+               "w+g+Adam MiB", "rest MiB", "memory MiB");
+    }
+    double mib = 1048576.0;
+    printf("  %5d %9.2f %11.1f %11.1f %9.2f %13.0f %9.0f %10.0f\n", r->batch, r->batch / f->median_s, 1e3 * f->min_s,
+           1e3 * f->median_s, f->backbone_params * 1e-6, f->param_state_bytes / mib, f->other_bytes / mib,
+           (f->param_state_bytes + f->other_bytes) / mib);
+    fflush(stdout);
+}
+
+/* Forward, backward to the inputs and weight gradients of op i, or of every op of `kind` (NULL: all). */
+static void ff_sums(const bench_run *r, const char *kind, double *fwd, double *bin, double *wg, double *gflop)
+{
+    *fwd = *bin = *wg = *gflop = 0;
+    for (int i = 0; i < r->nops; i++)
+        if (!kind || !strcmp(r->ops[i].kind, kind)) {
+            *fwd += r->ops[i].ff_fwd_s;
+            *bin += bench_ff_bwd_input_s(r, i);
+            *wg += bench_ff_wgrad_s(r, i);
+            *gflop += r->ops[i].gflop;
+        }
+}
+
+static void print_part(const char *name, double s, double total)
+{
+    printf("  %-44s %9.1f %6.1f\n", name, 1e3 * s, total > 0 ? 100 * s / total : 0);
+}
+
+void bench_print_ff_parts(const bench_run *r)
+{
+    const bench_ff *f = &r->ff;
+    double total = 0, fwd, bin, wg, gflop;
+    for (int p = 0; p < FF_NPARTS; p++)
+        total += f->part_s[p];
+    ff_sums(r, NULL, &fwd, &bin, &wg, &gflop);
+    printf("\n  where a full fine-tuning step goes at batch %d (OpenCL profiling markers, mean per step; %.0f%% of "
+           "the mean step):\n",
+           r->batch, f->mean_s > 0 ? 100 * total / f->mean_s : 0);
+    printf("  %-44s %9s %6s\n", "part", "ms", "share%");
+    print_part("forward", f->part_s[FF_FORWARD], total);
+    print_part("probe, CE, probe gradients", f->part_s[FF_PROBE], total);
+    print_part("backward", f->part_s[FF_BACKWARD], total);
+    /* The split of the backward is per layer: the frozen step's backward is the backward to the inputs. */
+    print_part("  of it, per layer: to the inputs", bin, total);
+    print_part("  of it, per layer: weight gradients", wg, total);
+    print_part("Adam over the backbone (one launch)", f->part_s[FF_ADAM], total);
+    print_part("repack the conv weights", f->part_s[FF_REPACK], total);
+    print_part("probe update (Adam)", f->part_s[FF_PROBE_UPDATE], total);
+    printf("  per op kind, ms: %-14s %9s %9s %9s %13s\n", "kind", "forward", "bwd-input", "wgrad", "wgrad GFLOP/s");
+    bench_op *kinds = calloc((size_t)r->nops + 1, sizeof *kinds);
+    int nk = kinds ? bench_op_kinds(r, kinds) : 0;
+    for (int k = 0; k < nk; k++) {
+        ff_sums(r, kinds[k].kind, &fwd, &bin, &wg, &gflop);
+        printf("                   %-14s %9.1f %9.1f %9.1f %13.1f\n", kinds[k].kind, 1e3 * fwd, 1e3 * bin, 1e3 * wg,
+               wg > 0 ? gflop / wg : 0);
+    }
+    free(kinds);
+    /* The slowest weight gradients (a weight gradient costs the forward's FLOPs): insertion sort, descending. */
+    int *order = malloc(sizeof *order * (size_t)(r->nops + 1));
+    for (int i = 0; order && i < r->nops; i++) {
+        int j = i;
+        for (; j > 0 && bench_ff_wgrad_s(r, order[j - 1]) < bench_ff_wgrad_s(r, i); j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    printf("  slowest weight gradients: %-28s %-14s %9s %9s\n", "layer", "kind", "ms", "GFLOP/s");
+    for (int j = 0; order && j < r->nops && j < 8; j++) {
+        const bench_op *op = &r->ops[order[j]];
+        double w = bench_ff_wgrad_s(r, order[j]);
+        printf("                            %-28s %-14s %9.1f %9.1f\n", op->name, op->kind, 1e3 * w,
+               w > 0 ? op->gflop / w : 0);
+    }
+    free(order);
+    fflush(stdout);
+}
+
 /* ---- JSON ---- */
 
 static void add_stats(cJSON *o, const bench_op *op, double total, const movl_roofline *peak)
@@ -128,6 +215,37 @@ static void add_stats(cJSON *o, const bench_op *op, double total, const movl_roo
     cJSON_AddNumberToObject(o, "gflop_s", s.gflop_s);
     cJSON_AddNumberToObject(o, "flop_per_byte", s.flop_per_byte);
     cJSON_AddNumberToObject(o, "roofline_pct", s.roofline_pct);
+}
+
+/* --ff: the step's figures, its parts, and per op forward, backward to the inputs and weight gradient. */
+static cJSON *ff_json(const bench_run *r)
+{
+    static const char *const parts[FF_NPARTS] = {"forward", "probe", "backward", "adam", "repack", "probe_update"};
+    const bench_ff *f = &r->ff;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "repeats", f->repeats);
+    cJSON_AddNumberToObject(o, "img_s", r->batch / f->median_s);
+    cJSON_AddNumberToObject(o, "step_ms_min", 1e3 * f->min_s);
+    cJSON_AddNumberToObject(o, "step_ms_median", 1e3 * f->median_s);
+    cJSON_AddNumberToObject(o, "step_ms_mean", 1e3 * f->mean_s);
+    cJSON_AddNumberToObject(o, "backbone_params", f->backbone_params);
+    cJSON_AddNumberToObject(o, "param_state_bytes", f->param_state_bytes);
+    cJSON_AddNumberToObject(o, "other_bytes", f->other_bytes);
+    cJSON_AddNumberToObject(o, "device_bytes", f->param_state_bytes + f->other_bytes);
+    cJSON *ps = cJSON_AddObjectToObject(o, "parts_ms");
+    for (int p = 0; p < FF_NPARTS; p++)
+        cJSON_AddNumberToObject(ps, parts[p], 1e3 * f->part_s[p]);
+    cJSON *ops = cJSON_AddArrayToObject(o, "ops");
+    for (int i = 0; i < r->nops; i++) {
+        cJSON *op = cJSON_CreateObject();
+        cJSON_AddStringToObject(op, "name", r->ops[i].name);
+        cJSON_AddStringToObject(op, "kind", r->ops[i].kind);
+        cJSON_AddNumberToObject(op, "forward_ms", 1e3 * r->ops[i].ff_fwd_s);
+        cJSON_AddNumberToObject(op, "backward_input_ms", 1e3 * bench_ff_bwd_input_s(r, i));
+        cJSON_AddNumberToObject(op, "weight_grad_ms", 1e3 * bench_ff_wgrad_s(r, i));
+        cJSON_AddItemToArray(ops, op);
+    }
+    return o;
 }
 
 static cJSON *run_json(const bench_device *d, const bench_run *r)
@@ -164,6 +282,8 @@ static cJSON *run_json(const bench_device *d, const bench_run *r)
         cJSON_AddItemToArray(ks, op);
     }
     free(kinds);
+    if (r->has_ff)
+        cJSON_AddItemToObject(o, "full_finetune", ff_json(r));
     return o;
 }
 

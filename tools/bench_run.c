@@ -2,7 +2,8 @@
  * encoder's forward pass and of a training step (forward + linear probe +
  * softmax cross-entropy + probe gradients + backward to the input), and the
  * per-layer times of the training steps from OpenCL profiling events.
- * The encoder is loaded for this batch size, so its memory is this batch's. */
+ * The encoder is loaded for this batch size, so its memory is this batch's.
+ * With --ff, a full fine-tuning step follows (bench_ff.c). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +180,9 @@ done:
     movl_encoder_free(enc);
     free(host);
     free(loss);
+    /* The frozen encoder is gone first: FF loads its own, with gradients and optimiser state. */
+    if (rc == MOVL_OK && o->ff)
+        rc = bench_run_ff(dev, o, r, err);
     return rc;
 }
 

@@ -1,9 +1,11 @@
 /* movl bench [--device SEL]... | --all  [--arch A[,B...]] [--batch N[,M...]]
- *            [--size S] [--iters K] [--classes C] [--weights W] [--json]
+ *            [--size S] [--iters K] [--classes C] [--weights W] [--ff] [--json]
  * movl bench --compare A.json B.json ... [--png PATH]
  * The vendor comparison: per device its header and measured peaks (our own
  * FMA and triad micro-kernels), then per encoder and batch size images/s of
- * the forward pass and of a training step, and a per-op roofline table.
+ * the forward pass and of a training step, and a per-op roofline table;
+ * --ff adds a full fine-tuning step (Adam on every BN-folded conv weight and
+ * bias, bench_ff.c): images/s, ms/step, memory and where the step goes.
  * A benchmark prints figures; it asserts nothing. */
 #include <errno.h>
 #include <stdarg.h>
@@ -123,7 +125,7 @@ static int parse_devices(parse_keep *k, const char *v, bench_opts *o, int max)
 
 static const char usage[] =
     "usage: movl bench [--device SEL[,SEL...]]... | --all  [--arch A[,B...]] [--batch N[,M...]] [--size S]\n"
-    "                  [--iters K] [--classes C] [--weights W] [--json] [--no-self-test]\n"
+    "                  [--iters K] [--classes C] [--weights W] [--ff] [--json] [--no-self-test]\n"
     "       movl bench --compare A.json B.json ... [--png PATH]";
 
 static int parse(int argc, char **argv, bench_opts *o, int *compare_mode, parse_keep *k)
@@ -170,6 +172,8 @@ static int parse(int argc, char **argv, bench_opts *o, int *compare_mode, parse_
             o->all = 1;
         else if (!strcmp(a, "--json"))
             o->json = 1;
+        else if (!strcmp(a, "--ff"))
+            o->ff = 1;
         else if (!cli_common_flag(a) && (rc = bad("unknown option or missing value '%s'", a)))
             fprintf(stderr, "%s\n", usage);
     }
@@ -178,7 +182,7 @@ static int parse(int argc, char **argv, bench_opts *o, int *compare_mode, parse_
     if (*compare_mode) {
         if (o->ncompare == 0)
             return bad("--compare expects one or more JSON files written by 'movl bench --json'");
-        if (o->narchs || o->nbatches || o->ndevices || o->all || o->size || o->weights || o->json)
+        if (o->narchs || o->nbatches || o->ndevices || o->all || o->size || o->weights || o->json || o->ff)
             return bad("--compare takes JSON files and --png only (the runs were made when the files were)");
         return MOVL_OK;
     }
@@ -264,6 +268,10 @@ static int bench_device_run(const movl_device_info *info, const bench_opts *o, b
         /* One op table per encoder, at its largest batch, keeps the text short (JSON has every batch's). */
         if (rc == MOVL_OK && !o->json)
             bench_print_ops(&runs[largest], &d->peak);
+        for (int b = 0; b < o->nbatches && rc == MOVL_OK && !o->json && o->ff; b++)
+            bench_print_ff(&runs[b], b == 0);
+        if (rc == MOVL_OK && !o->json && o->ff)
+            bench_print_ff_parts(&runs[largest]);
     }
     movl_device_close(&dev);
     return rc;
