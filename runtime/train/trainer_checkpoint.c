@@ -272,6 +272,24 @@ static char *progress_json(const trainer *t)
     cJSON_AddStringToObject(meta, "format", MOVL_CHECKPOINT_FORMAT);
     cJSON_AddStringToObject(meta, "progress", text);
     free(text);
+    if (t->model.has_backbone) {
+        /* Where each backbone tensor starts in the flat layout that "opt.backbone" follows (m, then v): the
+         * offsets depend on the device's alignment, so a reader (the PyTorch twin) need not guess it. */
+        cJSON *offs = cJSON_CreateObject();
+        for (int i = 0; i < movl_encoder_tensor_count(t->enc); i++) {
+            movl_encoder_tensor ti;
+            movl_encoder_tensor_info(t->enc, i, &ti);
+            cJSON_AddNumberToObject(offs, ti.name, (double)ti.offset);
+        }
+        text = cJSON_PrintUnformatted(offs);
+        cJSON_Delete(offs);
+        if (!text) {
+            cJSON_Delete(meta);
+            return NULL;
+        }
+        cJSON_AddStringToObject(meta, "backbone_offsets", text);
+        free(text);
+    }
     text = cJSON_PrintUnformatted(meta);
     cJSON_Delete(meta);
     return text;

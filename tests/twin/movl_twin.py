@@ -17,7 +17,8 @@ config's relative paths are relative to it). Checks:
   free run   every step from the initial state: the losses against the trace,
              and the parameters of the epoch that movl selected on
              validation (summary.json "selected"; the twin keeps the
-             parameters at the end of every epoch) against model.safetensors.
+             parameters at the end of every epoch) against model.safetensors;
+             for ff also the backbone's change since step 0 (all tensors).
 
 What is replayed, each piece mirroring the runtime file named:
   data       the .npz train split, its class-stratified subsample (max_train)
@@ -36,15 +37,20 @@ What is replayed, each piece mirroring the runtime file named:
              fully;
   loss       CE + lambda * D for method movl (discrepancy.h: feature_mse,
              cosine, kl, plain_ce, pixel), CE for vp and vp_lp;
+  backbone   method ff: every conv + BN pair folded into one conv with a
+             bias, W' = s W, b' = beta - s mean (bn_fold.c), trained with the
+             probe by CE on the plain images (trainer_steps.c tr_step_full);
+             its optimiser state comes from "opt.backbone" cut at the
+             checkpoint's "backbone_offsets" (encoder_params.c's layout);
   optimiser  torch.optim.Adam / SGD per parameter group with the learning
              rate of trainer.c's lr_at (optim.c: warm-up + cosine,
              multistep, constant) set before every step; movl's optimiser
              state (Adam m and v, SGD momentum) is loaded with a --state.
-Only runs of ONE joint stage are replayable: methods vp and vp_lp, and movl
-with head.init = zero or random (the lp init and the lp*/vp_then_lp methods
+Only runs of ONE joint stage are replayable: methods vp, vp_lp and ff, and
+movl, with head.init = zero or random (the lp init and the lp*/vp_then_lp methods
 add a cached-feature stage whose model selection the twin does not replay).
 Tested paths (tests/twin_test.sh): padding prompts, flm, linear probes,
-feature_mse and kl; the other branches follow the runtime's code but are not
+feature_mse and kl, ff; the other branches follow the runtime's code but are not
 exercised by the test.
 
 --dtype float32 runs the same replay in float32: how far PyTorch's own
@@ -327,10 +333,10 @@ def load_encoder(arch, weights, size):
 
 
 class _Depthwise(torch.autograd.Function):
-    """Depthwise convolution of the already padded x with frozen weights w
+    """Depthwise convolution of the already padded x with weights w
     [C][1][kh][kw], as kh*kw shifted multiply-adds in an [H][W][B][C] layout
-    (channels innermost, so every tap is one vectorised pass); backward to x
-    only (the encoder is frozen)."""
+    (channels innermost, so every tap is one vectorised pass); backward to x,
+    and to w when w is trained (method ff)."""
 
     @staticmethod
     def forward(ctx, x, w, stride, dilation):
@@ -339,9 +345,9 @@ class _Depthwise(torch.autograd.Function):
         oh = (x.shape[2] - dh * (kh - 1) - 1) // sh + 1
         ow = (x.shape[3] - dw * (kw - 1) - 1) // sw + 1
         taps = w.reshape(w.shape[0], kh * kw).t().contiguous()  # [tap][C]
-        ctx.save_for_backward(taps)
-        ctx.geom = (x.shape, kh, kw, stride, dilation, oh, ow)
         xl = x.permute(2, 3, 0, 1).contiguous()
+        ctx.save_for_backward(taps, xl if ctx.needs_input_grad[1] else None)
+        ctx.geom = (x.shape, kh, kw, stride, dilation, oh, ow)
         out = x.new_zeros(oh, ow, x.shape[0], x.shape[1])
         for u in range(kh):
             for v in range(kw):
@@ -351,19 +357,24 @@ class _Depthwise(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g):
-        (taps,) = ctx.saved_tensors
+        taps, xl = ctx.saved_tensors
         shape, kh, kw, (sh, sw), (dh, dw), oh, ow = ctx.geom
         gl = g.permute(2, 3, 0, 1).contiguous()
         gx = g.new_zeros(shape[2], shape[3], shape[0], shape[1])
+        gw = g.new_zeros(kh * kw, shape[1]) if xl is not None else None
         for u in range(kh):
             for v in range(kw):
-                gx[u * dh:u * dh + sh * (oh - 1) + 1:sh, v * dw:v * dw + sw * (ow - 1) + 1:sw].addcmul_(
-                    gl, taps[u * kw + v])
-        return gx.permute(2, 3, 0, 1).contiguous(), None, None, None
+                win = (slice(u * dh, u * dh + sh * (oh - 1) + 1, sh), slice(v * dw, v * dw + sw * (ow - 1) + 1, sw))
+                gx[win].addcmul_(gl, taps[u * kw + v])
+                if gw is not None:  # ff trains the weights: dw[c][u][v] = sum over b, y, x of g * shifted x
+                    gw[u * kw + v] = (gl * xl[win]).sum((0, 1, 2))
+        if gw is not None:
+            gw = gw.t().reshape(shape[1], 1, kh, kw)
+        return gx.permute(2, 3, 0, 1).contiguous(), gw, None, None
 
 
 def depthwise_forward(self, x):
-    """Replaces the forward of a frozen depthwise Conv2d: the same
+    """Replaces the forward of a depthwise Conv2d: the same
     mathematics as F.conv2d, but torch's CPU float64 depthwise path runs one
     slow convolution per channel (tens of times slower)."""
     if hasattr(self, "static_padding"):
@@ -375,6 +386,52 @@ def depthwise_forward(self, x):
     if self.bias is not None:
         out = out + self.bias.view(1, -1, 1, 1)
     return out
+
+
+def conv_bn_pairs(arch, model):
+    """(movl's layer name, conv module name, its batch norm's module name)
+    for every conv + BN pair of the encoder; movl names a layer by its conv
+    (encoder_resnet.c, encoder_efficientnet.c), but resnet's "downsample.0"
+    is "downsample"."""
+    names = dict(model.named_modules())
+    pairs = []
+    for name, mod in model.named_modules():
+        if not isinstance(mod, torch.nn.Conv2d):
+            continue
+        parent, _, leaf = name.rpartition(".")
+        pre = parent + "." if parent else ""
+        if arch.startswith("resnet"):
+            if leaf == "0" and parent.endswith("downsample"):
+                pairs.append((parent, name, parent + ".1"))
+                continue
+            bn = pre + leaf.replace("conv", "bn")
+        else:
+            bn = pre + {"_conv_stem": "_bn0", "_conv_head": "_bn1", "_expand_conv": "_bn0",
+                        "_depthwise_conv": "_bn1", "_project_conv": "_bn2"}.get(leaf, "?")
+        if not isinstance(names.get(bn), torch.nn.BatchNorm2d):
+            fail_input("%s: conv %s has no batch norm the twin can fold" % (arch, name))
+        pairs.append((name, name, bn))
+    return pairs
+
+
+def fold_backbone(arch, model):
+    """Method ff (docs/METHOD.md "Full fine-tuning"): every conv + BN pair
+    becomes one conv with a bias, W' = s W and b' = beta - s mean with
+    s = gamma / sqrt(var + eps), folded in double and rounded to float32 as
+    bn_fold.c does (the twin starts from the floats movl uploads); the BN
+    modules are replaced by identities. Returns {movl layer name: conv} and
+    the folded float32 tensors {"LAYER.weight"/"LAYER.bias": array}."""
+    mods = dict(model.named_modules())
+    convs, init = {}, {}
+    for layer, conv_name, bn_name in conv_bn_pairs(arch, model):
+        conv, bn = mods[conv_name], mods[bn_name]
+        s = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
+        init[layer + ".weight"] = (conv.weight.double() * s.view(-1, 1, 1, 1)).float().numpy()
+        init[layer + ".bias"] = (bn.bias.double() - bn.running_mean.double() * s).float().numpy()
+        parent, _, leaf = bn_name.rpartition(".")
+        setattr(mods[parent] if parent else model, leaf, torch.nn.Identity())
+        convs[layer] = conv
+    return convs, init
 
 
 def features_and_logits(arch, model, x):
@@ -604,8 +661,8 @@ class Twin:
         self.method = tc["method"]
         self.head_type = cfg["head"]["type"]
         self.head_init = cfg["head"]["init"]
-        if self.method not in ("vp", "vp_lp", "movl"):
-            fail_input("train.method = %s: the twin replays vp, vp_lp and movl only" % self.method)
+        if self.method not in ("vp", "vp_lp", "movl", "ff"):
+            fail_input("train.method = %s: the twin replays vp, vp_lp, movl and ff only" % self.method)
         if self.method != "vp" and self.head_init == "lp":
             fail_input("head.init = lp adds an LP stage the twin does not replay (use zero or random)")
         if cfg["data"]["format"] != "npz":
@@ -614,6 +671,10 @@ class Twin:
         self.S = int(cfg["encoder"]["size"])
         self.arch = cfg["encoder"]["arch"]
         self.model, self.mean, self.std = load_encoder(self.arch, cfg["encoder"]["weights"], self.S)
+        self.ff = self.method == "ff"  # the backbone (folded) is trained, on plain images
+        self.convs, self.bb_init, self.bb = {}, {}, {}
+        if self.ff:
+            self.convs, self.bb_init = fold_backbone(self.arch, self.model)
         imgs, labels, k = load_npz_train(cfg["data"]["path"])
         if int(cfg["data"]["num_classes"]) > 0:
             k = int(cfg["data"]["num_classes"])
@@ -621,7 +682,7 @@ class Twin:
         keep = subsample(labels, k, SPLIT_TRAIN, int(cfg["data"]["max_train"]), self.seed)
         self.images, self.labels = imgs[keep], labels[keep]
         self.prompt = Prompt(cfg["prompt"], self.S, self.mean, self.std, self.seed)
-        inner = self.S - 2 * self.prompt.p if self.prompt.type == "shrink_pad" else 0
+        inner = self.S - 2 * self.prompt.p if self.prompt.type == "shrink_pad" and not self.ff else 0
         self.x = preprocess(self.images, self.S, inner, self.mean, self.std)
         self.B = int(tc["batch_size"])
         self.EB = int(cfg["eval"]["batch_size"])
@@ -646,8 +707,19 @@ class Twin:
             self.W, self.b = head_init(self.head_init, self.seed, self.K, self.fan_in)
         self.map = list(range(self.K)) if self.is_map and not self.fully else None
         self.map_fitted = False
+        self.set_backbone(self.bb_init)
         self.opt_state = None
         self.step0 = 0
+
+    def set_backbone(self, tensors):
+        """ff: fresh leaf parameters W', b' of every folded conv from
+        {"LAYER.weight"/"LAYER.bias": float32 array}."""
+        self.bb = {}
+        for layer, conv in self.convs.items():
+            for kind in ("weight", "bias"):
+                p = torch.nn.Parameter(torch.tensor(tensors[layer + "." + kind], dtype=DTYPE))
+                setattr(conv, kind, p)
+                self.bb[layer + "." + kind] = p
 
     def load_state(self, state_dir):
         """movl's resume checkpoint (trainer_checkpoint.c): parameters,
@@ -661,7 +733,8 @@ class Twin:
         if j["stage_index"] != 0:
             fail_input("%s: a checkpoint of stage %d (the twin replays stage 0 only)" % (state_dir, j["stage_index"]))
         self.reset()
-        self.prompt.delta = torch.tensor(t["prompt.delta"], dtype=DTYPE, requires_grad=True)
+        if not self.ff:
+            self.prompt.delta = torch.tensor(t["prompt.delta"], dtype=DTYPE, requires_grad=True)
         self.prompt.rng = int(j["patch_rng"])
         if self.has_head:
             self.W = torch.tensor(t[self.head_name + "weight"], dtype=DTYPE, requires_grad=True)
@@ -672,8 +745,37 @@ class Twin:
         opt = "opt.fully." if self.fully else "opt.probe."
         self.opt_state = {"prompt": [t.get("opt.prompt")],
                           "head": [t.get(opt + "weight"), t.get(opt + "bias")]}
+        if self.ff:
+            self.load_backbone_state(path, t, meta)
         self.step0 = int(j["global_step"])
         return self.step0
+
+    def load_backbone_state(self, path, t, meta):
+        """The backbone's tensors and its optimiser state "opt.backbone": one
+        flat array over the encoder's layout (encoder_params.c: each tensor
+        at an aligned offset, which the checkpoint's metadata
+        "backbone_offsets" lists; m then v for Adam, each of the layout's
+        length; the momentum for SGD), cut here into per-tensor states."""
+        if "backbone_offsets" not in meta:
+            fail_input("%s: no backbone_offsets in the metadata (not an ff checkpoint of this movl)" % path)
+        offs = json.loads(meta["backbone_offsets"])
+        if sorted(offs) != sorted(self.bb):
+            fail_input("%s: backbone tensors %s differ from the twin's folded convs %s"
+                       % (path, sorted(set(offs) ^ set(self.bb))[:4], len(self.bb)))
+        self.set_backbone({k: t["backbone." + k] for k in self.bb})
+        st = t.get("opt.backbone")
+        if st is None:
+            self.opt_state["backbone"] = [None] * len(self.bb)
+            return
+        adam = self.cfg["train"]["backbone_optimizer"] == "adam"
+        half = len(st) // 2 if adam else len(st)
+        per = []
+        for k, p in self.bb.items():
+            o, n = int(offs[k]), p.numel()
+            if o + n > half:
+                fail_input("%s: opt.backbone (%d floats) is too short for %s at %d" % (path, len(st), k, o))
+            per.append(np.concatenate([st[o:o + n], st[half + o:half + o + n]]) if adam else st[o:o + n])
+        self.opt_state["backbone"] = per
 
     def D(self):
         with torch.no_grad():
@@ -703,7 +805,9 @@ class Twin:
 
     def params(self):
         """Current parameters under their model.safetensors names (float64 numpy)."""
-        s = {"prompt.delta": self.prompt.delta.detach().double().numpy().copy()}
+        s = {} if self.ff else {"prompt.delta": self.prompt.delta.detach().double().numpy().copy()}
+        for k, p in self.bb.items():
+            s["backbone." + k] = p.detach().double().numpy().copy()
         if self.has_head:
             s[self.head_name + "weight"] = self.W.detach().double().numpy().copy()
             s[self.head_name + "bias"] = self.b.detach().double().numpy().copy()
@@ -713,7 +817,7 @@ class Twin:
 
     def optimizers(self):
         tc = self.cfg["train"]
-        groups = {"prompt": [self.prompt.delta]}
+        groups = {"backbone": list(self.bb.values())} if self.ff else {"prompt": [self.prompt.delta]}
         if self.has_head:
             groups["head"] = [self.W, self.b]
         opts = {}
@@ -755,10 +859,14 @@ class Twin:
                 self.fit_label_map()
             for name, opt in opts.items():
                 set_lr(opt, lr_at(tc, name, g, self.steps, self.epochs))
-            oy, ox = self.prompt.random_position()
             x, y = self.batch(perm[s * self.B:(s + 1) * self.B])
-            xp = self.prompt.apply(x, oy, ox)
-            h, zsrc = features_and_logits(self.arch, self.model, xp)
+            if self.ff:  # trainer_steps.c tr_step_full: CE of the probe on the plain images
+                h, _ = features_and_logits(self.arch, self.model, x)
+                xp, zsrc = x, None
+            else:
+                oy, ox = self.prompt.random_position()
+                xp = self.prompt.apply(x, oy, ox)
+                h, zsrc = features_and_logits(self.arch, self.model, xp)
             if self.is_map:
                 z = zsrc @ self.W.t() + self.b if self.fully else zsrc[:, self.map]
                 loss = xent(z, y)
@@ -803,8 +911,16 @@ class Report:
 
 
 def compare_params(rep, what, movl, twin, tol, base=None):
-    """Relative L2 of every parameter; with base, of the change since base."""
-    parts = []
+    """Relative L2 of every parameter; with base, of the change since base,
+    where the twin's parameters after the step are first rounded to float32:
+    movl keeps its parameters in float32, so the state to expect is the
+    twin's step stored in float32. (This matters where a tensor's values are
+    large next to the step: a folded BN bias of 40 moved by Adam's lr 1e-4
+    sees a float32 ulp of 4e-6, i.e. a 4 % difference per element between
+    the stored and the exact update.)
+    The backbone's tensors (ff) are summed up in one entry: the worst one and
+    the relative L2 over all of them."""
+    parts, bb = [], []
     for key in sorted(twin):
         if key not in movl:
             rep.check(False, "%s: movl has no %s" % (what, key))
@@ -820,12 +936,19 @@ def compare_params(rep, what, movl, twin, tol, base=None):
             continue
         m, t = movl[key].astype(np.float64), twin[key]
         if base is not None:
-            m, t = m - base[key], t - base[key]
+            m, t = m - base[key], t.astype(np.float32).astype(np.float64) - base[key]
         r = rel_l2(m, t)
-        parts.append("%s %.1e" % (key, r))
+        if key.startswith("backbone."):
+            bb.append((r, key, m, t))
+        else:
+            parts.append("%s %.1e" % (key, r))
         if not r <= tol:
             rep.check(False, "%s: %s relative L2 difference %.2e > %.2g (|twin| %.3g)" % (what, key, r, tol,
                                                                                         np.linalg.norm(t)))
+    if bb:
+        r, key, *_ = max(bb, key=lambda e: e[0])
+        allr = rel_l2(np.concatenate([e[2].ravel() for e in bb]), np.concatenate([e[3].ravel() for e in bb]))
+        parts.insert(0, "backbone (%d tensors) all %.1e, worst %s %.1e" % (len(bb), allr, key[9:], r))
     rep.check(True, "%s (rel. L2, tol %.2g): %s" % (what, tol, ", ".join(parts)))
 
 
@@ -842,9 +965,12 @@ def main(argv):
                     help="free run: check the first N steps with --early-loss-rtol (0: no such check)")
     ap.add_argument("--early-loss-rtol", type=float, default=1e-5, help="free run: losses of the early steps")
     ap.add_argument("--param-rtol", type=float, default=0.2, help="free run: the selected parameters")
+    ap.add_argument("--change-rtol", type=float, default=0.2,
+                    help="free run (ff): the change of the backbone since step 0, all tensors together")
     ap.add_argument("--step-loss-rtol", type=float, default=1e-5, help="one step from movl's state: its loss")
     ap.add_argument("--step-rtol", type=float, default=1e-3, help="one step from movl's state: the update")
-    ap.add_argument("--dump", help="also write the free run's losses and parameters to this .npz")
+    ap.add_argument("--dump", help="also write the one-step losses and updates and the free run's losses and "
+                                   "parameters to this .npz (tests/twin/dump_diff.py compares two)")
     ap.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     a = ap.parse_args(argv[1:])
     global DTYPE
@@ -868,7 +994,7 @@ def main(argv):
     states = {0: None}
     for d in a.state:
         states[twin.load_state(d)] = d
-    step_rows = []
+    step_rows, step_dump = [], {}
     for k in sorted(states):
         if states[k] is None:
             twin.reset()
@@ -881,16 +1007,23 @@ def main(argv):
             step_rows.append((k + 1, movl_loss[k + 1], losses[0], r))
             rep.check(r <= a.step_loss_rtol, "step %d from movl's state after step %d: loss movl %.9g twin %.9g, "
                       "rel. diff %.1e (tol %.2g)" % (k + 1, k, movl_loss[k + 1], losses[0], r, a.step_loss_rtol))
+        step_dump["step%d/loss" % (k + 1)] = np.array(losses[0])
         if k + 1 in states:
             after = read_safetensors(os.path.join(states[k + 1], "resume.safetensors"))
-            compare_params(rep, "update of step %d" % (k + 1), after, twin.params(), a.step_rtol, base=before)
+            now = twin.params()
+            compare_params(rep, "update of step %d" % (k + 1), after, now, a.step_rtol, base=before)
+            if a.dump:  # the update as this twin's dtype stores it (float64: rounded as movl would store it)
+                step_dump.update({"step%d/update/%s" % (k + 1, key): v.astype(np.float32).astype(np.float64) -
+                                  before[key] for key, v in now.items() if key != "map.index"})
 
     # 2. The free run: every step from the initial state, as movl ran it.
     twin.reset()
+    init = twin.params()
     losses, snaps = twin.replay(total)
     if a.dump:
-        np.savez(a.dump, losses=np.array(losses), **{"%d/%s" % (e, k): v for e, sn in snaps.items()
-                                                     for k, v in sn.items()})
+        step_dump.update({"init/" + k: v for k, v in init.items() if k.startswith("backbone.")})
+        np.savez(a.dump, losses=np.array(losses), **step_dump, **{"%d/%s" % (e, k): v for e, sn in snaps.items()
+                                                                  for k, v in sn.items()})
     n = min(len(losses), a.steps or len(losses))
     rows = [(i + 1, movl_loss.get(i + 1, math.nan), losses[i]) for i in range(n)]
     rows = [(s, mv, tv, abs(mv - tv) / abs(tv)) for s, mv, tv in rows]
@@ -907,9 +1040,16 @@ def main(argv):
         rep.check(False, "movl selected stage %s epoch %s, which the twin did not replay" % (sel["stage"],
                                                                                           sel["epoch"]))
     else:
-        compare_params(rep, "free run, parameters of epoch %d (model.safetensors)" % sel["epoch"],
-                       read_safetensors(os.path.join(a.run_dir, "model.safetensors")), snaps[sel["epoch"]],
-                       a.param_rtol)
+        model = read_safetensors(os.path.join(a.run_dir, "model.safetensors"))
+        compare_params(rep, "free run, parameters of epoch %d (model.safetensors)" % sel["epoch"], model,
+                       snaps[sel["epoch"]], a.param_rtol)
+        bb = [k for k in init if k.startswith("backbone.")]
+        if bb and all(k in model for k in bb):
+            # the backbone's values dwarf what training moves them by: its change is the sensitive measure
+            cat = lambda src: np.concatenate([(src[k].astype(np.float64) - init[k]).ravel() for k in bb])
+            r = rel_l2(cat(model), cat(snaps[sel["epoch"]]))
+            rep.check(r <= a.change_rtol, "free run, change of the backbone since step 0 (all %d tensors): rel. L2 "
+                      "%.1e (tol %.2g)" % (len(bb), r, a.change_rtol))
 
     print("twin %s (%s): %s, %.0f s" % (rep.name, a.dtype, "agrees" if rep.ok else "DISAGREES", time.time() - t0))
     for line in rep.lines:
