@@ -4,21 +4,22 @@
  *   dw[co][r] = sum over images n and positions j of dz[n][co][j] * col[n][r][j]
  *   db[co]    = sum over images n and positions j of dz[n][co][j]
  *
- * with r = (ci, kh, kw) and col the implicit im2col of x. The batch is split
+ * with r = (ci, kh, kw) and col the implicit im2col of x (read from x
+ * prepared as the forward prepares it: zero-padded, split into stride phases). The batch is split
  * into parts of `per` images; every kernel sums one part in a fixed order
  * and writes its own slot (out + out_off + slot * slot_stride); conv_wgrad_reduce
  * then adds the slots in slot order. With one part the slot is dw/db itself.
  * No atomics, no accumulation across launches: every output element is
  * written exactly once per call, so two calls give identical bits.
  *
- * Compile-time parameters (-D): MT, NV (conv_wgrad_gemm's register tile: MT
- * output channels x 8*NV reduction columns), K (conv_wgrad_dw's taps per row). */
+ * Compile-time parameters (-D): MT, NR (conv_wgrad_gemm's register tile: 8*MT
+ * output channels x NR taps), K (conv_wgrad_dw's taps per row). */
 
 #ifndef MT
-#define MT 6
+#define MT 2
 #endif
-#ifndef NV
-#define NV 2
+#ifndef NR
+#define NR 6
 #endif
 #ifndef K
 #define K 3
@@ -33,103 +34,146 @@ inline float lanes_sum(float8 v)
     return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
 }
 
-/* Transposed im2col of a chunk of nb images, one row per (group, position):
- *   colT[col_off + (g*T + t)*npad + r] = x[n][g*cin_g + ci][oy*s - pad_t + kh][ox*s - pad_l + kw]
- * with t = n*oh*ow + oy*ow + ox (T = nb*oh*ow), r = (ci*k + kh)*k + kw < cin_g*k*k,
- * 0 in the padding and for r past cin_g*k*k (up to the row pitch npad).
- * One work-item per row: it reads scattered x and writes one contiguous row. */
-__kernel void conv_wgrad_cols(__global const float *x, int x_off, int cin, int h, int w, __global float *colT,
-                              int col_off, int nb, int groups, int cin_g, int k, int s, int pad_t, int pad_l, int oh,
-                              int ow, int npad)
+/* P of a chunk of nb images of x: zero-padded and split into stride phases,
+ *   P[p_off + ((n*c + ch)*nph*nph + py*nph + px)*ph*pw + i*pw + j]
+ *     = x[x_off + (n*c + ch)*h*w + (s*i + py - pad_t)*w + s*j + px - pad_l]
+ * (0 outside x), as conv_prepare (cl/conv.cl) builds it for the forward,
+ * without its zero insertion: the column range that reads x is found once
+ * per row, so the copy has no per-element division or test. One work-item
+ * per row of P. */
+__kernel void conv_wgrad_prepare(__global const float *x, int x_off, int h, int w, __global float *P, int p_off,
+                                 int nb, int c, int nph, int ph, int pw, int s, int pad_t, int pad_l)
 {
     int row = (int)get_global_id(0);
-    int ohow = oh * ow, T = nb * ohow;
+    int planes = nph * nph;
+    if (row >= nb * c * planes * ph)
+        return;
+    int rest = row / ph, i = row - rest * ph;
+    int img_ch = rest / planes, plane = rest - img_ch * planes;
+    int py = plane / nph, px = plane - py * nph;
+    __global float *dst = P + p_off + row * pw;
+    int iy = s * i + py - pad_t;
+    int lo = 0, hi = 0; /* columns j in [lo, hi) read x: 0 <= s*j + px - pad_l <= w - 1 */
+    if (iy >= 0 && iy < h) {
+        int first = pad_l - px, last = w - 1 + pad_l - px;
+        lo = first > 0 ? (first + s - 1) / s : 0;
+        hi = last < 0 ? 0 : min(pw, last / s + 1);
+        if (hi < lo)
+            hi = lo;
+    }
+    for (int j = 0; j < lo; j++)
+        dst[j] = 0.0f;
+    if (hi > lo) {
+        __global const float *src = x + x_off + img_ch * h * w + iy * w + px - pad_l;
+        int j = lo;
+        if (s == 1) /* contiguous: whole vectors first */
+            for (; j + 8 <= hi; j += 8)
+                vstore8(vload8(0, src + j), 0, dst + j);
+        for (; j < hi; j++)
+            dst[j] = src[s * j];
+    }
+    for (int j = hi; j < pw; j++)
+        dst[j] = 0.0f;
+}
+
+/* dz of a chunk of nb images transposed to channels-last, per group:
+ *   dzT[dt_off + (g*T + t)*cpad + c] = dz[dz_off + (n*cout + g*cout_g + c)*ohow + j]
+ * with t = n*ohow + j (T = nb*ohow), 0 for c from cout_g up to the row pitch
+ * cpad. One work-item per row; consecutive items read consecutive positions. */
+__kernel void conv_wgrad_dzt(__global const float *dz, int dz_off, __global float *dzT, int dt_off, int nb,
+                             int ohow, int cout, int groups, int cout_g, int cpad)
+{
+    int row = (int)get_global_id(0);
+    int T = nb * ohow;
     if (row >= groups * T)
         return;
     int g = row / T, t = row - g * T;
     int n = t / ohow, j = t - n * ohow;
-    int oy = j / ow, ox = j - oy * ow;
-    __global const float *xg = x + x_off + (n * cin + g * cin_g) * h * w;
-    __global float *dst = colT + col_off + row * npad;
-    int r = 0;
-    for (int ci = 0; ci < cin_g; ci++)
-        for (int kh = 0; kh < k; kh++) {
-            int iy = oy * s - pad_t + kh;
-            for (int kw = 0; kw < k; kw++) {
-                int ix = ox * s - pad_l + kw;
-                dst[r++] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? xg[(ci * h + iy) * w + ix] : 0.0f;
-            }
-        }
-    for (; r < npad; r++)
-        dst[r] = 0.0f;
+    __global const float *src = dz + dz_off + (n * cout + g * cout_g) * ohow + j;
+    __global float *dst = dzT + dt_off + row * cpad;
+    for (int c = 0; c < cout_g; c++)
+        dst[c] = src[c * ohow];
+    for (int c = cout_g; c < cpad; c++)
+        dst[c] = 0.0f;
 }
 
 /* dw of one part, for groups with several channels: a GEMM over the part's
- * positions t, dz scalars broadcast against 8*NV consecutive columns of colT,
- * MT x NV float8 accumulators in registers (no horizontal sums). Work-item
- * idx -> (part, group, column tile, channel tile), the channel tile fastest:
- * consecutive items read the same columns of colT (shared in cache).
- * dz starts dz_off floats in (the chunk's first image); out_w gets
- * dw[g*cout_g + co][r] of slot part0 + part. */
-__kernel void conv_wgrad_gemm(__global const float *dz, int dz_off, __global const float *colT, int col_off,
-                              int npad, __global float *out_w, int out_off, int slot_stride, int part0, int per,
-                              int nb, int ohow, int cout, int groups, int cout_g, int nr)
+ * positions, MT*8 consecutive channels of dzT (float8 vectors) against NR
+ * taps r = (ci, kh, kw) of P (scalars broadcast; P is x zero-padded and split
+ * into stride phases as the forward prepares it, so tap (kh, kw) of output
+ * (oy, ox) is P[ci][plane (kh % s, kw % s)][oy + kh / s][ox + kw / s], no
+ * bounds checks), MT x NR float8 accumulators in registers: the forward's
+ * tile, transposed. Work-item idx -> (part, group, tap tile, channel tile),
+ * the channel tile fastest (those items read the same taps of P).
+ * out_w gets dw[g*cout_g + c][r] of slot part0 + part. */
+__kernel void conv_wgrad_gemm(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int p_row,
+                              __global const float *dzT, int dt_off, int cpad, __global float *out_w, int out_off,
+                              int slot_stride, int part0, int per, int nb, int oh, int ow, int groups, int cin_g,
+                              int cout_g, int k, int s, int nph)
 {
-    int m_tiles = (cout_g + MT - 1) / MT, v_tiles = (nr + 8 * NV - 1) / (8 * NV);
+    int nr = cin_g * k * k;
+    int c_tiles = (cout_g + 8 * MT - 1) / (8 * MT), r_tiles = (nr + NR - 1) / NR;
     int parts = (nb + per - 1) / per;
     int idx = (int)get_global_id(0);
-    if (idx >= parts * groups * v_tiles * m_tiles)
+    if (idx >= parts * groups * r_tiles * c_tiles)
         return;
-    int rest = idx / m_tiles, mt = idx - rest * m_tiles;
-    int rest2 = rest / v_tiles, vt = rest - rest2 * v_tiles;
+    int rest = idx / c_tiles, ct = idx - rest * c_tiles;
+    int rest2 = rest / r_tiles, rt = rest - rest2 * r_tiles;
     int part = rest2 / groups, g = rest2 - part * groups;
     int n0 = part * per, n1 = min(n0 + per, nb);
-    int T = nb * ohow;
+    int ohow = oh * ow, T = nb * ohow;
 
-    float8 acc[MT][NV];
+    int off[NR]; /* taps past nr read the last one, never stored */
+#pragma unroll
+    for (int i = 0; i < NR; i++) {
+        int r = min(rt * NR + i, nr - 1);
+        int ci = r / (k * k), khw = r - ci * k * k;
+        int kh = khw / k, kw = khw - kh * k;
+        int qh = kh / s, qw = kw / s;
+        off[i] = (g * cin_g + ci) * p_c + ((kh - qh * s) * nph + kw - qw * s) * p_plane + qh * p_row + qw;
+    }
+    float8 acc[MT][NR];
 #pragma unroll
     for (int m = 0; m < MT; m++)
 #pragma unroll
-        for (int v = 0; v < NV; v++)
-            acc[m][v] = (float8)(0.0f);
-    int co0 = g * cout_g + mt * MT;
-    int rows[MT]; /* channel tiles past cout_g read the last channel, never stored */
-#pragma unroll
-    for (int m = 0; m < MT; m++)
-        rows[m] = min(co0 + m, g * cout_g + cout_g - 1) * ohow;
+        for (int i = 0; i < NR; i++)
+            acc[m][i] = (float8)(0.0f);
 
     for (int n = n0; n < n1; n++) {
-        __global const float *dn = dz + dz_off + n * cout * ohow;
-        __global const float *cn = colT + col_off + (g * T + n * ohow) * npad + vt * 8 * NV;
-        for (int j = 0; j < ohow; j++) {
-            float8 b[NV];
+        __global const float *pn = P + p_off + n * p_n;
+        __global const float *dn = dzT + dt_off + (g * T + n * ohow) * cpad + ct * 8 * MT;
+        for (int oy = 0; oy < oh; oy++) {
+            __global const float *prow = pn + oy * p_row;
+            for (int ox = 0; ox < ow; ox++) {
+                float8 dv[MT];
 #pragma unroll
-            for (int v = 0; v < NV; v++)
-                b[v] = vload8(v, cn + j * npad);
+                for (int m = 0; m < MT; m++)
+                    dv[m] = vload8(m, dn);
+                dn += cpad;
 #pragma unroll
-            for (int m = 0; m < MT; m++) {
-                float8 a = (float8)(dn[rows[m] + j]);
+                for (int i = 0; i < NR; i++) {
+                    float8 pv = (float8)(prow[off[i] + ox]);
 #pragma unroll
-                for (int v = 0; v < NV; v++)
-                    acc[m][v] = fma(b[v], a, acc[m][v]);
+                    for (int m = 0; m < MT; m++)
+                        acc[m][i] = fma(dv[m], pv, acc[m][i]);
+                }
             }
         }
     }
 
-    __global float *o = out_w + out_off + (part0 + part) * slot_stride;
+    __global float *o = out_w + out_off + (part0 + part) * slot_stride + g * cout_g * nr;
 #pragma unroll
     for (int m = 0; m < MT; m++) {
-        int co = mt * MT + m;
-        if (co >= cout_g)
-            continue;
+        int c0 = ct * 8 * MT + 8 * m;
 #pragma unroll
-        for (int v = 0; v < NV; v++) {
+        for (int i = 0; i < NR; i++) {
+            int r = rt * NR + i;
             float lane[8];
-            vstore8(acc[m][v], 0, lane);
-            int r0 = vt * 8 * NV + 8 * v;
-            for (int l = 0; l < 8; l++)
-                if (r0 + l < nr)
-                    o[(g * cout_g + co) * nr + r0 + l] = lane[l];
+            vstore8(acc[m][i], 0, lane);
+            if (r < nr)
+                for (int l = 0; l < 8; l++)
+                    if (c0 + l < cout_g)
+                        o[(c0 + l) * nr + r] = lane[l];
         }
     }
 }
@@ -148,7 +192,10 @@ __kernel void conv_wgrad_dpad(__global const float *dz, int dz_off, __global flo
     int len = (oh - 1) * pw + ow;
     __global const float *src = dz + dz_off + (i * oh + oy) * ow;
     __global float *dst = D + d_off + i * len + oy * pw;
-    for (int ox = 0; ox < ow; ox++)
+    int ox = 0;
+    for (; ox + 8 <= ow; ox += 8)
+        vstore8(vload8(0, src + ox), 0, dst + ox);
+    for (; ox < ow; ox++)
         dst[ox] = src[ox];
     if (oy + 1 < oh)
         for (int ox = ow; ox < pw; ox++)

@@ -371,16 +371,17 @@ void conv_plan_backward(int is_cpu, const movl_conv_options *o, const movl_conv_
 #define WGRAD_SPAN 4096
 #define WGRAD_ITEMS 256
 
-/* MT x NV of conv_wgrad_gemm: 12 float8 accumulators (of 16 AVX registers),
- * the largest MT that wastes at most ~10% of the channel tiles, else the one
- * that wastes fewest; NV no wider than the reduction. */
+/* 8*MT channels x NR taps of conv_wgrad_gemm: 12 float8 accumulators, MT
+ * channel vectors and one broadcast tap (15 or 16 of the 16 AVX registers),
+ * the largest MT that wastes at most ~10% of the channel vectors, else the one
+ * that wastes fewest; NR no more than the taps. */
 static void pick_wgrad_tile(int cout_g, int nr, int is_gpu, conv_wgrad *wg)
 {
-    static const int cand[] = {6, 4, 3, 2};
+    static const int cand[] = {3, 2, 1};
     int best = -1;
     wg->mt = 1;
-    for (int i = 0; i < 4; i++) {
-        int padded = (cout_g + cand[i] - 1) / cand[i] * cand[i];
+    for (int i = 0; i < 3; i++) {
+        int padded = (cout_g + 8 * cand[i] - 1) / (8 * cand[i]) * (8 * cand[i]);
         if (padded * 10 <= cout_g * 11) {
             wg->mt = cand[i];
             break;
@@ -390,17 +391,14 @@ static void pick_wgrad_tile(int cout_g, int nr, int is_gpu, conv_wgrad *wg)
             wg->mt = cand[i];
         }
     }
-    if (is_gpu) /* many small items rather than a few register-heavy ones */
-        wg->mt = cout_g >= 2 ? 2 : 1;
-    wg->nv = 12 / wg->mt;
-    if (wg->nv > 8)
-        wg->nv = 8;
-    int vecs = (nr + 7) / 8;
-    if (wg->nv > vecs)
-        wg->nv = vecs;
-    if (is_gpu)
-        wg->nv = 1;
-    wg->npad = (nr + 8 * wg->nv - 1) / (8 * wg->nv) * (8 * wg->nv);
+    wg->nrt = 12 / wg->mt;
+    if (is_gpu) { /* many small items rather than a few register-heavy ones */
+        wg->mt = 1;
+        wg->nrt = 4;
+    }
+    if (wg->nrt > nr)
+        wg->nrt = nr;
+    wg->cpad = (cout_g + 8 * wg->mt - 1) / (8 * wg->mt) * (8 * wg->mt);
 }
 
 void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_desc *d, conv_wgrad *wg)
@@ -411,32 +409,33 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
     wg->nr = cin_g * K * K;
     wg->slot = (size_t)d->cout * wg->nr + d->cout;
     wg->depthwise = cin_g == 1 && cout_g == 1;
-    size_t per_image;
-    long span, tiles;
+    /* P: x zero-padded and split into stride phases, rows and columns reaching
+     * `reach` past the output grid; an unpadded stride-1 conv reads x itself */
+    conv_prep *p = &wg->prep;
+    int reach = (K - 1) / S;
+    p->copy = !(S == 1 && d->pad_t == 0 && d->pad_l == 0);
+    p->src_c = d->cin;
+    p->src_h = d->h;
+    p->src_w = d->w;
+    p->s = S;
+    p->up = 1;
+    p->nph = S < K ? S : K;
+    p->pad_t = d->pad_t;
+    p->pad_l = d->pad_l;
+    p->pw = p->copy ? d->ow + reach : d->w;
+    p->ph = p->copy ? d->oh + reach : d->h;
+    prep_strides(p);
+    size_t per_image = p->copy ? (size_t)p->p_n : 0;
+    long span = (long)d->oh * d->ow, tiles;
     if (wg->depthwise) {
-        conv_prep *p = &wg->prep;
-        int reach = (K - 1) / S;
-        p->copy = 1;
-        p->src_c = d->cin;
-        p->src_h = d->h;
-        p->src_w = d->w;
-        p->s = S;
-        p->up = 1;
-        p->nph = S < K ? S : K;
-        p->pad_t = d->pad_t;
-        p->pad_l = d->pad_l;
-        p->pw = d->ow + reach; /* tap rows and columns reach up to `reach` past the output grid */
-        p->ph = d->oh + reach;
-        prep_strides(p);
         wg->len = (d->oh - 1) * p->pw + d->ow;
-        per_image = (size_t)p->p_n + (size_t)d->cin * wg->len;
+        per_image += (size_t)d->cin * wg->len;
         span = wg->len;
         tiles = (long)d->cin * K;
     } else {
         pick_wgrad_tile(cout_g, wg->nr, is_gpu, wg);
-        per_image = (size_t)d->groups * d->oh * d->ow * wg->npad;
-        span = (long)d->oh * d->ow;
-        tiles = (long)d->groups * ((cout_g + wg->mt - 1) / wg->mt) * ((wg->nr + 8 * wg->nv - 1) / (8 * wg->nv));
+        per_image += (size_t)d->groups * d->oh * d->ow * wg->cpad;
+        tiles = (long)d->groups * (wg->cpad / (8 * wg->mt)) * ((wg->nr + wg->nrt - 1) / wg->nrt);
     }
     /* Halve the images per part until there is work enough for every core
      * and (CPU) a part's positions fit the cache, while the slots stay bounded. */
@@ -462,11 +461,8 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
         wg->chunk = n;
     wg->parts = (n + per - 1) / per;
     wg->col_at = 0;
-    if (wg->depthwise) {
-        wg->d_at = align_up((size_t)wg->chunk * wg->prep.p_n);
-        wg->part_at = align_up(wg->d_at + (size_t)wg->chunk * d->cin * wg->len);
-    } else {
-        wg->d_at = wg->part_at = align_up((size_t)wg->chunk * per_image);
-    }
+    wg->d_at = p->copy ? align_up((size_t)wg->chunk * p->p_n) : 0;
+    size_t d_per = wg->depthwise ? (size_t)d->cin * wg->len : (size_t)d->groups * d->oh * d->ow * wg->cpad;
+    wg->part_at = align_up(wg->d_at + (size_t)wg->chunk * d_per);
     wg->floats = wg->part_at + (wg->parts > 1 ? (size_t)wg->parts * wg->slot : 0);
 }
