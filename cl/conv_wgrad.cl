@@ -161,19 +161,27 @@ __kernel void conv_wgrad_gemm(__global const float *P, int p_off, int p_n, int p
         }
     }
 
-    __global float *o = out_w + out_off + (part0 + part) * slot_stride + g * cout_g * nr;
+    /* dw[c][r]: the NR taps of a channel are consecutive; whole tiles store without tests */
+    __global float *o = out_w + out_off + (part0 + part) * slot_stride + g * cout_g * nr + rt * NR;
+    int whole_r = rt * NR + NR <= nr;
 #pragma unroll
     for (int m = 0; m < MT; m++) {
         int c0 = ct * 8 * MT + 8 * m;
+        float lane[NR][8];
 #pragma unroll
-        for (int i = 0; i < NR; i++) {
-            int r = rt * NR + i;
-            float lane[8];
-            vstore8(acc[m][i], 0, lane);
-            if (r < nr)
-                for (int l = 0; l < 8; l++)
-                    if (c0 + l < cout_g)
-                        o[(c0 + l) * nr + r] = lane[l];
+        for (int i = 0; i < NR; i++)
+            vstore8(acc[m][i], 0, lane[i]);
+        if (whole_r && c0 + 8 <= cout_g) {
+#pragma unroll
+            for (int l = 0; l < 8; l++)
+#pragma unroll
+                for (int i = 0; i < NR; i++)
+                    o[(c0 + l) * nr + i] = lane[i][l];
+        } else {
+            for (int l = 0; l < 8; l++)
+                for (int i = 0; i < NR; i++)
+                    if (c0 + l < cout_g && rt * NR + i < nr)
+                        o[(c0 + l) * nr + i] = lane[i][l];
         }
     }
 }
