@@ -40,40 +40,44 @@ inline float lanes_sum(float8 v)
  * (0 outside x), as conv_prepare (cl/conv.cl) builds it for the forward,
  * without its zero insertion: the column range that reads x is found once
  * per row, so the copy has no per-element division or test. One work-item
- * per row of P. */
+ * per plane of x (its phases and rows in a loop: small planes have short rows). */
 __kernel void conv_wgrad_prepare(__global const float *x, int x_off, int h, int w, __global float *P, int p_off,
                                  int nb, int c, int nph, int ph, int pw, int s, int pad_t, int pad_l)
 {
-    int row = (int)get_global_id(0);
-    int planes = nph * nph;
-    if (row >= nb * c * planes * ph)
+    int img_ch = (int)get_global_id(0);
+    if (img_ch >= nb * c)
         return;
-    int rest = row / ph, i = row - rest * ph;
-    int img_ch = rest / planes, plane = rest - img_ch * planes;
-    int py = plane / nph, px = plane - py * nph;
-    __global float *dst = P + p_off + row * pw;
-    int iy = s * i + py - pad_t;
-    int lo = 0, hi = 0; /* columns j in [lo, hi) read x: 0 <= s*j + px - pad_l <= w - 1 */
-    if (iy >= 0 && iy < h) {
-        int first = pad_l - px, last = w - 1 + pad_l - px;
-        lo = first > 0 ? (first + s - 1) / s : 0;
-        hi = last < 0 ? 0 : min(pw, last / s + 1);
-        if (hi < lo)
-            hi = lo;
-    }
-    for (int j = 0; j < lo; j++)
-        dst[j] = 0.0f;
-    if (hi > lo) {
-        __global const float *src = x + x_off + img_ch * h * w + iy * w + px - pad_l;
-        int j = lo;
-        if (s == 1) /* contiguous: whole vectors first */
-            for (; j + 8 <= hi; j += 8)
-                vstore8(vload8(0, src + j), 0, dst + j);
-        for (; j < hi; j++)
-            dst[j] = src[s * j];
-    }
-    for (int j = hi; j < pw; j++)
-        dst[j] = 0.0f;
+    __global const float *xp = x + x_off + img_ch * h * w;
+    __global float *dst = P + p_off + img_ch * nph * nph * ph * pw;
+    for (int py = 0; py < nph; py++)
+        for (int px = 0; px < nph; px++) {
+            int first = pad_l - px, last = w - 1 + pad_l - px;
+            int lo_x = first > 0 ? (first + s - 1) / s : 0;
+            int hi_x = last < 0 ? 0 : min(pw, last / s + 1);
+            if (hi_x < lo_x)
+                hi_x = lo_x;
+            for (int i = 0; i < ph; i++, dst += pw) {
+                int iy = s * i + py - pad_t;
+                int lo = 0, hi = 0; /* columns j in [lo, hi) read x: 0 <= s*j + px - pad_l <= w - 1 */
+                if (iy >= 0 && iy < h) {
+                    lo = lo_x;
+                    hi = hi_x;
+                }
+                for (int j = 0; j < lo; j++)
+                    dst[j] = 0.0f;
+                if (hi > lo) {
+                    __global const float *src = xp + iy * w + px - pad_l;
+                    int j = lo;
+                    if (s == 1) /* contiguous: whole vectors first */
+                        for (; j + 8 <= hi; j += 8)
+                            vstore8(vload8(0, src + j), 0, dst + j);
+                    for (; j < hi; j++)
+                        dst[j] = src[s * j];
+                }
+                for (int j = hi; j < pw; j++)
+                    dst[j] = 0.0f;
+            }
+        }
 }
 
 /* dz of a chunk of nb images transposed to channels-last, per group:
@@ -186,28 +190,99 @@ __kernel void conv_wgrad_gemm(__global const float *P, int p_off, int p_n, int p
     }
 }
 
+/* dw of one part for unpadded stride-1 1x1 convs on planes of 8 positions or
+ * more: dw[co][ci] = sum over positions of dz[n][co][j] * x[n][ci][j], both
+ * read where they are (no copy: a transpose of dz would move more data than
+ * the GEMM's arithmetic), float8 over consecutive positions, MT x NR
+ * accumulators, the lanes summed at the end in a fixed order. A plane's last
+ * positions are one vector ending at its end, dz's lanes counted before
+ * masked to 0. Work-item idx -> (part, group, channel tiles). */
+__kernel void conv_wgrad_pointwise(__global const float *x, __global const float *dz, __global float *out_w,
+                                   int out_off, int slot_stride, int per, int batch, int ohow, int cin, int cout,
+                                   int groups, int cin_g, int cout_g)
+{
+    int c_tiles = (cout_g + MT - 1) / MT, r_tiles = (cin_g + NR - 1) / NR;
+    int parts = (batch + per - 1) / per;
+    int idx = (int)get_global_id(0);
+    if (idx >= parts * groups * r_tiles * c_tiles)
+        return;
+    /* the tiles of the smaller operand vary fastest: the larger one is read from memory once */
+    int fast = cout_g >= cin_g ? r_tiles : c_tiles, slow = cout_g >= cin_g ? c_tiles : r_tiles;
+    int rest = idx / fast, f = idx - rest * fast;
+    int rest2 = rest / slow, sl = rest - rest2 * slow;
+    int ct = cout_g >= cin_g ? sl : f, rt = cout_g >= cin_g ? f : sl;
+    int part = rest2 / groups, g = rest2 - part * groups;
+    int n0 = part * per, n1 = min(n0 + per, batch);
+    int co[MT], ci[NR]; /* past the group: the last channel again, never stored */
+#pragma unroll
+    for (int m = 0; m < MT; m++)
+        co[m] = g * cout_g + min(ct * MT + m, cout_g - 1);
+#pragma unroll
+    for (int i = 0; i < NR; i++)
+        ci[i] = g * cin_g + min(rt * NR + i, cin_g - 1);
+    float8 acc[MT][NR];
+#pragma unroll
+    for (int m = 0; m < MT; m++)
+#pragma unroll
+        for (int i = 0; i < NR; i++)
+            acc[m][i] = (float8)(0.0f);
+    int vec = ohow / 8, rem = ohow - vec * 8;
+    int8 late = (int8)(0, 1, 2, 3, 4, 5, 6, 7) >= (int8)(8 - rem); /* lanes of the last vector not yet counted */
+    for (int n = n0; n < n1; n++) {
+        __global const float *dn = dz + n * cout * ohow;
+        __global const float *xn = x + n * cin * ohow;
+        for (int q = 0; q <= vec; q++) {
+            if (q == vec && rem == 0)
+                break;
+            int j = q < vec ? 8 * q : ohow - 8;
+            float8 dv[MT];
+#pragma unroll
+            for (int m = 0; m < MT; m++) {
+                dv[m] = vload8(0, dn + co[m] * ohow + j);
+                if (q == vec)
+                    dv[m] = select((float8)(0.0f), dv[m], late);
+            }
+#pragma unroll
+            for (int i = 0; i < NR; i++) {
+                float8 xv = vload8(0, xn + ci[i] * ohow + j);
+#pragma unroll
+                for (int m = 0; m < MT; m++)
+                    acc[m][i] = fma(dv[m], xv, acc[m][i]);
+            }
+        }
+    }
+    __global float *o = out_w + out_off + part * slot_stride;
+#pragma unroll
+    for (int m = 0; m < MT; m++)
+#pragma unroll
+        for (int i = 0; i < NR; i++)
+            if (ct * MT + m < cout_g && rt * NR + i < cin_g)
+                o[(g * cout_g + ct * MT + m) * cin_g + rt * NR + i] = lanes_sum(acc[m][i]);
+}
+
 /* D[d_off + i*len + oy*pw + ox] = dz[dz_off + i*oh*ow + oy*ow + ox] for the
  * nc planes i of a chunk: dz at the row pitch pw of the prepared input, 0 in
  * the columns ow..pw-1 between rows (len = (oh-1)*pw + ow: the last row stops
- * at ow). One work-item per row; every element of D is written. */
+ * at ow). One work-item per plane; every element of D is written. */
 __kernel void conv_wgrad_dpad(__global const float *dz, int dz_off, __global float *D, int d_off, int nc, int oh,
                               int ow, int pw)
 {
-    int row = (int)get_global_id(0);
-    if (row >= nc * oh)
+    int i = (int)get_global_id(0);
+    if (i >= nc)
         return;
-    int i = row / oh, oy = row - i * oh;
     int len = (oh - 1) * pw + ow;
-    __global const float *src = dz + dz_off + (i * oh + oy) * ow;
-    __global float *dst = D + d_off + i * len + oy * pw;
-    int ox = 0;
-    for (; ox + 8 <= ow; ox += 8)
-        vstore8(vload8(0, src + ox), 0, dst + ox);
-    for (; ox < ow; ox++)
-        dst[ox] = src[ox];
-    if (oy + 1 < oh)
-        for (int ox = ow; ox < pw; ox++)
-            dst[ox] = 0.0f;
+    for (int oy = 0; oy < oh; oy++) {
+        __global const float *src = dz + dz_off + (i * oh + oy) * ow;
+        __global float *dst = D + d_off + i * len + oy * pw;
+        int ox = 0;
+        for (; ox + 8 <= ow; ox += 8)
+            vstore8(vload8(0, src + ox), 0, dst + ox);
+        for (; ox < ow; ox++)
+            dst[ox] = src[ox];
+        if (oy + 1 < oh)
+            for (ox = ow; ox < pw; ox++)
+                dst[ox] = 0.0f;
+    }
 }
 
 /* dw of one part for depthwise convs (one channel per group): channel c, tap

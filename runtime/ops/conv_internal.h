@@ -69,6 +69,7 @@ typedef struct conv_geometry {
  * P's taps. P and D or dzT are built per chunk of images in the workspace. */
 typedef struct conv_wgrad {
     int depthwise;
+    int pointwise;   /* unpadded stride-1 1x1 on larger planes: x and dz read in place (no chunks) */
     int mt, nrt;     /* GEMM register tile: 8*mt channels x nrt taps */
     int nr, cpad;    /* taps cin_g*k*k; dzT row pitch (cout_g rounded up to 8*mt) */
     int per;         /* images per part */
@@ -105,7 +106,7 @@ struct movl_conv_plan {
     size_t workspace_bytes;
     int weight_grads; /* options->weight_grads: wgrad and its kernels are set */
     conv_wgrad wgrad;
-    cl_kernel wg_prepare, wg_dzt, wg_gemm, wg_dpad, wg_dw, wg_db, wg_reduce;
+    cl_kernel wg_prepare, wg_dzt, wg_gemm, wg_pointwise, wg_dpad, wg_dw, wg_db, wg_reduce;
 };
 
 /* Checks shared by the launchers (conv.c, conv_wgrad.c): 1 if fine, else 0 with err set (op names the call). */

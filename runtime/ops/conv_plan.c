@@ -427,7 +427,14 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
     prep_strides(p);
     size_t per_image = p->copy ? (size_t)p->p_n : 0;
     long span = (long)d->oh * d->ow, tiles;
-    if (wg->depthwise) {
+    /* pointwise: at least 64 positions per plane, so the masked last vector is a small share */
+    wg->pointwise = !wg->depthwise && K == 1 && !p->copy && d->oh * d->ow >= 64;
+    if (wg->pointwise) {
+        per_image = 0;
+        wg->mt = 3;
+        wg->nrt = cin_g < 4 ? cin_g : 4;
+        tiles = (long)d->groups * ((cout_g + wg->mt - 1) / wg->mt) * ((cin_g + wg->nrt - 1) / wg->nrt);
+    } else if (wg->depthwise) {
         wg->len = (d->oh - 1) * p->pw + d->ow;
         per_image += (size_t)d->cin * wg->len;
         span = wg->len;
@@ -450,7 +457,7 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
         per = next;
     }
     size_t limit = o->prep_limit > 0 ? o->prep_limit : CONV_PREP_LIMIT;
-    size_t fit = limit / (per_image * sizeof(float));
+    size_t fit = per_image ? limit / (per_image * sizeof(float)) : (size_t)n; /* pointwise: nothing to prepare */
     if (fit < 1)
         fit = 1;
     if (fit < (size_t)per)
@@ -462,7 +469,7 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
     wg->parts = (n + per - 1) / per;
     wg->col_at = 0;
     wg->d_at = p->copy ? align_up((size_t)wg->chunk * p->p_n) : 0;
-    size_t d_per = wg->depthwise ? (size_t)d->cin * wg->len : (size_t)d->groups * d->oh * d->ow * wg->cpad;
+    size_t d_per = wg->pointwise ? 0 : wg->depthwise ? (size_t)d->cin * wg->len : (size_t)d->groups * d->oh * d->ow * wg->cpad;
     wg->part_at = align_up(wg->d_at + (size_t)wg->chunk * d_per);
     wg->floats = wg->part_at + (wg->parts > 1 ? (size_t)wg->parts * wg->slot : 0);
 }

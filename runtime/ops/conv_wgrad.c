@@ -31,7 +31,12 @@ int conv_wgrad_kernels(movl_conv_plan *p, char *err)
     const conv_wgrad *wg = &p->wgrad;
     movl_build_options o;
     movl_options_init(&o);
-    if (wg->depthwise) {
+    if (wg->pointwise) {
+        movl_options_int(&o, "MT", wg->mt);
+        movl_options_int(&o, "NR", wg->nrt);
+        if (!(p->wg_pointwise = movl_kernel_with_options(p->dev, "conv_wgrad", &o, "conv_wgrad_pointwise", err)))
+            return MOVL_ERR_RUN;
+    } else if (wg->depthwise) {
         movl_options_int(&o, "K", p->desc.k);
         if (!(p->wg_dw = movl_kernel_with_options(p->dev, "conv_wgrad", &o, "conv_wgrad_dw", err)) ||
             !(p->wg_dpad = movl_kernel(p->dev, "conv_wgrad", "", "conv_wgrad_dpad", err)))
@@ -75,8 +80,8 @@ static int launch_prepare(const movl_conv_plan *p, cl_mem x, cl_mem ws, int n0, 
                       MOVL_ARG(*p_off), MOVL_ARG(nb), MOVL_ARG(pr->src_c), MOVL_ARG(pr->nph), MOVL_ARG(pr->ph),
                       MOVL_ARG(pr->pw), MOVL_ARG(pr->s), MOVL_ARG(pr->pad_t), MOVL_ARG(pr->pad_l), MOVL_ARGS_END))
         return MOVL_ERR_RUN;
-    size_t rows = (size_t)nb * pr->src_c * pr->nph * pr->nph * pr->ph, local = 64;
-    return movl_launch(p->dev, k, 1, &rows, &local, err);
+    size_t planes = (size_t)nb * pr->src_c, local = 16;
+    return movl_launch(p->dev, k, 1, &planes, &local, err);
 }
 
 static int launch_depthwise(const movl_conv_plan *p, cl_mem P, int p_off, cl_mem dz, cl_mem ws,
@@ -90,8 +95,8 @@ static int launch_depthwise(const movl_conv_plan *p, cl_mem P, int p_off, cl_mem
     if (movl_set_args(k, err, MOVL_ARG(dz), MOVL_ARG(dz_off), MOVL_ARG(ws), MOVL_ARG(d_off), MOVL_ARG(nc),
                       MOVL_ARG(d->oh), MOVL_ARG(d->ow), MOVL_ARG(pr->pw), MOVL_ARGS_END))
         return MOVL_ERR_RUN;
-    size_t rows = (size_t)nc * d->oh, local = 64;
-    if (movl_launch(p->dev, k, 1, &rows, &local, err))
+    size_t planes = (size_t)nc, local = 16;
+    if (movl_launch(p->dev, k, 1, &planes, &local, err))
         return MOVL_ERR_RUN;
     k = p->wg_dw;
     if (movl_set_args(k, err, MOVL_ARG(P), MOVL_ARG(p_off), MOVL_ARG(pr->p_n), MOVL_ARG(pr->p_c),
@@ -135,6 +140,22 @@ static int launch_gemm(const movl_conv_plan *p, cl_mem P, int p_off, cl_mem dz, 
     return movl_launch(p->dev, k, 1, &items, &local, err);
 }
 
+static int launch_pointwise(const movl_conv_plan *p, cl_mem x, cl_mem dz, const wgrad_out *out, int batch, char *err)
+{
+    const movl_conv_desc *d = &p->desc;
+    const conv_wgrad *wg = &p->wgrad;
+    int cin_g = d->cin / d->groups, cout_g = d->cout / d->groups, ohow = d->oh * d->ow;
+    cl_kernel k = p->wg_pointwise;
+    if (movl_set_args(k, err, MOVL_ARG(x), MOVL_ARG(dz), MOVL_ARG(out->w), MOVL_ARG(out->w_off),
+                      MOVL_ARG(out->stride), MOVL_ARG(wg->per), MOVL_ARG(batch), MOVL_ARG(ohow), MOVL_ARG(d->cin),
+                      MOVL_ARG(d->cout), MOVL_ARG(d->groups), MOVL_ARG(cin_g), MOVL_ARG(cout_g), MOVL_ARGS_END))
+        return MOVL_ERR_RUN;
+    size_t items = (size_t)((batch + wg->per - 1) / wg->per) * d->groups * ((cout_g + wg->mt - 1) / wg->mt) *
+                   ((cin_g + wg->nrt - 1) / wg->nrt),
+           local = 16;
+    return movl_launch(p->dev, k, 1, &items, &local, err);
+}
+
 int movl_conv_backward_weights(const movl_conv_plan *p, int batch, cl_mem x, cl_mem dz, cl_mem dw, cl_mem db,
                                cl_mem workspace, char *err)
 {
@@ -156,7 +177,9 @@ int movl_conv_backward_weights(const movl_conv_plan *p, int batch, cl_mem x, cl_
         out.b_off = (int)wg->part_at + nw;
         out.stride = (int)wg->slot;
     }
-    for (int n0 = 0; n0 < batch; n0 += wg->chunk) {
+    if (wg->pointwise && launch_pointwise(p, x, dz, &out, batch, err))
+        return MOVL_ERR_RUN;
+    for (int n0 = 0; n0 < batch && !wg->pointwise; n0 += wg->chunk) {
         int nb = batch - n0 < wg->chunk ? batch - n0 : wg->chunk;
         cl_mem P = NULL;
         int p_off = 0;
