@@ -12,8 +12,9 @@
  * No atomics, no accumulation across launches: every output element is
  * written exactly once per call, so two calls give identical bits.
  *
- * Compile-time parameters (-D): MT, NR (conv_wgrad_gemm's register tile: 8*MT
- * output channels x NR taps), K (conv_wgrad_dw's taps per row). */
+ * Compile-time parameters (-D): MT, NR (register tiles: conv_wgrad_gemm 8*MT
+ * channels x NR taps, conv_wgrad_pointwise MT x NR channels, conv_wgrad_rows MT
+ * channels x K taps), K (the kernel size, conv_wgrad_rows). */
 
 #ifndef MT
 #define MT 2
@@ -285,59 +286,84 @@ __kernel void conv_wgrad_dpad(__global const float *dz, int dz_off, __global flo
     }
 }
 
-/* dw of one part for depthwise convs (one channel per group): channel c, tap
- * row kh, the K taps kw side by side, float8 over consecutive positions of D
- * (dz at P's row pitch, 0 between rows) against P (x zero-padded and split
- * into stride phases, as the forward prepares it): tap (kh, kw) of position
- * j reads plane ((kh % s)*nph + kw % s) at j + (kh / s)*p_row + kw / s.
- * Positions past the last whole vector are added lane by lane. One
- * work-item per (part, c, kh). */
-__kernel void conv_wgrad_dw(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int p_row,
-                            __global const float *D, int d_off, int len, __global float *out_w, int out_off,
-                            int slot_stride, int part0, int per, int nb, int c, int nph, int s)
+/* dw of one part for depthwise convs and convs with few input channels per
+ * group (the stems), where the taps are too few for conv_wgrad_gemm's tile:
+ * MT output channels of a group and tap row kh of input channel ci, the K
+ * taps kw side by side, float8 over consecutive positions of D (dz at P's
+ * row pitch, 0 between rows) against P (x zero-padded and split into stride
+ * phases): tap (kh, kw) of position j reads plane ((kh % s)*nph + kw % s) at
+ * j + (kh / s)*p_row + kw / s. Positions past the last whole vector are added
+ * lane by lane. Work-item idx -> (part, group, ci, kh, channel tile), the
+ * channel tile fastest (those items read the same rows of P). */
+__kernel void conv_wgrad_rows(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int p_row,
+                              __global const float *D, int d_off, int len, __global float *out_w, int out_off,
+                              int slot_stride, int part0, int per, int nb, int cout, int groups, int cin_g,
+                              int cout_g, int nph, int s)
 {
+    int c_tiles = (cout_g + MT - 1) / MT;
     int parts = (nb + per - 1) / per;
     int idx = (int)get_global_id(0);
-    if (idx >= parts * c * K)
+    if (idx >= parts * groups * cin_g * K * c_tiles)
         return;
-    int rest = idx / K, kh = idx - rest * K;
-    int part = rest / c, ch = rest - part * c;
+    int rest = idx / c_tiles, ct = idx - rest * c_tiles;
+    int rest2 = rest / K, kh = rest - rest2 * K;
+    int rest3 = rest2 / cin_g, ci = rest2 - rest3 * cin_g;
+    int part = rest3 / groups, g = rest3 - part * groups;
     int n0 = part * per, n1 = min(n0 + per, nb);
     int qh = kh / s, ph = kh - qh * s;
     int off[K];
 #pragma unroll
     for (int kw = 0; kw < K; kw++) {
         int qw = kw / s, pw = kw - qw * s;
-        off[kw] = (ph * nph + pw) * p_plane + qh * p_row + qw;
+        off[kw] = (g * cin_g + ci) * p_c + (ph * nph + pw) * p_plane + qh * p_row + qw;
     }
-    float8 acc[K];
-    float tail[K];
+    int co[MT]; /* past the group: the last channel again, never stored */
 #pragma unroll
-    for (int kw = 0; kw < K; kw++) {
-        acc[kw] = (float8)(0.0f);
-        tail[kw] = 0.0f;
-    }
+    for (int m = 0; m < MT; m++)
+        co[m] = g * cout_g + min(ct * MT + m, cout_g - 1);
+    float8 acc[MT][K];
+    float tail[MT][K];
+#pragma unroll
+    for (int m = 0; m < MT; m++)
+#pragma unroll
+        for (int kw = 0; kw < K; kw++) {
+            acc[m][kw] = (float8)(0.0f);
+            tail[m][kw] = 0.0f;
+        }
     int vec = len / 8;
     for (int n = n0; n < n1; n++) {
-        __global const float *dp = D + d_off + (n * c + ch) * len;
-        __global const float *pp = P + p_off + n * p_n + ch * p_c;
+        __global const float *dn = D + d_off + n * cout * len;
+        __global const float *pp = P + p_off + n * p_n;
         for (int q = 0; q < vec; q++) {
-            float8 dv = vload8(q, dp);
+            float8 dv[MT];
 #pragma unroll
-            for (int kw = 0; kw < K; kw++)
-                acc[kw] = fma(vload8(0, pp + off[kw] + 8 * q), dv, acc[kw]);
-        }
-        for (int j = vec * 8; j < len; j++) {
-            float dv = dp[j];
+            for (int m = 0; m < MT; m++)
+                dv[m] = vload8(q, dn + co[m] * len);
 #pragma unroll
-            for (int kw = 0; kw < K; kw++)
-                tail[kw] = fma(pp[off[kw] + j], dv, tail[kw]);
+            for (int kw = 0; kw < K; kw++) {
+                float8 pv = vload8(0, pp + off[kw] + 8 * q);
+#pragma unroll
+                for (int m = 0; m < MT; m++)
+                    acc[m][kw] = fma(pv, dv[m], acc[m][kw]);
+            }
         }
+        for (int j = vec * 8; j < len; j++)
+#pragma unroll
+            for (int m = 0; m < MT; m++) {
+                float dv = dn[co[m] * len + j];
+#pragma unroll
+                for (int kw = 0; kw < K; kw++)
+                    tail[m][kw] = fma(pp[off[kw] + j], dv, tail[m][kw]);
+            }
     }
-    __global float *o = out_w + out_off + (part0 + part) * slot_stride + (ch * K + kh) * K;
+    int nr = cin_g * K * K;
+    __global float *o = out_w + out_off + (part0 + part) * slot_stride + (ci * K + kh) * K;
 #pragma unroll
-    for (int kw = 0; kw < K; kw++)
-        o[kw] = lanes_sum(acc[kw]) + tail[kw];
+    for (int m = 0; m < MT; m++)
+        if (ct * MT + m < cout_g)
+#pragma unroll
+            for (int kw = 0; kw < K; kw++)
+                o[co[m] * nr + kw] = lanes_sum(acc[m][kw]) + tail[m][kw];
 }
 
 /* db of every part of the batch: out_b[out_off + part*slot_stride + co] = sum

@@ -68,13 +68,13 @@ typedef struct conv_geometry {
  * row pitch) with P; the others run a GEMM of dzT (dz channels-last) with
  * P's taps. P and D or dzT are built per chunk of images in the workspace. */
 typedef struct conv_wgrad {
-    int depthwise;
+    int rows;        /* conv_wgrad_rows: depthwise, or at most 4 input channels per group */
     int pointwise;   /* unpadded stride-1 1x1 on larger planes: x and dz read in place (no chunks) */
-    int mt, nrt;     /* GEMM register tile: 8*mt channels x nrt taps */
+    int mt, nrt;     /* register tile: gemm 8*mt channels x nrt taps; pointwise mt x nrt; rows mt x k */
     int nr, cpad;    /* taps cin_g*k*k; dzT row pitch (cout_g rounded up to 8*mt) */
     int per;         /* images per part */
     int chunk;       /* images per chunk of P and D or dzT (a multiple of per) */
-    int len;         /* depthwise: positions of D per plane, (oh-1)*pw + ow */
+    int len;         /* rows: positions of D per plane, (oh-1)*pw + ow */
     conv_prep prep;  /* P */
     int parts;       /* parts of a full batch (slots of the workspace) */
     size_t slot;     /* floats per slot: cout*nr + cout */

@@ -408,7 +408,8 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
     memset(wg, 0, sizeof *wg);
     wg->nr = cin_g * K * K;
     wg->slot = (size_t)d->cout * wg->nr + d->cout;
-    wg->depthwise = cin_g == 1 && cout_g == 1;
+    /* rows: depthwise, and few input channels per group (the stems: too few taps for a GEMM tile) */
+    wg->rows = (cin_g == 1 && cout_g == 1) || cin_g <= 4;
     /* P: x zero-padded and split into stride phases, rows and columns reaching
      * `reach` past the output grid; an unpadded stride-1 conv reads x itself */
     conv_prep *p = &wg->prep;
@@ -428,17 +429,23 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
     size_t per_image = p->copy ? (size_t)p->p_n : 0;
     long span = (long)d->oh * d->ow, tiles;
     /* pointwise: at least 64 positions per plane, so the masked last vector is a small share */
-    wg->pointwise = !wg->depthwise && K == 1 && !p->copy && d->oh * d->ow >= 64;
+    wg->pointwise = K == 1 && !p->copy && d->oh * d->ow >= 64 && !(cin_g == 1 && cout_g == 1);
+    if (wg->pointwise)
+        wg->rows = 0;
     if (wg->pointwise) {
         per_image = 0;
         wg->mt = 3;
         wg->nrt = cin_g < 4 ? cin_g : 4;
         tiles = (long)d->groups * ((cout_g + wg->mt - 1) / wg->mt) * ((cin_g + wg->nrt - 1) / wg->nrt);
-    } else if (wg->depthwise) {
+    } else if (wg->rows) {
         wg->len = (d->oh - 1) * p->pw + d->ow;
-        per_image += (size_t)d->cin * wg->len;
+        /* MT x K float8 accumulators, MT channel vectors and one tap: at most 13 registers */
+        wg->mt = K <= 3 ? 3 : K <= 5 ? 2 : 1;
+        if (wg->mt > cout_g)
+            wg->mt = cout_g;
+        per_image += (size_t)d->cout * wg->len;
         span = wg->len;
-        tiles = (long)d->cin * K;
+        tiles = (long)d->groups * cin_g * K * ((cout_g + wg->mt - 1) / wg->mt);
     } else {
         pick_wgrad_tile(cout_g, wg->nr, is_gpu, wg);
         per_image += (size_t)d->groups * d->oh * d->ow * wg->cpad;
@@ -469,7 +476,7 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
     wg->parts = (n + per - 1) / per;
     wg->col_at = 0;
     wg->d_at = p->copy ? align_up((size_t)wg->chunk * p->p_n) : 0;
-    size_t d_per = wg->pointwise ? 0 : wg->depthwise ? (size_t)d->cin * wg->len : (size_t)d->groups * d->oh * d->ow * wg->cpad;
+    size_t d_per = wg->pointwise ? 0 : wg->rows ? (size_t)d->cout * wg->len : (size_t)d->groups * d->oh * d->ow * wg->cpad;
     wg->part_at = align_up(wg->d_at + (size_t)wg->chunk * d_per);
     wg->floats = wg->part_at + (wg->parts > 1 ? (size_t)wg->parts * wg->slot : 0);
 }

@@ -36,9 +36,10 @@ int conv_wgrad_kernels(movl_conv_plan *p, char *err)
         movl_options_int(&o, "NR", wg->nrt);
         if (!(p->wg_pointwise = movl_kernel_with_options(p->dev, "conv_wgrad", &o, "conv_wgrad_pointwise", err)))
             return MOVL_ERR_RUN;
-    } else if (wg->depthwise) {
+    } else if (wg->rows) {
         movl_options_int(&o, "K", p->desc.k);
-        if (!(p->wg_dw = movl_kernel_with_options(p->dev, "conv_wgrad", &o, "conv_wgrad_dw", err)) ||
+        movl_options_int(&o, "MT", wg->mt);
+        if (!(p->wg_dw = movl_kernel_with_options(p->dev, "conv_wgrad", &o, "conv_wgrad_rows", err)) ||
             !(p->wg_dpad = movl_kernel(p->dev, "conv_wgrad", "", "conv_wgrad_dpad", err)))
             return MOVL_ERR_RUN;
     } else {
@@ -90,7 +91,8 @@ static int launch_depthwise(const movl_conv_plan *p, cl_mem P, int p_off, cl_mem
     const movl_conv_desc *d = &p->desc;
     const conv_wgrad *wg = &p->wgrad;
     const conv_prep *pr = &wg->prep;
-    int d_off = (int)wg->d_at, dz_off = n0 * d->cout * d->oh * d->ow, nc = nb * d->cin, part0 = n0 / wg->per;
+    int d_off = (int)wg->d_at, dz_off = n0 * d->cout * d->oh * d->ow, nc = nb * d->cout, part0 = n0 / wg->per;
+    int cin_g = d->cin / d->groups, cout_g = d->cout / d->groups;
     cl_kernel k = p->wg_dpad;
     if (movl_set_args(k, err, MOVL_ARG(dz), MOVL_ARG(dz_off), MOVL_ARG(ws), MOVL_ARG(d_off), MOVL_ARG(nc),
                       MOVL_ARG(d->oh), MOVL_ARG(d->ow), MOVL_ARG(pr->pw), MOVL_ARGS_END))
@@ -102,10 +104,11 @@ static int launch_depthwise(const movl_conv_plan *p, cl_mem P, int p_off, cl_mem
     if (movl_set_args(k, err, MOVL_ARG(P), MOVL_ARG(p_off), MOVL_ARG(pr->p_n), MOVL_ARG(pr->p_c),
                       MOVL_ARG(pr->p_plane), MOVL_ARG(pr->p_row), MOVL_ARG(ws), MOVL_ARG(d_off), MOVL_ARG(wg->len),
                       MOVL_ARG(out->w), MOVL_ARG(out->w_off), MOVL_ARG(out->stride), MOVL_ARG(part0),
-                      MOVL_ARG(wg->per), MOVL_ARG(nb), MOVL_ARG(d->cin), MOVL_ARG(pr->nph), MOVL_ARG(d->stride),
-                      MOVL_ARGS_END))
+                      MOVL_ARG(wg->per), MOVL_ARG(nb), MOVL_ARG(d->cout), MOVL_ARG(d->groups), MOVL_ARG(cin_g),
+                      MOVL_ARG(cout_g), MOVL_ARG(pr->nph), MOVL_ARG(d->stride), MOVL_ARGS_END))
         return MOVL_ERR_RUN;
-    size_t items = (size_t)((nb + wg->per - 1) / wg->per) * d->cin * d->k;
+    size_t items = (size_t)((nb + wg->per - 1) / wg->per) * d->groups * cin_g * d->k *
+                   ((cout_g + wg->mt - 1) / wg->mt);
     local = 16;
     return movl_launch(p->dev, k, 1, &items, &local, err);
 }
@@ -185,7 +188,7 @@ int movl_conv_backward_weights(const movl_conv_plan *p, int batch, cl_mem x, cl_
         int p_off = 0;
         if (launch_prepare(p, x, workspace, n0, nb, &P, &p_off, err))
             return MOVL_ERR_RUN;
-        int rc = wg->depthwise ? launch_depthwise(p, P, p_off, dz, workspace, &out, n0, nb, err)
+        int rc = wg->rows ? launch_depthwise(p, P, p_off, dz, workspace, &out, n0, nb, err)
                                : launch_gemm(p, P, p_off, dz, workspace, &out, n0, nb, err);
         if (rc)
             return MOVL_ERR_RUN;
