@@ -108,13 +108,13 @@ __kernel void conv_wgrad_dzt(__global const float *dz, int dz_off, __global floa
  * into stride phases as the forward prepares it, so tap (kh, kw) of output
  * (oy, ox) is P[ci][plane (kh % s, kw % s)][oy + kh / s][ox + kw / s], no
  * bounds checks), MT x NR float8 accumulators in registers: the forward's
- * tile, transposed. Work-item idx -> (part, group, tap tile, channel tile),
- * the channel tile fastest (those items read the same taps of P).
+ * tile, transposed. Work-item idx -> (part, group, tiles), the tiles of the
+ * smaller operand fastest (r_fast).
  * out_w gets dw[g*cout_g + c][r] of slot part0 + part. */
 __kernel void conv_wgrad_gemm(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int p_row,
                               __global const float *dzT, int dt_off, int cpad, __global float *out_w, int out_off,
                               int slot_stride, int part0, int per, int nb, int oh, int ow, int groups, int cin_g,
-                              int cout_g, int k, int s, int nph)
+                              int cout_g, int k, int s, int nph, int r_fast)
 {
     int nr = cin_g * k * k;
     int c_tiles = (cout_g + 8 * MT - 1) / (8 * MT), r_tiles = (nr + NR - 1) / NR;
@@ -122,8 +122,12 @@ __kernel void conv_wgrad_gemm(__global const float *P, int p_off, int p_n, int p
     int idx = (int)get_global_id(0);
     if (idx >= parts * groups * r_tiles * c_tiles)
         return;
-    int rest = idx / c_tiles, ct = idx - rest * c_tiles;
-    int rest2 = rest / r_tiles, rt = rest - rest2 * r_tiles;
+    /* r_fast: the tap tiles vary fastest, so each channel tile's rows of dzT (the larger operand) are
+     * read from memory once while the items sweep P; else the other way round */
+    int fast = r_fast ? r_tiles : c_tiles, slow = r_fast ? c_tiles : r_tiles;
+    int rest = idx / fast, f = idx - rest * fast;
+    int rest2 = rest / slow, sl = rest - rest2 * slow;
+    int ct = r_fast ? sl : f, rt = r_fast ? f : sl;
     int part = rest2 / groups, g = rest2 - part * groups;
     int n0 = part * per, n1 = min(n0 + per, nb);
     int ohow = oh * ow, T = nb * ohow;

@@ -364,11 +364,12 @@ void conv_plan_backward(int is_cpu, const movl_conv_options *o, const movl_conv_
 }
 
 /* Weight gradient: bytes of partial sums the parts may take (more images per
- * part beyond it), positions per part on CPUs (a part's rows of colT or P and
- * D stay in the cache while the channel tiles reuse them), and the work-items
- * wanted before parts stop being split (two per lane of a few compute units). */
+ * part beyond it), bytes of a part's operand that the consecutive work-items
+ * share on CPUs (it stays in the 1 MiB L2 while they sweep it: for the GEMMs
+ * the smaller operand, for the row kernel a few rows), and the work-items
+ * wanted before parts stop being split. */
 #define WGRAD_SLOT_LIMIT ((size_t)32 << 20)
-#define WGRAD_SPAN 4096
+#define WGRAD_CACHE ((long)512 << 10)
 #define WGRAD_ITEMS 256
 
 /* 8*MT channels x NR taps of conv_wgrad_gemm: 12 float8 accumulators, MT
@@ -428,7 +429,7 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
     p->ph = p->copy ? d->oh + reach : d->h;
     prep_strides(p);
     size_t per_image = p->copy ? (size_t)p->p_n : 0;
-    long span = (long)d->oh * d->ow, tiles;
+    long ohow = (long)d->oh * d->ow, p_group = (long)cin_g * p->nph * p->nph * p->p_plane, tiles, shared;
     /* pointwise: at least 64 positions per plane, so the masked last vector is a small share */
     wg->pointwise = K == 1 && !p->copy && d->oh * d->ow >= 64 && !(cin_g == 1 && cout_g == 1);
     if (wg->pointwise)
@@ -438,6 +439,7 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
         wg->mt = 3;
         wg->nrt = cin_g < 4 ? cin_g : 4;
         tiles = (long)d->groups * ((cout_g + wg->mt - 1) / wg->mt) * ((cin_g + wg->nrt - 1) / wg->nrt);
+        shared = ohow * (cin_g < cout_g ? cin_g : cout_g) * (long)sizeof(float);
     } else if (wg->rows) {
         wg->len = (d->oh - 1) * p->pw + d->ow;
         /* MT x K float8 accumulators, MT channel vectors and one tap: at most 13 registers */
@@ -445,19 +447,20 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
         if (wg->mt > cout_g)
             wg->mt = cout_g;
         per_image += (size_t)d->cout * wg->len;
-        span = wg->len;
+        shared = (long)wg->len * 32 * (long)sizeof(float);
         tiles = (long)d->groups * cin_g * K * ((cout_g + wg->mt - 1) / wg->mt);
     } else {
         pick_wgrad_tile(cout_g, wg->nr, is_gpu, wg);
         per_image += (size_t)d->groups * d->oh * d->ow * wg->cpad;
         tiles = (long)d->groups * (wg->cpad / (8 * wg->mt)) * ((wg->nr + wg->nrt - 1) / wg->nrt);
+        shared = (ohow * wg->cpad < p_group ? ohow * wg->cpad : p_group) * (long)sizeof(float);
     }
     /* Halve the images per part until there is work enough for every core
      * and (CPU) a part's positions fit the cache, while the slots stay bounded. */
     int n = d->n, per = n;
     while (per > 1) {
         long parts = (n + per - 1) / per;
-        if (tiles * parts >= (is_gpu ? 16 * WGRAD_ITEMS : WGRAD_ITEMS) && (is_gpu || per * span <= WGRAD_SPAN))
+        if (tiles * parts >= (is_gpu ? 16 * WGRAD_ITEMS : WGRAD_ITEMS) && (is_gpu || per * shared <= WGRAD_CACHE))
             break;
         int next = (per + 1) / 2;
         if ((size_t)((n + next - 1) / next) * wg->slot * sizeof(float) > WGRAD_SLOT_LIMIT)

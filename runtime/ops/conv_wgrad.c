@@ -129,13 +129,15 @@ static int launch_gemm(const movl_conv_plan *p, cl_mem P, int p_off, cl_mem dz, 
     size_t rows = (size_t)d->groups * nb * ohow, local = 64;
     if (movl_launch(p->dev, k, 1, &rows, &local, err))
         return MOVL_ERR_RUN;
+    /* dzT and P per image, in floats: the larger one is read once */
+    int r_fast = (long)ohow * wg->cpad >= (long)cin_g * pr->nph * pr->nph * pr->p_plane;
     k = p->wg_gemm;
     if (movl_set_args(k, err, MOVL_ARG(P), MOVL_ARG(p_off), MOVL_ARG(pr->p_n), MOVL_ARG(pr->p_c),
                       MOVL_ARG(pr->p_plane), MOVL_ARG(pr->p_row), MOVL_ARG(ws), MOVL_ARG(dt_off), MOVL_ARG(wg->cpad),
                       MOVL_ARG(out->w), MOVL_ARG(out->w_off), MOVL_ARG(out->stride), MOVL_ARG(part0),
                       MOVL_ARG(wg->per), MOVL_ARG(nb), MOVL_ARG(d->oh), MOVL_ARG(d->ow), MOVL_ARG(d->groups),
                       MOVL_ARG(cin_g), MOVL_ARG(cout_g), MOVL_ARG(d->k), MOVL_ARG(d->stride), MOVL_ARG(pr->nph),
-                      MOVL_ARGS_END))
+                      MOVL_ARG(r_fast), MOVL_ARGS_END))
         return MOVL_ERR_RUN;
     size_t items = (size_t)((nb + wg->per - 1) / wg->per) * d->groups * (wg->cpad / (8 * wg->mt)) *
                    ((wg->nr + wg->nrt - 1) / wg->nrt);
