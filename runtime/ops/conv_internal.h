@@ -68,7 +68,7 @@ typedef struct conv_geometry {
  * row pitch) with P; the others run a GEMM of dzT (dz channels-last) with
  * P's taps. P and D or dzT are built per chunk of images in the workspace. */
 typedef struct conv_wgrad {
-    int rows;        /* conv_wgrad_rows: depthwise, or <= 4 input channels per group and < 64 taps */
+    int rows;        /* conv_wgrad_rows: depthwise, or <= 4 input channels per group and < 160 taps */
     int pointwise;   /* unpadded stride-1 1x1 on larger planes: x and dz read in place (no chunks) */
     int mt, nrt;     /* register tile: gemm 8*mt channels x nrt taps; pointwise mt x nrt; rows mt x k */
     int nr, cpad;    /* taps cin_g*k*k; dzT row pitch (cout_g rounded up to 8*mt) */

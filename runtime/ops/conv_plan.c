@@ -409,9 +409,9 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
     memset(wg, 0, sizeof *wg);
     wg->nr = cin_g * K * K;
     wg->slot = (size_t)d->cout * wg->nr + d->cout;
-    /* rows: depthwise, and few input channels per group with few taps (a 3x3 stem: too few for a GEMM
-     * tile; the 7x7 stem's 147 taps suit the GEMM, whose tile reuses each load more) */
-    wg->rows = (cin_g == 1 && cout_g == 1) || (cin_g <= 4 && wg->nr < 64);
+    /* rows: depthwise, and few input channels per group (the stems: too few taps for a GEMM tile, and
+     * the GEMM's channels-last copy of dz would move more than it saves: 7x7 stem at 64 px 25 -> 14 ms) */
+    wg->rows = (cin_g == 1 && cout_g == 1) || (cin_g <= 4 && wg->nr < 160);
     /* P: x zero-padded and split into stride phases, rows and columns reaching
      * `reach` past the output grid; an unpadded stride-1 conv reads x itself */
     conv_prep *p = &wg->prep;
