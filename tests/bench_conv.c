@@ -98,6 +98,14 @@ static double cpu_now(void)
  * compute units: on a machine shared with other jobs, an estimate of the wall
  * time on an idle machine (PoCL's threads sleep when idle). */
 static double last_cpu;
+/* The median of the timed calls of the last time_op (the minimum is returned). */
+static double last_median;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
 
 /* Seconds per call: one warm-up, then the fastest of up to 20 calls within
  * about a second (the minimum is the least disturbed by other jobs). */
@@ -105,7 +113,7 @@ static double time_op(movl_device *dev, int backward, const movl_conv_plan *plan
                       cl_mem ws, cl_mem dw)
 {
     char err[MOVL_ERRLEN];
-    double best = 1e30, start = 0, c0 = 0;
+    double best = 1e30, start = 0, c0 = 0, times[21];
     int reps = 0;
     for (int rep = 0; rep <= 20; rep++) {
         double t0 = movl_now();
@@ -122,13 +130,15 @@ static double time_op(movl_device *dev, int backward, const movl_conv_plan *plan
             c0 = cpu_now();
             continue;
         }
-        reps++;
+        times[reps++] = t;
         if (t < best)
             best = t;
         if (movl_now() - start > 1.0 && rep >= 3)
             break;
     }
     last_cpu = (cpu_now() - c0) / reps / (dev->info.compute_units ? dev->info.compute_units : 1);
+    qsort(times, (size_t)reps, sizeof times[0], cmp_double);
+    last_median = times[reps / 2];
     return best;
 }
 
@@ -157,12 +167,13 @@ int main(int argc, char **argv)
     printf("device: %s, batch %d, %d px%s\n", dev.info.name, batch, px, wgrad ? ", weight gradient" : "");
     printf("ms and GF/s: fastest call (wall); cGF/s: from process CPU time / compute units\n");
     if (wgrad)
-        printf("%-14s %-24s %5s %5s %8s %8s %8s\n", "net", "shape", "count", "plane", "wgrad ms", "GF/s", "cGF/s");
+        printf("%-14s %-24s %5s %5s %8s %8s %8s %8s\n", "net", "shape", "count", "plane", "min ms", "med ms", "GF/s",
+               "cGF/s");
     else
         printf("%-14s %-24s %5s %8s %8s %8s %8s %8s %8s\n", "net", "shape", "count", "fwd ms", "GF/s", "cGF/s",
                "bwd ms", "GF/s", "cGF/s");
     const char *nets[] = {"resnet18", "effnet-lite0"};
-    double net_time[2] = {0, 0}, net_cpu[2] = {0, 0}, net_flop[2] = {0, 0};
+    double net_median[2] = {0, 0}, net_time[2] = {0, 0}, net_cpu[2] = {0, 0}, net_flop[2] = {0, 0};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const bench_shape *s = &shapes[i];
         if (filter && !strstr(s->name, filter) && !strstr(s->net, filter))
@@ -191,8 +202,9 @@ int main(int argc, char **argv)
         int ni = strcmp(s->net, nets[0]) ? 1 : 0;
         if (wgrad) {
             double tw = time_op(&dev, 2, plan, x, b, y, ws, w), cw = last_cpu;
-            printf("%-14s %-24s %5d %5d %8.3f %8.1f %8.1f\n", s->net, s->name, s->count, hw, tw * 1e3,
-                   flop / tw * 1e-9, flop / cw * 1e-9);
+            printf("%-14s %-24s %5d %5d %8.3f %8.3f %8.1f %8.1f\n", s->net, s->name, s->count, hw, tw * 1e3,
+                   last_median * 1e3, flop / tw * 1e-9, flop / cw * 1e-9);
+            net_median[ni] += s->count * last_median;
             net_time[ni] += s->count * tw;
             net_cpu[ni] += s->count * cw;
             net_flop[ni] += s->count * flop;
@@ -214,6 +226,9 @@ int main(int argc, char **argv)
         if (ws)
             clReleaseMemObject(ws);
     }
+    for (int i = 0; i < 2; i++)
+        if (wgrad && net_time[i] > 0)
+            printf("%s weight gradient, sum of medians: %.3f s per batch\n", nets[i], net_median[i]);
     for (int i = 0; i < 2; i++)
         if (net_time[i] > 0)
             printf("%s convs %s: %.3f s per batch, %.1f GFLOP/s, %.1f img/s (from CPU time: %.1f GFLOP/s, "

@@ -63,17 +63,18 @@ shapes = [
 def same_pad(x, k, s):
     h = x.shape[2]; o = (h + s - 1)//s; t = max((o-1)*s + k - h, 0)
     return F.pad(x, (t//2, t - t//2, t//2, t - t//2))
-last_cpu = [0.0]
+last_cpu = [0.0]; last_median = [0.0]
 def tm(f):
-    f(); best = 1e30; start = time.perf_counter(); c0 = time.process_time(); n = 0
+    f(); best = 1e30; start = time.perf_counter(); c0 = time.process_time(); n = 0; ts = []
     while True:
-        t0 = time.perf_counter(); f(); best = min(best, time.perf_counter() - t0); n += 1
+        t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0); best = min(best, ts[-1]); n += 1
         if (time.perf_counter() - start > 1.0 and n >= 3) or n >= 20: break
     last_cpu[0] = (time.process_time() - c0) / n / 2
+    last_median[0] = sorted(ts)[len(ts) // 2]
     return best
-tot = {}
+tot = {}; med = {}
 if wgrad:
-    print("%-14s %-24s %5s %5s %8s %8s %8s" % ("net","shape","count","plane","wgrad ms","GF/s","cGF/s"))
+    print("%-14s %-24s %5s %5s %8s %8s %8s %8s" % ("net","shape","count","plane","min ms","med ms","GF/s","cGF/s"))
 else:
     print("%-14s %-24s %5s %8s %8s %8s %8s %8s %8s" % ("net","shape","count","fwd ms","GF/s","cGF/s","bwd ms","GF/s","cGF/s"))
 with torch.no_grad():
@@ -90,12 +91,15 @@ with torch.no_grad():
     dy = torch.randn_like(y)
     if wgrad:
         tw = tm(lambda: torch.nn.grad.conv2d_weight(xp,w.shape,dy,s,pad,1,g)); cw = last_cpu[0]
-        print("%-14s %-24s %5d %5d %8.3f %8.1f %8.1f" % (net,name,cnt,hw,tw*1e3,fl/tw*1e-9,fl/cw*1e-9), flush=True)
+        print("%-14s %-24s %5d %5d %8.3f %8.3f %8.1f %8.1f" % (net,name,cnt,hw,tw*1e3,last_median[0]*1e3,fl/tw*1e-9,fl/cw*1e-9), flush=True)
         t = tot.setdefault(net,[0,0,0]); t[0] += cnt*tw; t[1] += cnt*fl; t[2] += cnt*cw
+        med[net] = med.get(net, 0) + cnt*last_median[0]
         continue
     tf = tm(lambda: torch.relu(F.conv2d(xp,w,b,s,pad,1,g))); cf = last_cpu[0]
     tb = tm(lambda: torch.nn.grad.conv2d_input(xp.shape,w,dy,s,pad,1,g)); cb = last_cpu[0]
     print("%-14s %-24s %5d %8.2f %8.1f %8.1f %8.2f %8.1f %8.1f" % (net,name,cnt,tf*1e3,fl/tf*1e-9,fl/cf*1e-9,tb*1e3,fl/tb*1e-9,fl/cb*1e-9), flush=True)
     t = tot.setdefault(net,[0,0,0]); t[0] += cnt*(tf+tb); t[1] += cnt*2*fl; t[2] += cnt*(cf+cb)
+for net,m in med.items():
+    print("%s weight gradient, sum of medians: %.3f s per batch" % (net,m))
 for net,(t,f,c) in tot.items():
     print("%s convs %s: %.3f s per batch, %.1f GFLOP/s, %.1f img/s (from CPU time: %.1f GFLOP/s, %.1f img/s)" % (net,"weight gradient" if wgrad else "fwd+bwd-input",t,f/t*1e-9,B/t,f/c*1e-9,B/c))

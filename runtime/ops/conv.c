@@ -1,5 +1,6 @@
 /* Launchers of the 2-D convolution (cl/conv.cl), forward with fused bias and
- * activation, and backward-to-input.
+ * activation, and backward-to-input (the weight gradient, planned only when
+ * asked for, is in conv_wgrad.c).
  *
  * Both directions run one tiled correlation kernel over a "prepared input" P
  * that turns every tap into a plain shifted read, so the kernel needs no

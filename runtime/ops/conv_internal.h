@@ -63,21 +63,23 @@ typedef struct conv_geometry {
 /* The weight gradient's plan (conv_wgrad.c): the batch in parts of `per`
  * images, each summed into its own slot of the workspace (cout*nr + cout
  * floats: dw, then db) and the slots added in order; one part writes dw/db
- * itself. Depthwise convs correlate D (dz at P's row pitch) with P (x
- * prepared as the forward does); the others run a GEMM of dz with colT (the
- * transposed im2col of x), both built per chunk of images in the workspace. */
+ * itself. P is x prepared as the forward does (zero-padded, stride phases;
+ * x itself when unpadded at stride 1). Depthwise convs correlate D (dz at P's
+ * row pitch) with P; the others run a GEMM of dzT (dz channels-last) with
+ * P's taps. P and D or dzT are built per chunk of images in the workspace. */
 typedef struct conv_wgrad {
-    int depthwise;
-    int mt, nv;      /* GEMM register tile: mt channels x 8*nv columns of colT */
-    int nr, npad;    /* reduction length cin_g*k*k; colT row pitch (multiple of 8*nv) */
+    int rows;        /* conv_wgrad_rows: depthwise, or <= 4 input channels per group and < 160 taps */
+    int pointwise;   /* unpadded stride-1 1x1 on larger planes: x and dz read in place (no chunks) */
+    int mt, nrt;     /* register tile: gemm 8*mt channels x nrt taps; pointwise mt x nrt; rows mt x k */
+    int nr, cpad;    /* taps cin_g*k*k; dzT row pitch (cout_g rounded up to 8*mt) */
     int per;         /* images per part */
-    int chunk;       /* images per chunk of colT or P and D (a multiple of per) */
-    int len;         /* depthwise: positions of D per plane, (oh-1)*pw + ow */
-    conv_prep prep;  /* depthwise: P */
+    int chunk;       /* images per chunk of P and D or dzT (a multiple of per) */
+    int len;         /* rows: positions of D per plane, (oh-1)*pw + ow */
+    conv_prep prep;  /* P */
     int parts;       /* parts of a full batch (slots of the workspace) */
     size_t slot;     /* floats per slot: cout*nr + cout */
-    size_t col_at;   /* colT or P, in floats into the workspace */
-    size_t d_at;     /* depthwise D */
+    size_t col_at;   /* P (when copied), in floats into the workspace */
+    size_t d_at;     /* D or dzT */
     size_t part_at;  /* the slots (when parts > 1) */
     size_t floats;   /* workspace the weight gradient needs */
 } conv_wgrad;
@@ -104,7 +106,7 @@ struct movl_conv_plan {
     size_t workspace_bytes;
     int weight_grads; /* options->weight_grads: wgrad and its kernels are set */
     conv_wgrad wgrad;
-    cl_kernel wg_cols, wg_gemm, wg_dpad, wg_dw, wg_db, wg_reduce;
+    cl_kernel wg_prepare, wg_dzt, wg_gemm, wg_pointwise, wg_dpad, wg_dw, wg_db, wg_reduce;
 };
 
 /* Checks shared by the launchers (conv.c, conv_wgrad.c): 1 if fine, else 0 with err set (op names the call). */

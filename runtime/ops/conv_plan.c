@@ -364,23 +364,25 @@ void conv_plan_backward(int is_cpu, const movl_conv_options *o, const movl_conv_
 }
 
 /* Weight gradient: bytes of partial sums the parts may take (more images per
- * part beyond it), positions per part on CPUs (a part's rows of colT or P and
- * D stay in the cache while the channel tiles reuse them), and the work-items
- * wanted before parts stop being split (two per lane of a few compute units). */
+ * part beyond it), bytes of a part's operand that the consecutive work-items
+ * share on CPUs (it stays in the 1 MiB L2 while they sweep it: for the GEMMs
+ * the smaller operand, for the row kernel a few rows), and the work-items
+ * wanted before parts stop being split. */
 #define WGRAD_SLOT_LIMIT ((size_t)32 << 20)
-#define WGRAD_SPAN 4096
+#define WGRAD_CACHE ((long)512 << 10)
 #define WGRAD_ITEMS 256
 
-/* MT x NV of conv_wgrad_gemm: 12 float8 accumulators (of 16 AVX registers),
- * the largest MT that wastes at most ~10% of the channel tiles, else the one
- * that wastes fewest; NV no wider than the reduction. */
+/* 8*MT channels x NR taps of conv_wgrad_gemm: 12 float8 accumulators, MT
+ * channel vectors and one broadcast tap (15 or 16 of the 16 AVX registers),
+ * the largest MT that wastes at most ~10% of the channel vectors, else the one
+ * that wastes fewest; NR no more than the taps. */
 static void pick_wgrad_tile(int cout_g, int nr, int is_gpu, conv_wgrad *wg)
 {
-    static const int cand[] = {6, 4, 3, 2};
+    static const int cand[] = {3, 2, 1};
     int best = -1;
     wg->mt = 1;
-    for (int i = 0; i < 4; i++) {
-        int padded = (cout_g + cand[i] - 1) / cand[i] * cand[i];
+    for (int i = 0; i < 3; i++) {
+        int padded = (cout_g + 8 * cand[i] - 1) / (8 * cand[i]) * (8 * cand[i]);
         if (padded * 10 <= cout_g * 11) {
             wg->mt = cand[i];
             break;
@@ -390,17 +392,14 @@ static void pick_wgrad_tile(int cout_g, int nr, int is_gpu, conv_wgrad *wg)
             wg->mt = cand[i];
         }
     }
-    if (is_gpu) /* many small items rather than a few register-heavy ones */
-        wg->mt = cout_g >= 2 ? 2 : 1;
-    wg->nv = 12 / wg->mt;
-    if (wg->nv > 8)
-        wg->nv = 8;
-    int vecs = (nr + 7) / 8;
-    if (wg->nv > vecs)
-        wg->nv = vecs;
-    if (is_gpu)
-        wg->nv = 1;
-    wg->npad = (nr + 8 * wg->nv - 1) / (8 * wg->nv) * (8 * wg->nv);
+    wg->nrt = 12 / wg->mt;
+    if (is_gpu) { /* many small items rather than a few register-heavy ones */
+        wg->mt = 1;
+        wg->nrt = 4;
+    }
+    if (wg->nrt > nr)
+        wg->nrt = nr;
+    wg->cpad = (cout_g + 8 * wg->mt - 1) / (8 * wg->mt) * (8 * wg->mt);
 }
 
 void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_desc *d, conv_wgrad *wg)
@@ -410,40 +409,58 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
     memset(wg, 0, sizeof *wg);
     wg->nr = cin_g * K * K;
     wg->slot = (size_t)d->cout * wg->nr + d->cout;
-    wg->depthwise = cin_g == 1 && cout_g == 1;
-    size_t per_image;
-    long span, tiles;
-    if (wg->depthwise) {
-        conv_prep *p = &wg->prep;
-        int reach = (K - 1) / S;
-        p->copy = 1;
-        p->src_c = d->cin;
-        p->src_h = d->h;
-        p->src_w = d->w;
-        p->s = S;
-        p->up = 1;
-        p->nph = S < K ? S : K;
-        p->pad_t = d->pad_t;
-        p->pad_l = d->pad_l;
-        p->pw = d->ow + reach; /* tap rows and columns reach up to `reach` past the output grid */
-        p->ph = d->oh + reach;
-        prep_strides(p);
+    /* rows: depthwise, and few input channels per group (the stems: too few taps for a GEMM tile, and
+     * the GEMM's channels-last copy of dz would move more than it saves: 7x7 stem at 64 px 25 -> 14 ms) */
+    wg->rows = (cin_g == 1 && cout_g == 1) || (cin_g <= 4 && wg->nr < 160);
+    /* P: x zero-padded and split into stride phases, rows and columns reaching
+     * `reach` past the output grid; an unpadded stride-1 conv reads x itself */
+    conv_prep *p = &wg->prep;
+    int reach = (K - 1) / S;
+    p->copy = !(S == 1 && d->pad_t == 0 && d->pad_l == 0);
+    p->src_c = d->cin;
+    p->src_h = d->h;
+    p->src_w = d->w;
+    p->s = S;
+    p->up = 1;
+    p->nph = S < K ? S : K;
+    p->pad_t = d->pad_t;
+    p->pad_l = d->pad_l;
+    p->pw = p->copy ? d->ow + reach : d->w;
+    p->ph = p->copy ? d->oh + reach : d->h;
+    prep_strides(p);
+    size_t per_image = p->copy ? (size_t)p->p_n : 0;
+    long ohow = (long)d->oh * d->ow, p_group = (long)cin_g * p->nph * p->nph * p->p_plane, tiles, shared;
+    /* pointwise: at least 64 positions per plane, so the masked last vector is a small share */
+    wg->pointwise = K == 1 && !p->copy && d->oh * d->ow >= 64 && !(cin_g == 1 && cout_g == 1);
+    if (wg->pointwise)
+        wg->rows = 0;
+    if (wg->pointwise) {
+        per_image = 0;
+        wg->mt = 3;
+        wg->nrt = cin_g < 4 ? cin_g : 4;
+        tiles = (long)d->groups * ((cout_g + wg->mt - 1) / wg->mt) * ((cin_g + wg->nrt - 1) / wg->nrt);
+        shared = ohow * (cin_g < cout_g ? cin_g : cout_g) * (long)sizeof(float);
+    } else if (wg->rows) {
         wg->len = (d->oh - 1) * p->pw + d->ow;
-        per_image = (size_t)p->p_n + (size_t)d->cin * wg->len;
-        span = wg->len;
-        tiles = (long)d->cin * K;
+        /* MT x K float8 accumulators, MT channel vectors and one tap: at most 13 registers */
+        wg->mt = K <= 3 ? 3 : K <= 5 ? 2 : 1;
+        if (wg->mt > cout_g)
+            wg->mt = cout_g;
+        per_image += (size_t)d->cout * wg->len;
+        shared = (long)wg->len * 32 * (long)sizeof(float);
+        tiles = (long)d->groups * cin_g * K * ((cout_g + wg->mt - 1) / wg->mt);
     } else {
         pick_wgrad_tile(cout_g, wg->nr, is_gpu, wg);
-        per_image = (size_t)d->groups * d->oh * d->ow * wg->npad;
-        span = (long)d->oh * d->ow;
-        tiles = (long)d->groups * ((cout_g + wg->mt - 1) / wg->mt) * ((wg->nr + 8 * wg->nv - 1) / (8 * wg->nv));
+        per_image += (size_t)d->groups * d->oh * d->ow * wg->cpad;
+        tiles = (long)d->groups * (wg->cpad / (8 * wg->mt)) * ((wg->nr + wg->nrt - 1) / wg->nrt);
+        shared = (ohow * wg->cpad < p_group ? ohow * wg->cpad : p_group) * (long)sizeof(float);
     }
     /* Halve the images per part until there is work enough for every core
      * and (CPU) a part's positions fit the cache, while the slots stay bounded. */
     int n = d->n, per = n;
     while (per > 1) {
         long parts = (n + per - 1) / per;
-        if (tiles * parts >= (is_gpu ? 16 * WGRAD_ITEMS : WGRAD_ITEMS) && (is_gpu || per * span <= WGRAD_SPAN))
+        if (tiles * parts >= (is_gpu ? 16 * WGRAD_ITEMS : WGRAD_ITEMS) && (is_gpu || per * shared <= WGRAD_CACHE))
             break;
         int next = (per + 1) / 2;
         if ((size_t)((n + next - 1) / next) * wg->slot * sizeof(float) > WGRAD_SLOT_LIMIT)
@@ -451,7 +468,7 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
         per = next;
     }
     size_t limit = o->prep_limit > 0 ? o->prep_limit : CONV_PREP_LIMIT;
-    size_t fit = limit / (per_image * sizeof(float));
+    size_t fit = per_image ? limit / (per_image * sizeof(float)) : (size_t)n; /* pointwise: nothing to prepare */
     if (fit < 1)
         fit = 1;
     if (fit < (size_t)per)
@@ -462,11 +479,8 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
         wg->chunk = n;
     wg->parts = (n + per - 1) / per;
     wg->col_at = 0;
-    if (wg->depthwise) {
-        wg->d_at = align_up((size_t)wg->chunk * wg->prep.p_n);
-        wg->part_at = align_up(wg->d_at + (size_t)wg->chunk * d->cin * wg->len);
-    } else {
-        wg->d_at = wg->part_at = align_up((size_t)wg->chunk * per_image);
-    }
+    wg->d_at = p->copy ? align_up((size_t)wg->chunk * p->p_n) : 0;
+    size_t d_per = wg->pointwise ? 0 : wg->rows ? (size_t)d->cout * wg->len : (size_t)d->groups * d->oh * d->ow * wg->cpad;
+    wg->part_at = align_up(wg->d_at + (size_t)wg->chunk * d_per);
     wg->floats = wg->part_at + (wg->parts > 1 ? (size_t)wg->parts * wg->slot : 0);
 }
