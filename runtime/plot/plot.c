@@ -107,6 +107,21 @@ static cairo_status_t write_chunk(void *closure, const unsigned char *data, unsi
 }
 
 /* cairo encodes into the writer's temporary file; commit puts it in place. */
+int plot_finish_png(cairo_surface_t *surface, cairo_t *cr, const char *path, char *err)
+{
+    int rc;
+    cairo_surface_flush(surface);
+    if (cairo_status(cr)) {
+        movl_set_error(err, "%s: drawing failed (%s)", path, cairo_status_to_string(cairo_status(cr)));
+        rc = MOVL_ERR_RUN;
+    } else {
+        rc = plot_write_png(surface, path, err);
+    }
+    cairo_destroy(cr);
+    cairo_surface_destroy(surface);
+    return rc;
+}
+
 int plot_write_png(cairo_surface_t *surface, const char *path, char *err)
 {
     movl_out_file out;
@@ -148,14 +163,5 @@ int movl_plot_write(const char *path, const movl_plot_panel *panels, int npanels
     int has_text = plot_fonts_usable();
     for (int i = 0; i < npanels; i++)
         draw_panel(cr, has_text, &panels[i], (double)i * panel_w, panel_w, panel_h);
-    cairo_surface_flush(surface);
-    if (cairo_status(cr)) {
-        movl_set_error(err, "%s: drawing failed (%s)", path, cairo_status_to_string(cairo_status(cr)));
-        rc = MOVL_ERR_RUN;
-    } else {
-        rc = plot_write_png(surface, path, err);
-    }
-    cairo_destroy(cr);
-    cairo_surface_destroy(surface);
-    return rc;
+    return plot_finish_png(surface, cr, path, err);
 }

@@ -221,14 +221,5 @@ int movl_plot_reliability_write(const char *path, const movl_plot_reliability *r
     legend_entry(&c, &x, 38 * c.s, NULL, "perfect calibration");
     draw_reliability(&c, r, &top);
     draw_counts(&c, r, &bot, most);
-    cairo_surface_flush(surface);
-    if (cairo_status(cr)) {
-        movl_set_error(err, "%s: drawing failed (%s)", path, cairo_status_to_string(cairo_status(cr)));
-        rc = MOVL_ERR_RUN;
-    } else {
-        rc = plot_write_png(surface, path, err);
-    }
-    cairo_destroy(cr);
-    cairo_surface_destroy(surface);
-    return rc;
+    return plot_finish_png(surface, cr, path, err);
 }

@@ -118,17 +118,23 @@ static int open_run(trainer *t, movl_experiment *e, const char *run_dir, const c
     return MOVL_OK;
 }
 
+int tr_parse_split(const char *name, int *split, char *err)
+{
+    for (int i = 0; i < MOVL_NSPLITS; i++)
+        if (name && !strcmp(name, movl_split_names[i])) {
+            *split = i;
+            return MOVL_OK;
+        }
+    movl_set_error(err, "--split '%s' is not a split (expected train, val or test)", name ? name : "");
+    return MOVL_ERR_INPUT;
+}
+
 int movl_eval_run(const char *run_dir, const char *data_path, const char *split, const char *device, int json,
                   char *err)
 {
-    int sp = -1;
-    for (int i = 0; i < MOVL_NSPLITS; i++)
-        if (split && !strcmp(split, movl_split_names[i]))
-            sp = i;
-    if (sp < 0) {
-        movl_set_error(err, "--split '%s' is not a split (expected train, val or test)", split ? split : "");
+    int sp;
+    if (tr_parse_split(split, &sp, err))
         return MOVL_ERR_INPUT;
-    }
     trainer t;
     memset(&t, 0, sizeof t);
     movl_experiment *e = calloc(1, sizeof *e);

@@ -201,6 +201,8 @@ int tr_save_prompt_png(trainer *t, const float *delta, const char *path, char *e
  * dataset is not read (predict). */
 int tr_open_run(trainer *t, movl_experiment *e, const char *run_dir, const char *data_path, const char *device,
                 int need_data, char *err);
+/* The split named `name` (train, val, test) into *split; MOVL_ERR_INPUT naming --split otherwise. */
+int tr_parse_split(const char *name, int *split, char *err);
 
 /* trainer_shift.c: the shift suite on a split of the trainer's dataset.
  * spec: "all" or "NAME[:SEVERITY],..." (kinds/shift_kinds.h; "all" needs

@@ -178,14 +178,9 @@ static void print_table(const cJSON *r, const char *run_dir, const char *data)
 int movl_eval_shift_run(const char *run_dir, const char *data_path, const char *split, const char *spec,
                         const char *device, int json, char *err)
 {
-    int sp = -1;
-    for (int i = 0; i < MOVL_NSPLITS; i++)
-        if (split && !strcmp(split, movl_split_names[i]))
-            sp = i;
-    if (sp < 0) {
-        movl_set_error(err, "--split '%s' is not a split (expected train, val or test)", split ? split : "");
+    int sp;
+    if (tr_parse_split(split, &sp, err))
         return MOVL_ERR_INPUT;
-    }
     trainer t;
     memset(&t, 0, sizeof t);
     movl_experiment *e = calloc(1, sizeof *e);
