@@ -12,7 +12,8 @@
 # 2. Every method of configs/paper/ (lp, vp_flm, vp_lp, lp_then_vp, vp_then_lp,
 #    movl_mse, movl_kl, ff) x seeds 1, 2, 3 x dataset at 64 px, and PneumoniaMNIST
 #    at 128 px (prompt width doubled: the same share of the image), with the
-#    chosen values and [eval] shift = all; each method's seeds are one sweep
+#    chosen values and [eval] shift = all (at 128 px: each corruption at severity 3);
+#    each method's seeds are one sweep
 #    (DIR/runs/DATASET_SIZE/METHOD/).
 # 3. movl report --group over all of them: DIR/table.md (printed) and DIR/table.csv.
 #
@@ -150,6 +151,8 @@ done
 mv "$chosen_md" "$out/chosen.md"
 
 # The final runs: every method x seeds, per dataset and size.
+xray_mid=pixelate:3,jpeg:3,gaussian_noise:3,speckle_noise:3,impulse_noise:3,shot_noise:3,gaussian_blur:3
+xray_mid+=,brightness_up:3,brightness_down:3,contrast_up:3,contrast_down:3,gamma_up:3,gamma_down:3
 runs=()
 cells=("pneumoniamnist 64" "breastmnist 64" "retinamnist 64")
 [ $small = 1 ] || cells+=("pneumoniamnist 128")
@@ -164,10 +167,14 @@ for cell in "${cells[@]}"; do
     # The width was chosen at 64 px; larger inputs keep its share of the image.
     width=${chosen[$d|prompt.size]}
     width=$((width * size / 64))
+    # At 128 px every corruption at its middle severity only: the whole suite
+    # (13 x 5 x 624 images per X-ray run) would cost more than the training.
+    cshift=("${final_shift[@]}")
+    [ "$size" = 128 ] && cshift=(-s "eval.shift=$xray_mid")
     dir=$out/runs/${d}_$size/$m
     echo "== $d, $size px: $m (seeds $seeds)"
     sweep "configs/paper/$m.ini" "$dir" -s "data.path=data/medmnist/$d.npz" -s "encoder.size=$size" \
-      "${common[@]}" "${final_shift[@]}" "${over[@]}" -s "prompt.size=$width" -s "sweep.experiment.seed=$seeds"
+      "${common[@]}" "${cshift[@]}" "${over[@]}" -s "prompt.size=$width" -s "sweep.experiment.seed=$seeds"
     for r in "$dir"/[0-9][0-9][0-9]_*/; do runs+=("${r%/}"); done
   done
 done
