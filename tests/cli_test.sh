@@ -67,5 +67,48 @@ expect 0 '\| lp \| 0\.846 \[0\.818, 0\.873\] \| 0\.931 \[0\.911, 0\.950\] \| 0\.
 expect 0 '\| movl \| 0\.800 \| n/a \| n/a \| 7938 \| 100\.0 s \|' "$movl" report "$tmp/run_old"
 expect 2 "no summary.json" "$movl" report "$tmp/run_ci" "$tmp/nowhere"
 
+# movl report --group: runs grouped over seeds per dataset and size, one row per method variant.
+# Three lp seeds on pneumonia (ACC 0.80/0.82/0.84: mean 0.820, sample std 0.020, Student t
+# t(0.975, 2) = 4.3027 -> half width 4.3027 * 0.020 / sqrt(3) = 0.0497; AUC 0.90/0.91/0.95:
+# 0.920 ± 0.026 [0.854, 0.986]; shift ACC 0.70/0.72/0.74, shift AUC only in two: 0.80/0.90),
+# one movl seed (kl, from its config.ini) that shows its bootstrap interval, one breast run.
+accs=(0 0.80 0.82 0.84) aucs=(0 0.90 0.91 0.95) saccs=(0 0.70 0.72 0.74) saucs=(0 0.80 null 0.90)
+for i in 1 2 3; do
+  mkdir -p "$tmp/g/lp$i"
+  cat >"$tmp/g/lp$i/summary.json" <<EOF
+{"method": "lp", "data": "/x/data/medmnist/pneumoniamnist.npz", "size": 64, "seed": $i, "trainable_params": 2562,
+ "train_seconds": $((10 * i)), "test": {"acc": ${accs[$i]}, "auc": ${aucs[$i]}, "acc_ci": [0.5, 0.9], "auc_ci": [0.6, 0.99]},
+ "shift": {"mean_acc": ${saccs[$i]}, "mean_auc": ${saucs[$i]}}}
+EOF
+done
+mkdir -p "$tmp/g/kl" "$tmp/g/breast"
+cat >"$tmp/g/kl/summary.json" <<'EOF'
+{"method": "movl", "data": "data/medmnist/pneumoniamnist.npz", "size": 64, "seed": 1, "trainable_params": 3842,
+ "train_seconds": 50, "test": {"acc": 0.8461538, "auc": 0.9312, "acc_ci": [0.818, 0.8733], "auc_ci": [0.911, 0.94991]}}
+EOF
+printf '[encoder]\narch = efficientnet_lite0\nweights = %s/none.safetensors\n[data]\npath = %s/none.npz\n[train]\nmethod = movl\n[loss]\ndiscrepancy = kl\n' "$tmp" "$tmp" >"$tmp/g/kl/config.ini"
+sed 's/pneumoniamnist/breastmnist/' "$tmp/g/lp1/summary.json" >"$tmp/g/breast/summary.json"
+g=("$tmp/g/lp1" "$tmp/g/kl" "$tmp/g/lp2" "$tmp/g/breast" "$tmp/g/lp3")
+expect 0 '### pneumoniamnist, 64 px' "$movl" report --group "${g[@]}"
+expect 0 '\| method \| seeds \| test ACC \[95 % CI\] \| test AUC \[95 % CI\] \| shift ACC \| shift AUC \| trainable parameters \| training time \|' \
+  "$movl" report --group "${g[@]}"
+expect 0 '\| lp \| 3 \| 0\.820 ± 0\.020 \[0\.770, 0\.870\] \| 0\.920 ± 0\.026 \[0\.854, 0\.986\] \| 0\.720 ± 0\.020 \| 0\.850 ± 0\.071 \| 2562 \| 20\.0 s \|' \
+  "$movl" report --group "${g[@]}"
+expect 0 '\| movl \(kl\) \| 1 \| 0\.846 \[0\.818, 0\.873\] \| 0\.931 \[0\.911, 0\.950\] \| n/a \| n/a \| 3842 \| 50\.0 s \|' \
+  "$movl" report --group "${g[@]}"
+expect 0 '\| lp \| 1 \| 0\.800 \[0\.500, 0\.900\] \| 0\.900 \[0\.600, 0\.990\] \| 0\.700 \| 0\.800 \| 2562 \| 10\.0 s \|' \
+  "$movl" report --group "${g[@]}"
+order=$("$movl" report --group "${g[@]}" | grep -E '^(###|\| (lp|movl))' | cut -d'|' -f1-3 | tr '\n' ';')
+check "report --group: pneumonia's table (lp, then movl (kl)) first, then breast's" test "$order" = \
+  "### pneumoniamnist, 64 px;| lp | 3 ;| movl (kl) | 1 ;### breastmnist, 64 px;| lp | 1 ;"
+expect 0 '^pneumoniamnist,64,lp,3,0\.82,0\.02,0\.770' "$movl" report --group --csv "${g[@]}"
+check "report --group --csv: a header and one line per row" test "$("$movl" report --group --csv "${g[@]}" | wc -l)" = 4
+printf '[encoder]\narch = efficientnet_lite0\nweights = w\n[data]\npath = p\n[train]\nmethod = lp\nhead_lr = 0.01\n' >"$tmp/g/lp1/config.ini"
+sed 's/0.01/0.1/' "$tmp/g/lp1/config.ini" >"$tmp/g/lp2/config.ini"
+expect 0 "note: .*lp1 and .*lp2 differ in more than the seed" "$movl" report --group "${g[@]}"
+expect 2 "no summary.json" "$movl" report --group "$tmp/g/lp1" "$tmp/nowhere"
+expect 2 "unknown option '--bogus'" "$movl" report --group --bogus "$tmp/g/lp1"
+expect 2 "usage: movl report" "$movl" report --csv "$tmp/g/lp1"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
