@@ -13,7 +13,7 @@ sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
 
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
-      libclblast-dev libiniparser-dev libcjson-dev libpng-dev libzip-dev libjpeg62-turbo-dev libcairo2-dev fonts-dejavu-core python3 python3-numpy python3-pip unzip)
+      libclblast-dev libiniparser-dev libcjson-dev libpng-dev libzip-dev libjpeg-dev libcairo2-dev fonts-dejavu-core python3 python3-numpy python3-pip unzip)
 if [ $want_test = 1 ]; then
   pkgs+=(python3-torch python3-torchvision oclgrind slurmctld slurmd slurm-client munge)
 fi
