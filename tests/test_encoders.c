@@ -248,7 +248,7 @@ static void weight_grads(movl_device *dev, const golden_case *c, const movl_weig
         test_guarded_download(dev, &dx, gotdx);
         compare(c->arch, "dinput(tr)", dxr, gotdx, nx, -1, TOLERANCE);
         double worst = 0;
-        const char *worst_name = "";
+        char worst_name[80] = "";
         int nt = movl_encoder_tensor_count(e), missing = 0;
         double num = 0, den = 0;
         for (int i = 0; i < nt; i++) {
@@ -273,7 +273,7 @@ static void weight_grads(movl_device *dev, const golden_case *c, const movl_weig
             }
             if (rel > worst || isnan(rel)) {
                 worst = rel;
-                worst_name = ti.name;
+                snprintf(worst_name, sizeof worst_name, "%s", ti.name);
             }
             free(ref);
         }
