@@ -79,10 +79,9 @@ size_t movl_encoder_param_count(const movl_encoder *e);
 cl_mem movl_encoder_params(const movl_encoder *e);
 cl_mem movl_encoder_param_grads(const movl_encoder *e);
 int movl_encoder_params_changed(movl_encoder *e, char *err);
-/* The flat parameters to or from the host (blocking), frozen or trainable: a frozen
- * encoder has no flat buffer and reads nothing back (MOVL_ERR_RUN), but takes new values
- * (a fine-tuned backbone for evaluation). */
-int movl_encoder_params_download(movl_encoder *e, float *host, char *err);
+/* New flat parameters from the host (blocking), frozen or trainable: a frozen encoder packs
+ * them into its convolutions (a fine-tuned backbone for evaluation). To read them back, download
+ * movl_encoder_params (trainable encoders only). */
 int movl_encoder_params_upload(movl_encoder *e, const float *host, char *err);
 
 /* Per-layer view for profiling (bench): number of layers, each one's name and

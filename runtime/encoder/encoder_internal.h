@@ -159,6 +159,8 @@ int enc_input(movl_encoder *e, char *err);
 int enc_conv_bn(movl_encoder *e, const movl_weights *w, int in, const char *conv_name, const char *bn_name, int cout,
                 int k, int stride, int pad, int groups, double bn_eps, movl_act act, const char *layer_name, int *out,
                 char *err);
+/* Packs a conv layer's weights ([cout][cin/groups][k][k], host) into its plan (enqueued). */
+int enc_conv_pack_weights(movl_encoder *e, enc_layer *l, const float *weights, char *err);
 /* act(a + b), written in place over a: a must come from a conv without
  * activation and have no other reader (checked by enc_finish). */
 int enc_add(movl_encoder *e, int a, int b, movl_act act, const char *layer_name, int *out, char *err);

@@ -193,33 +193,15 @@ int movl_encoder_params_changed(movl_encoder *e, char *err)
     return MOVL_OK;
 }
 
-int movl_encoder_params_download(movl_encoder *e, float *host, char *err)
-{
-    if (!e->param_buf) {
-        movl_set_error(err, "%s: the encoder was loaded frozen (its parameters live packed in the convolutions)",
-                       e->arch);
-        return MOVL_ERR_RUN;
-    }
-    return movl_download(e->dev, e->param_buf, host, sizeof(float) * e->param_floats, err);
-}
-
-/* Frozen encoders: each weight through a temporary buffer into its plan, each bias into the layer's own buffer. */
+/* Frozen encoders: each weight packed into its plan, each bias into the layer's own buffer. */
 static int upload_frozen(movl_encoder *e, const float *host, char *err)
 {
     for (int i = 0; i < e->nparams; i++) {
         enc_param *p = &e->params[i];
-        enc_conv_params *c = &e->layers[p->layer].p.conv;
-        cl_mem w = movl_buffer(e->dev, sizeof(float) * p->w_n, err);
-        if (!w)
+        enc_layer *l = &e->layers[p->layer];
+        if (enc_conv_pack_weights(e, l, host + p->w_off, err) ||
+            movl_upload(e->dev, l->p.conv.bias, host + p->b_off, sizeof(float) * p->b_n, err))
             return MOVL_ERR_RUN;
-        int rc = movl_upload(e->dev, w, host + p->w_off, sizeof(float) * p->w_n, err) ||
-                         movl_conv_plan_set_weights(c->plan, w, err) ||
-                         movl_upload(e->dev, c->bias, host + p->b_off, sizeof(float) * p->b_n, err)
-                     ? MOVL_ERR_RUN
-                     : MOVL_OK;
-        clReleaseMemObject(w); /* the queue keeps it until the packing has run */
-        if (rc != MOVL_OK)
-            return rc;
     }
     return MOVL_OK;
 }

@@ -72,20 +72,26 @@ const enc_layer_kind enc_kind_conv = {
     .output_overwritable = 1,
 };
 
-/* Plans the conv and packs its folded weights; the unpacked copy is only
- * needed for the packing, so it is released (the queue keeps it alive until
- * the packing kernels have run). */
-static int plan_with_weights(movl_encoder *e, enc_layer *l, const float *weights, size_t nw, char *err)
+static int plan_conv(movl_encoder *e, enc_layer *l, char *err)
 {
     int rc = movl_conv_plan_create(e->dev, &l->p.conv.desc, &e->conv_options, &l->p.conv.plan, err);
     if (rc != MOVL_OK)
         return rc == MOVL_ERR_INPUT ? MOVL_ERR_RUN : rc;
     e->device_bytes += movl_conv_plan_device_bytes(l->p.conv.plan);
-    cl_mem w = movl_buffer(e->dev, sizeof(float) * nw, err);
+    return MOVL_OK;
+}
+
+/* The unpacked copy is only needed for the packing, so it is released (the
+ * queue keeps it alive until the packing kernels have run). */
+int enc_conv_pack_weights(movl_encoder *e, enc_layer *l, const float *weights, char *err)
+{
+    const movl_conv_desc *d = &l->p.conv.desc;
+    size_t bytes = sizeof(float) * (size_t)d->cout * (d->cin / d->groups) * d->k * d->k;
+    cl_mem w = movl_buffer(e->dev, bytes, err);
     if (!w)
         return MOVL_ERR_RUN;
-    rc = movl_upload(e->dev, w, weights, sizeof(float) * nw, err) ? MOVL_ERR_RUN
-                                                                   : movl_conv_plan_set_weights(l->p.conv.plan, w, err);
+    int rc = movl_upload(e->dev, w, weights, bytes, err) ? MOVL_ERR_RUN
+                                                         : movl_conv_plan_set_weights(l->p.conv.plan, w, err);
     clReleaseMemObject(w);
     return rc;
 }
@@ -119,17 +125,12 @@ int enc_conv_bn(movl_encoder *e, const movl_weights *w, int in, const char *conv
         return MOVL_ERR_RUN;
     }
     int rc = movl_read_conv_bn(w, conv_name, bn_name, cout, x.c / groups, k, bn_eps, hw, hw + nw, err);
-    if (rc == MOVL_OK && e->trainable) { /* planned now, weights uploaded with all the others (enc_params_setup) */
-        *out = l->out;
-        l->p.conv.host_init = hw;
-        rc = movl_conv_plan_create(e->dev, &d, &e->conv_options, &l->p.conv.plan, err);
-        if (rc == MOVL_OK)
-            e->device_bytes += movl_conv_plan_device_bytes(l->p.conv.plan);
-        return rc == MOVL_ERR_INPUT ? MOVL_ERR_RUN : rc;
-    }
     if (rc == MOVL_OK)
-        rc = plan_with_weights(e, l, hw, nw, err);
-    if (rc == MOVL_OK) {
+        rc = plan_conv(e, l, err);
+    if (rc == MOVL_OK && e->trainable) { /* uploaded with all the others (enc_params_setup) */
+        l->p.conv.host_init = hw;
+        hw = NULL;
+    } else if (rc == MOVL_OK && (rc = enc_conv_pack_weights(e, l, hw, err)) == MOVL_OK) {
         l->p.conv.bias = enc_upload_new(e, hw + nw, (size_t)cout, err);
         rc = l->p.conv.bias ? MOVL_OK : MOVL_ERR_RUN;
     }

@@ -18,17 +18,6 @@
 
 #define TR_TENSOR_NAME 128 /* "best.backbone.LAYER.weight" */
 
-static float *backbone_download(trainer *t, char *err)
-{
-    size_t n = movl_encoder_param_floats(t->enc);
-    float *h = malloc(sizeof(float) * (n ? n : 1));
-    if (!h || movl_encoder_params_download(t->enc, h, err)) {
-        free(h);
-        return NULL;
-    }
-    return h;
-}
-
 static float *download_new(trainer *t, cl_mem m, size_t n, char *err)
 {
     float *h = malloc(sizeof(float) * (n ? n : 1));
@@ -61,7 +50,8 @@ int tr_snapshot_take(trainer *t, snapshot *s, char *err)
         (t->model.map_fully &&
          (!(s->fW = download_new(t, t->model.fully.W, (size_t)t->dims.classes * t->dims.source_classes, err)) ||
           !(s->fb = download_new(t, t->model.fully.b, (size_t)t->dims.classes, err)))) ||
-        (t->model.has_backbone && !(s->backbone = backbone_download(t, err)))) {
+        (t->model.has_backbone && !(s->backbone = download_new(t, movl_encoder_params(t->enc),
+                                                            movl_encoder_param_floats(t->enc), err)))) {
         tr_snapshot_free(s);
         return MOVL_ERR_RUN;
     }
