@@ -107,6 +107,22 @@ static cairo_status_t write_chunk(void *closure, const unsigned char *data, unsi
 }
 
 /* cairo encodes into the writer's temporary file; commit puts it in place. */
+int plot_new_canvas(const char *path, int w, int h, cairo_surface_t **surface, cairo_t **cr, char *err)
+{
+    *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    *cr = cairo_create(*surface);
+    if (cairo_status(*cr)) {
+        movl_set_error(err, "%s: cannot create a %dx%d image (%s)", path, w, h,
+                       cairo_status_to_string(cairo_status(*cr)));
+        cairo_destroy(*cr);
+        cairo_surface_destroy(*surface);
+        return MOVL_ERR_RUN;
+    }
+    cairo_set_source_rgb(*cr, 1, 1, 1);
+    cairo_paint(*cr);
+    return MOVL_OK;
+}
+
 int plot_finish_png(cairo_surface_t *surface, cairo_t *cr, const char *path, char *err)
 {
     int rc;
@@ -149,17 +165,10 @@ int movl_plot_write(const char *path, const movl_plot_panel *panels, int npanels
     int rc = check_chart(path, panels, npanels, panel_w, panel_h, err);
     if (rc)
         return rc;
-    cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, npanels * panel_w, panel_h);
-    cairo_t *cr = cairo_create(surface);
-    if (cairo_status(cr)) {
-        movl_set_error(err, "%s: cannot create a %dx%d image (%s)", path, npanels * panel_w, panel_h,
-                       cairo_status_to_string(cairo_status(cr)));
-        cairo_destroy(cr);
-        cairo_surface_destroy(surface);
-        return MOVL_ERR_RUN;
-    }
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
+    cairo_surface_t *surface;
+    cairo_t *cr;
+    if ((rc = plot_new_canvas(path, npanels * panel_w, panel_h, &surface, &cr, err)))
+        return rc;
     int has_text = plot_fonts_usable();
     for (int i = 0; i < npanels; i++)
         draw_panel(cr, has_text, &panels[i], (double)i * panel_w, panel_w, panel_h);

@@ -54,6 +54,8 @@ int plot_fonts_usable(void);
 /* Writes the image as a PNG at path through movl_out_open (temporary name,
  * renamed when complete); one line in err naming path on failure (plot.c). */
 int plot_write_png(cairo_surface_t *surface, const char *path, char *err);
+/* A white w x h RGB canvas to draw on; MOVL_ERR_RUN naming path when cairo cannot make it. */
+int plot_new_canvas(const char *path, int w, int h, cairo_surface_t **surface, cairo_t **cr, char *err);
 /* Flushes a drawing, writes it with plot_write_png unless cairo failed, and destroys cr and surface. */
 int plot_finish_png(cairo_surface_t *surface, cairo_t *cr, const char *path, char *err);
 

@@ -188,17 +188,10 @@ int movl_plot_reliability_write(const char *path, const movl_plot_reliability *r
     int rc = check(path ? path : "", r, width, height, &most, err);
     if (rc)
         return rc;
-    cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
-    cairo_t *cr = cairo_create(surface);
-    if (cairo_status(cr)) {
-        movl_set_error(err, "%s: cannot create a %dx%d image (%s)", path, width, height,
-                       cairo_status_to_string(cairo_status(cr)));
-        cairo_destroy(cr);
-        cairo_surface_destroy(surface);
-        return MOVL_ERR_RUN;
-    }
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
+    cairo_surface_t *surface;
+    cairo_t *cr;
+    if ((rc = plot_new_canvas(path, width, height, &surface, &cr, err)))
+        return rc;
     plot_ctx c = {.cr = cr, .has_text = plot_fonts_usable(), .pw = width, .ph = height};
     c.s = fmin(fmax(fmin(width / 560.0, height / 600.0), 0.8), 3.0);
     /* Title and legend on top, the diagram (about 70 %), the counts below. */
