@@ -59,8 +59,8 @@ static int model_class_names(trainer *t, const movl_weights *w)
  * Without need_data (predict) the run's dataset is not read: the class count
  * and names come from model.safetensors, so a model can be used on a
  * machine that never had its training data. */
-static int open_run(trainer *t, movl_experiment *e, const char *run_dir, const char *data_path, const char *device,
-                    int need_data, char *err)
+int tr_open_run(trainer *t, movl_experiment *e, const char *run_dir, const char *data_path, const char *device,
+                int need_data, char *err)
 {
     char cfg[1400], model[1400], over[4][1200];
     const char *ov[4];
@@ -138,15 +138,16 @@ int movl_eval_run(const char *run_dir, const char *data_path, const char *split,
     trainer t;
     memset(&t, 0, sizeof t);
     movl_experiment *e = calloc(1, sizeof *e);
-    int rc = open_run(&t, e, run_dir, data_path, device, 1, err);
+    if (!e) {
+        movl_set_error(err, "out of memory");
+        return MOVL_ERR_RUN;
+    }
+    int rc = tr_open_run(&t, e, run_dir, data_path, device, 1, err);
     movl_metrics m = {0};
     if (rc == MOVL_OK)
         rc = tr_evaluate(&t, sp, 0, &m, err);
-    /* the same intervals as the run's summary.json: 1000 resamples, [experiment] seed */
-    if (rc == MOVL_OK)
-        rc = movl_metrics_bootstrap(&m, 1000, (uint64_t)e->experiment.seed, err);
-    if (rc == MOVL_OK)
-        rc = movl_metrics_calibration(&m, err);
+    if (rc == MOVL_OK) /* the same intervals as the run's summary.json */
+        rc = tr_add_uncertainty(&t, &m, err);
     if (rc == MOVL_OK) {
         if (json) {
             cJSON *j = movl_metrics_to_json(&m, (const char *const *)t.host.dataset.class_names);
@@ -180,7 +181,7 @@ int movl_predict_run(const char *run_dir, const char *device, const char *const 
     trainer t;
     memset(&t, 0, sizeof t);
     movl_experiment *e = calloc(1, sizeof *e);
-    int rc = open_run(&t, e, run_dir, NULL, device, 0, err);
+    int rc = tr_open_run(&t, e, run_dir, NULL, device, 0, err);
     size_t per = 3 * (size_t)t.dims.image_size * t.dims.image_size;
     float *scores = malloc(sizeof(float) * (size_t)(t.dims.eval_batch > 0 ? t.dims.eval_batch : 1) *
                            (size_t)(t.dims.classes > 0 ? t.dims.classes : 1));
@@ -284,11 +285,4 @@ int movl_features_run(const movl_experiment *exp, const char *out_path, char *er
         free(labels[s]);
     tr_free(&t);
     return rc;
-}
-
-/* open_run for the other run commands' files (trainer_shift.c). */
-int tr_open_run(trainer *t, movl_experiment *e, const char *run_dir, const char *data_path, const char *device,
-                int need_data, char *err)
-{
-    return open_run(t, e, run_dir, data_path, device, need_data, err);
 }

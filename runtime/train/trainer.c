@@ -318,17 +318,6 @@ static size_t trainable_params(const trainer *t)
     return n;
 }
 
-/* Resamples of the bootstrap intervals in summary.json (docs/METHOD.md, Evaluation). */
-#define SUMMARY_BOOTSTRAP_RESAMPLES 1000
-
-/* A split's 95 % bootstrap intervals (seeded with [experiment] seed, so a
- * run's summary replays) and its calibration. */
-static int add_uncertainty(const trainer *t, movl_metrics *m, char *err)
-{
-    int rc = movl_metrics_bootstrap(m, SUMMARY_BOOTSTRAP_RESAMPLES, (uint64_t)t->exp->experiment.seed, err);
-    return rc ? rc : movl_metrics_calibration(m, err);
-}
-
 /* reliability.png of the test split; like the curves, a view of numbers
  * summary.json holds, so failing to draw it is a warning. */
 static void write_reliability(const trainer *t, const movl_metrics *test)
@@ -349,7 +338,7 @@ static int write_outputs(trainer *t, movl_metrics *val, movl_metrics *test, char
     char path[1400];
     const movl_experiment *e = t->exp;
     int rc;
-    if ((rc = add_uncertainty(t, val, err)) || (rc = add_uncertainty(t, test, err)))
+    if ((rc = tr_add_uncertainty(t, val, err)) || (rc = tr_add_uncertainty(t, test, err)))
         return rc;
     /* The shift suite ([eval] shift): the selected model on corrupted copies of the test split. */
     cJSON *shift = NULL;

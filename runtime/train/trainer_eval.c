@@ -167,3 +167,12 @@ int tr_fit_label_map(trainer *t, char *err)
         rc = MOVL_ERR_RUN;
     return rc;
 }
+
+/* Resamples of the bootstrap intervals in summary.json and eval (docs/METHOD.md, Evaluation). */
+#define TR_BOOTSTRAP_RESAMPLES 1000
+
+int tr_add_uncertainty(const trainer *t, movl_metrics *m, char *err)
+{
+    int rc = movl_metrics_bootstrap(m, TR_BOOTSTRAP_RESAMPLES, (uint64_t)t->exp->experiment.seed, err);
+    return rc ? rc : movl_metrics_calibration(m, err);
+}

@@ -176,6 +176,9 @@ int tr_cache_features(trainer *t, int split, int apply_prompt, char *err);
 /* Scores [n][classes] of a split under the current parameters (cached features when present). */
 int tr_scores(trainer *t, int split, int use_cache, float *scores, char *err);
 int tr_evaluate(trainer *t, int split, int use_cache, movl_metrics *m, char *err);
+/* A split's 95 % bootstrap intervals of ACC and AUC (1000 resamples seeded with [experiment] seed,
+ * so a run's summary and movl eval give the same ones) and its calibration, added to m. */
+int tr_add_uncertainty(const trainer *t, movl_metrics *m, char *err);
 /* Scores [n][classes] of the images already uploaded into t->bufs.images. */
 int tr_scores_loaded(trainer *t, int n, float *out, char *err);
 /* FLM / ILM: count top-1 source predictions on the train split with the current prompt. */
