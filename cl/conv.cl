@@ -58,6 +58,15 @@
 #ifndef TAP_GUARD
 #define TAP_GUARD 0
 #endif
+/* CV: lanes of conv_tile's vectors, the device's native float width (8 on
+ * AVX2, 16 on AVX-512): consecutive positions (conv_tile) or images. */
+#ifndef CV
+#define CV 8
+#endif
+#define cvec XCAT(float, CV)
+#define cvload XCAT(vload, CV)
+#define cvstore XCAT(vstore, CV)
+#define act_apply_cv XCAT(act_apply_, cvec)
 
 /* Remainders are written as a - (a / b) * b throughout: a / and % pair
  * becomes a "freeze" instruction that oclgrind cannot interpret. */
@@ -92,7 +101,7 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
           int kx, int ss)
 {
     int len = (ohn - 1) * p_row + own;
-    int tiles = (len + 8 * TC - 1) / (8 * TC);
+    int tiles = (len + CV * TC - 1) / (CV * TC);
     int oc_tiles = (ocg + MT - 1) / MT;
     int idx = (int)get_global_id(0);
     if (idx >= groups * n_img * tiles * oc_tiles)
@@ -100,18 +109,18 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
     int rest = idx / oc_tiles, oct = idx - rest * oc_tiles;
     int plane = rest / tiles, tile = rest - plane * tiles;
     int g = plane / n_img, n = plane - g * n_img;
-    int j_min = tile * 8 * TC;
-    int j0 = (j_min + 8 * TC > len && len >= 8 * TC) ? len - 8 * TC : j_min;
+    int j_min = tile * CV * TC;
+    int j0 = (j_min + CV * TC > len && len >= CV * TC) ? len - CV * TC : j_min;
 
     __global const float *pin = P + p_off + n * p_n + g * rc * p_c + roff * p_row + coff + j0;
     __global const float *wq = Wp + wp_off + (g * oc_tiles + oct) * rc * (KY * KX * MT);
 
-    float8 acc[MT][TC];
+    cvec acc[MT][TC];
 #pragma unroll
     for (int m = 0; m < MT; m++)
 #pragma unroll
         for (int v = 0; v < TC; v++)
-            acc[m][v] = (float8)(0.0f);
+            acc[m][v] = (cvec)(0.0f);
 
     for (int r = 0; r < rc; r++) {
         __global const float *pr = pin + r * p_c;
@@ -134,25 +143,25 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
                 /* Keep the smaller operand set in registers: TC + MT*TC + 1
                  * or MT + MT*TC + 1 live vectors (at most 16 with MT*TC <= 12). */
 #if MT > TC
-                float8 xv[TC];
+                cvec xv[TC];
 #pragma unroll
                 for (int v = 0; v < TC; v++)
-                    xv[v] = vload8(v, tap);
+                    xv[v] = cvload(v, tap);
 #pragma unroll
                 for (int m = 0; m < MT; m++) {
-                    float8 wv = (float8)(wt[m]);
+                    cvec wv = (cvec)(wt[m]);
 #pragma unroll
                     for (int v = 0; v < TC; v++)
                         acc[m][v] = fma(xv[v], wv, acc[m][v]);
                 }
 #else
-                float8 wv[MT];
+                cvec wv[MT];
 #pragma unroll
                 for (int m = 0; m < MT; m++)
-                    wv[m] = (float8)(wt[m]);
+                    wv[m] = (cvec)(wt[m]);
 #pragma unroll
                 for (int v = 0; v < TC; v++) {
-                    float8 xv = vload8(v, tap);
+                    cvec xv = cvload(v, tap);
 #pragma unroll
                     for (int m = 0; m < MT; m++)
                         acc[m][v] = fma(xv, wv[m], acc[m][v]);
@@ -174,16 +183,16 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
     int oy = j0 / p_row, ox = j0 - oy * p_row;
 #pragma unroll
     for (int v = 0; v < TC; v++) {
-        int j = j0 + 8 * v;
-        if (osx == 1 && j >= j_min && j + 8 <= len && ox + 8 <= own) {
+        int j = j0 + CV * v;
+        if (osx == 1 && j >= j_min && j + CV <= len && ox + CV <= own) {
             __global float *yv = yn + oy * y_row + ox;
 #pragma unroll
             for (int m = 0; m < MT; m++)
                 if (oc0 + m < ocg)
-                    vstore8(act_apply_float8(acc[m][v] + (float8)(bv[m]), act), 0, yv + m * y_c);
+                    cvstore(act_apply_cv(acc[m][v] + (cvec)(bv[m]), act), 0, yv + m * y_c);
         } else {
-            int off[8];
-            for (int l = 0, ly = oy, lx = ox; l < 8; l++) {
+            int off[CV];
+            for (int l = 0, ly = oy, lx = ox; l < CV; l++) {
                 off[l] = (j + l >= j_min && j + l < len && lx < own) ? ly * y_row + lx * osx : -1;
                 if (++lx == p_row) {
                     lx = 0;
@@ -193,15 +202,15 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
 #pragma unroll
             for (int m = 0; m < MT; m++) {
                 if (oc0 + m < ocg) {
-                    float lane[8];
-                    vstore8(act_apply_float8(acc[m][v] + (float8)(bv[m]), act), 0, lane);
-                    for (int l = 0; l < 8; l++)
+                    float lane[CV];
+                    cvstore(act_apply_cv(acc[m][v] + (cvec)(bv[m]), act), 0, lane);
+                    for (int l = 0; l < CV; l++)
                         if (off[l] >= 0)
                             yn[m * y_c + off[l]] = lane[l];
                 }
             }
         }
-        ox += 8;
+        ox += CV;
         while (ox >= p_row) {
             ox -= p_row;
             oy++;

@@ -29,10 +29,19 @@
  * stays bounded. Unpadded stride-1 convs (1x1 ones above all) read x itself:
  * a plain GEMM over the flattened planes.
  *
+ * On CPUs the kernel's vectors have the device's preferred float width (16
+ * lanes on AVX-512, else 8), and the lanes hold either consecutive output
+ * positions of one image (conv_tile) or, where that would compute at least
+ * 10% more (small planes: row padding and the overlapping last run), one
+ * position of consecutive images (conv_tile_batch, cl/conv_batch.cl, over P
+ * with the images interleaved). Both sum every output in the same order, so
+ * the choice never changes a result.
+ *
  * Options for tests and benchmarks (movl_conv_options, from the environment
  * at encoder load): MOVL_CONV_VARIANT=cpu|gpu picks the kernel variant
  * (default: by device type), MOVL_CONV_TILE=MT,TC the CPU register tile,
- * MOVL_CONV_PREP_LIMIT the per-chunk bytes of P and G. */
+ * MOVL_CONV_VW=8|16 its vector width, MOVL_CONV_LANES=positions|images what
+ * its lanes hold, MOVL_CONV_PREP_LIMIT the per-chunk bytes of P and G. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +65,14 @@ void movl_conv_options_from_env(movl_conv_options *o)
         o->tile_mt = mt;
         o->tile_tc = tc;
     }
+    const char *vw = getenv("MOVL_CONV_VW");
+    if (vw && (!strcmp(vw, "8") || !strcmp(vw, "16")))
+        o->vw = atoi(vw);
+    const char *lanes = getenv("MOVL_CONV_LANES");
+    if (lanes && !strcmp(lanes, "positions"))
+        o->lanes = MOVL_CONV_LANES_POSITIONS;
+    else if (lanes && !strcmp(lanes, "images"))
+        o->lanes = MOVL_CONV_LANES_IMAGES;
     const char *lim = getenv("MOVL_CONV_PREP_LIMIT");
     if (lim && atol(lim) > 0)
         o->prep_limit = (size_t)atol(lim);
@@ -135,13 +152,24 @@ static cl_kernel pass_kernel(movl_device *dev, const conv_geometry *g, const con
     /* the CPU kernel's register tile and tap slots are compile-time constants */
     movl_options_int(&o, "MT", g->tile.mt);
     movl_options_int(&o, "TC", g->tile.tc);
+    movl_options_int(&o, "CV", g->tile.vw);
     movl_options_int(&o, "LS", CONV_CPU_LS);
     movl_options_int(&o, "NPH", ps->nph);
     movl_options_int(&o, "KY", ps->sy);
     movl_options_int(&o, "KX", ps->sx);
     movl_options_int(&o, "SS", ps->ss);
     movl_options_int(&o, "TAP_GUARD", ps->guard);
+    if (g->batch_lanes)
+        return movl_kernel_with_options(dev, "conv_batch", &o, "conv_tile_batch", err);
     return movl_kernel_with_options(dev, "conv", &o, "conv_tile", err);
+}
+
+static cl_kernel prepare_batch_kernel(movl_device *dev, int vw, char *err)
+{
+    movl_build_options o;
+    movl_options_init(&o);
+    movl_options_int(&o, "CV", vw);
+    return movl_kernel_with_options(dev, "conv_batch", &o, "conv_prepare_batch", err);
 }
 
 int movl_conv_plan_create(movl_device *dev, const movl_conv_desc *d, const movl_conv_options *o, movl_conv_plan **out,
@@ -150,11 +178,19 @@ int movl_conv_plan_create(movl_device *dev, const movl_conv_desc *d, const movl_
     *out = NULL;
     if (!check_desc(d, "conv", err))
         return MOVL_ERR_INPUT;
-    movl_conv_options automatic;
-    if (!o) {
-        memset(&automatic, 0, sizeof automatic);
-        o = &automatic;
+    /* vector lanes of the CPU kernels: 16 where the device prefers them (AVX-512), else 8 */
+    movl_conv_options resolved;
+    if (o)
+        resolved = *o;
+    else
+        memset(&resolved, 0, sizeof resolved);
+    if (resolved.vw != 8 && resolved.vw != 16) {
+        cl_uint pref = 0;
+        if (clGetDeviceInfo(dev->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL) != CL_SUCCESS)
+            pref = 0;
+        resolved.vw = pref >= 16 ? 16 : 8;
     }
+    o = &resolved;
     movl_conv_plan *p = calloc(1, sizeof *p);
     if (!p) {
         movl_set_error(err, "conv: out of host memory");
@@ -178,6 +214,7 @@ int movl_conv_plan_create(movl_device *dev, const movl_conv_desc *d, const movl_
     int ok = (p->pack = movl_kernel(dev, "conv", "", "conv_pack", err)) &&
              (p->prepare = movl_kernel(dev, "conv", "", "conv_prepare", err)) &&
              (p->col2im = movl_kernel(dev, "conv", "", "conv_col2im", err)) &&
+             (!(p->fwd.batch_lanes || p->bwd.batch_lanes) || (p->prepare_batch = prepare_batch_kernel(dev, o->vw, err))) &&
              (p->fwd_pass = pass_kernel(dev, &p->fwd, &p->fwd.pass[0], err));
     for (int i = 0; ok && i < p->bwd.npass; i++)
         ok = (p->bwd_pass[i] = pass_kernel(dev, &p->bwd, &p->bwd.pass[i], err)) != NULL;
@@ -241,14 +278,15 @@ static int launch_prepare(const movl_conv_plan *p, const conv_geometry *g, cl_me
                           char *err)
 {
     const conv_prep *pr = &g->prep;
-    cl_kernel k = p->prepare;
+    cl_kernel k = g->batch_lanes ? p->prepare_batch : p->prepare;
     int x_c = pr->src_h * pr->src_w, x_n = pr->src_c * x_c, x_off = n0 * x_n, p_off = (int)g->p_at;
     if (movl_set_args(k, err, MOVL_ARG(src), MOVL_ARG(x_off), MOVL_ARG(x_n), MOVL_ARG(x_c), MOVL_ARG(pr->src_h),
                       MOVL_ARG(pr->src_w), MOVL_ARG(ws), MOVL_ARG(p_off), MOVL_ARG(nb), MOVL_ARG(pr->src_c),
                       MOVL_ARG(pr->nph), MOVL_ARG(pr->ph), MOVL_ARG(pr->pw), MOVL_ARG(pr->s), MOVL_ARG(pr->up),
                       MOVL_ARG(pr->pad_t), MOVL_ARG(pr->pad_l), MOVL_ARGS_END))
         return MOVL_ERR_RUN;
-    size_t rows = (size_t)nb * pr->src_c * pr->nph * pr->nph * pr->ph, local = 64;
+    size_t images = g->batch_lanes ? (size_t)(nb + g->tile.vw - 1) / g->tile.vw : (size_t)nb; /* or groups */
+    size_t rows = images * pr->src_c * pr->nph * pr->nph * pr->ph, local = 64;
     return movl_launch(p->dev, k, 1, &rows, &local, err);
 }
 
@@ -261,8 +299,11 @@ static int launch_pass(const movl_conv_plan *p, const conv_geometry *g, const co
     /* col2im: G, in the workspace, holds only this chunk */
     cl_mem out = g->col2im ? ws : y;
     int y_off = ps->y_off + (g->col2im ? 0 : n0 * ps->y_n), iact = (int)act;
-    if (movl_set_args(k, err, MOVL_ARG(P), MOVL_ARG(p_off), MOVL_ARG(pr->p_n), MOVL_ARG(pr->p_c),
-                      MOVL_ARG(pr->p_plane), MOVL_ARG(pr->p_row), MOVL_ARG(wp), MOVL_ARG(ps->wp_off), MOVL_ARG(bias),
+    /* interleaved P: strides in floats, p_n between groups of vw images */
+    int f = g->batch_lanes ? t->vw : 1;
+    int p_n = pr->p_n * f, p_c = pr->p_c * f, p_plane = pr->p_plane * f, p_row = pr->p_row * f;
+    if (movl_set_args(k, err, MOVL_ARG(P), MOVL_ARG(p_off), MOVL_ARG(p_n), MOVL_ARG(p_c),
+                      MOVL_ARG(p_plane), MOVL_ARG(p_row), MOVL_ARG(wp), MOVL_ARG(ps->wp_off), MOVL_ARG(bias),
                       MOVL_ARG(out), MOVL_ARG(y_off), MOVL_ARG(ps->y_n), MOVL_ARG(ps->y_c), MOVL_ARG(ps->y_row),
                       MOVL_ARG(ps->osx), MOVL_ARG(iact), MOVL_ARG(nb), MOVL_ARG(ps->groups), MOVL_ARG(ps->rc),
                       MOVL_ARG(ps->ocg), MOVL_ARG(ps->ohn), MOVL_ARG(ps->own), MOVL_ARG(ps->roff), MOVL_ARG(ps->coff),
@@ -275,9 +316,14 @@ static int launch_pass(const movl_conv_plan *p, const conv_geometry *g, const co
         size_t local[2] = {CONV_GPU_LOCAL, CONV_GPU_LOCAL};
         return movl_launch(p->dev, k, 2, global, local, err);
     }
-    size_t len = (size_t)(ps->ohn - 1) * pr->p_row + ps->own;
-    size_t tiles = (len + 8 * t->tc - 1) / (8 * t->tc);
-    size_t items = (size_t)nb * tiles * ps->groups * ((ps->ocg + t->mt - 1) / t->mt);
+    size_t items = (size_t)ps->groups * ((ps->ocg + t->mt - 1) / t->mt);
+    if (g->batch_lanes) {
+        size_t positions = (size_t)ps->ohn * ps->own;
+        items *= (positions + t->tc - 1) / t->tc * ((nb + t->vw - 1) / t->vw);
+    } else {
+        size_t len = (size_t)(ps->ohn - 1) * pr->p_row + ps->own;
+        items *= (len + t->vw * t->tc - 1) / (t->vw * t->tc) * nb;
+    }
     size_t local = CONV_CPU_LS;
     return movl_launch(p->dev, k, 1, &items, &local, err);
 }

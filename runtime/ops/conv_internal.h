@@ -19,7 +19,8 @@
 typedef enum { VARIANT_CPU, VARIANT_GPU } conv_variant;
 
 typedef struct conv_tile {
-    int mt, tc; /* output channels x 8*tc consecutive output positions */
+    int mt, tc; /* output channels x vw*tc consecutive output positions */
+    int vw;     /* lanes per vector (CV of conv_tile) */
 } conv_tile;
 
 /* How P is built from the source tensor (x or dy); copy 0: P is the source. */
@@ -51,6 +52,7 @@ typedef struct conv_geometry {
     int npass;
     conv_pass pass[CONV_MAX_STRIDE * CONV_MAX_STRIDE];
     int zero_fill; /* some dx phase receives nothing: clear dx first */
+    int batch_lanes; /* CPU: images in the vector lanes (conv_tile_batch over an interleaved P) */
     int chunk;     /* images per chunk */
     int col2im;    /* backward: the pass writes G = W^T dy to the workspace; conv_col2im gathers dx */
     size_t w_floats; /* packed weights of the passes (in the plan's weight buffer) */
@@ -99,7 +101,7 @@ struct movl_conv_plan {
     movl_device *dev;
     movl_conv_desc desc; /* n: the largest batch */
     conv_geometry fwd, bwd;
-    cl_kernel pack, prepare, col2im;
+    cl_kernel pack, prepare, col2im, prepare_batch;
     cl_kernel fwd_pass, bwd_pass[CONV_MAX_STRIDE * CONV_MAX_STRIDE];
     cl_mem weights;       /* packed weights: forward passes, then backward passes */
     size_t weight_bytes;

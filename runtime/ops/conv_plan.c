@@ -39,19 +39,20 @@ static size_t align_up(size_t v)
  * MOVL_CONV_TILE=MT,TC, for benchmarks) overrides it. */
 static conv_tile pick_tile(int ocg, int len, const movl_conv_options *o)
 {
-    static const conv_tile cand[] = {{6, 2}, {4, 3}, {3, 4}, {2, 6}};
-    conv_tile t = {1, 8};
+    static const int cand[][2] = {{6, 2}, {4, 3}, {3, 4}, {2, 6}};
+    conv_tile t = {1, 8, o->vw == 16 ? 16 : 8}; /* conv_plan_create resolves vw 0 to the device's */
     for (int i = 0; i < 4; i++) {
-        int padded = (ocg + cand[i].mt - 1) / cand[i].mt * cand[i].mt;
+        int padded = (ocg + cand[i][0] - 1) / cand[i][0] * cand[i][0];
         if (padded * 10 <= ocg * 11) {
-            t = cand[i];
+            t.mt = cand[i][0];
+            t.tc = cand[i][1];
             break;
         }
     }
     if (t.mt == 1) {
         long best = -1;
         for (int tc = 8; tc >= 1; tc /= 2) {
-            long lanes = ((long)len + 8 * tc - 1) / (8 * tc) * (8 * tc);
+            long lanes = ((long)len + t.vw * tc - 1) / (t.vw * tc) * (t.vw * tc);
             if (best < 0 || lanes < best) {
                 best = lanes;
                 t.tc = tc;
@@ -68,10 +69,10 @@ static conv_tile pick_tile(int ocg, int len, const movl_conv_options *o)
 /* Rows of a P plane with row pitch pw so that a pass over an ohn x own grid
  * (reading from row roff, column coff, taps reaching ry rows and rx columns
  * further) stays inside the plane, the last tile of 8*tc positions included. */
-static int rows_needed(int ohn, int own, int roff, int coff, int ry, int rx, int pw, int tc)
+static int rows_needed(int ohn, int own, int roff, int coff, int ry, int rx, int pw, int lanes)
 {
     int len = (ohn - 1) * pw + own;
-    int span = len > 8 * tc ? len : 8 * tc;
+    int span = len > lanes ? len : lanes;
     long end = (long)(roff + ry) * pw + coff + rx + span;
     return (int)((end + pw - 1) / pw);
 }
@@ -105,15 +106,73 @@ void conv_plan_place(conv_geometry *pl, size_t w_base, int n, const movl_conv_op
         if (fit < (size_t)n)
             pl->chunk = (int)fit;
     }
+    /* interleaved P: groups of vw images, the last one of a chunk zero-filled; whole groups per chunk where they fit */
+    int vw = pl->tile.vw;
+    if (pl->batch_lanes && pl->chunk < n && pl->chunk >= vw)
+        pl->chunk = pl->chunk / vw * vw;
+    size_t p_images = pl->batch_lanes ? (size_t)(pl->chunk + vw - 1) / vw * vw : (size_t)pl->chunk;
     at = 0;
     pl->p_at = at;
     if (pl->prep.copy)
-        at = align_up(at + (size_t)pl->chunk * pl->prep.p_n);
+        at = align_up(at + p_images * pl->prep.p_n);
     pl->g_at = at;
     at += (size_t)pl->chunk * pl->g_n;
     pl->floats = at;
     if (pl->col2im)
         pl->pass[0].y_off = (int)pl->g_at; /* the pass writes G */
+}
+
+/* Output positions a pass computes per image with positions in the lanes
+ * (runs of vw*tc over the flat grid of P's row pitch), and with images in the
+ * lanes per image (tc positions of the grid, n images rounded up to vw). */
+static double computed_positions(const conv_pass *ps, int p_row, const conv_tile *t)
+{
+    long len = (long)(ps->ohn - 1) * p_row + ps->own, run = (long)t->vw * t->tc;
+    return (double)((len + run - 1) / run * run);
+}
+static double computed_batch_lanes(const conv_pass *ps, int n, const conv_tile *t)
+{
+    long pos = (long)ps->ohn * ps->own;
+    return (double)((pos + t->tc - 1) / t->tc * t->tc) * ((n + t->vw - 1) / t->vw * t->vw) / n;
+}
+
+/* CPU: images in the lanes (conv_tile_batch) when the position runs would
+ * compute at least 10% more than it (small planes: row padding, overlapping
+ * last runs), or when the options ask. P is then always an interleaved copy,
+ * exactly as large as the passes read. */
+static void choose_lanes(conv_geometry *pl, int n, const movl_conv_options *o)
+{
+    if (pl->variant != VARIANT_CPU || pl->col2im || o->lanes == MOVL_CONV_LANES_POSITIONS)
+        return;
+    conv_tile t = pl->tile;
+    if (t.mt == 1) { /* one channel per item: as many positions as fit the plane, up to 8 */
+        long pos = (long)pl->pass[0].ohn * pl->pass[0].own;
+        for (t.tc = 8; t.tc > 1 && t.tc / 2 >= pos; t.tc /= 2)
+            ;
+    }
+    double flat = 0, lanes = 0;
+    for (int i = 0; i < pl->npass; i++) {
+        flat += computed_positions(&pl->pass[i], pl->prep.p_row, &pl->tile);
+        lanes += computed_batch_lanes(&pl->pass[i], n, &t);
+    }
+    if (o->lanes != MOVL_CONV_LANES_IMAGES && lanes * 1.1 > flat)
+        return;
+    conv_prep p = pl->prep;
+    p.copy = 1;
+    p.pw = p.ph = 1;
+    for (int i = 0; i < pl->npass; i++) {
+        const conv_pass *ps = &pl->pass[i];
+        p.pw = max_i(p.pw, ps->own + ps->coff + (ps->kx - 1) / ps->ss);
+        p.ph = max_i(p.ph, ps->ohn + ps->roff + (ps->ky - 1) / ps->ss);
+    }
+    prep_strides(&p);
+    /* a chunk of P holds whole groups of vw images: not when the limit allows fewer */
+    size_t limit = o->prep_limit > 0 ? o->prep_limit : CONV_PREP_LIMIT;
+    if ((size_t)t.vw * p.p_n * sizeof(float) > limit && n > 1)
+        return;
+    pl->batch_lanes = 1;
+    pl->tile = t;
+    pl->prep = p;
 }
 
 void conv_plan_forward(int is_cpu, const movl_conv_options *o, const movl_conv_desc *d, conv_geometry *pl)
@@ -138,13 +197,13 @@ void conv_plan_forward(int is_cpu, const movl_conv_options *o, const movl_conv_d
     pl->tile = pick_tile(cout_g, (d->oh - 1) * (d->ow + reach) + d->ow, o);
     p->copy = 1;
     if (S == 1 && d->pad_t == 0 && d->pad_l == 0 &&
-        rows_needed(d->oh, d->ow, 0, 0, reach, reach, d->w, pl->tile.tc) <= d->h) {
+        rows_needed(d->oh, d->ow, 0, 0, reach, reach, d->w, pl->tile.vw * pl->tile.tc) <= d->h) {
         p->copy = 0; /* an unpadded stride-1 conv reads x itself */
         p->pw = d->w;
         p->ph = d->h;
     } else {
         p->pw = d->ow + reach;
-        p->ph = rows_needed(d->oh, d->ow, 0, 0, reach, reach, p->pw, pl->tile.tc);
+        p->ph = rows_needed(d->oh, d->ow, 0, 0, reach, reach, p->pw, pl->tile.vw * pl->tile.tc);
     }
     prep_strides(p);
 
@@ -168,6 +227,7 @@ void conv_plan_forward(int is_cpu, const movl_conv_options *o, const movl_conv_d
     ps->ohn = d->oh;
     ps->own = d->ow;
     ps->y_row = d->ow;
+    choose_lanes(pl, d->n, o);
 }
 
 /* Backward geometry of one stride phase q along one dimension: dx positions
@@ -203,7 +263,7 @@ static void plan_backward_depthwise(const movl_conv_desc *d, conv_geometry *pl)
     p->pad_t = K - 1 - d->pad_t;
     p->pad_l = K - 1 - d->pad_l;
     p->pw = d->w + K - 1;
-    p->ph = rows_needed(d->h, d->w, 0, 0, K - 1, K - 1, p->pw, pl->tile.tc);
+    p->ph = rows_needed(d->h, d->w, 0, 0, K - 1, K - 1, p->pw, pl->tile.vw * pl->tile.tc);
     prep_strides(p);
     ps->nph = 1;
     ps->ky = ps->kx = ps->sy = ps->sx = ps->k = K;
@@ -239,7 +299,7 @@ static void plan_backward_col2im(const movl_conv_desc *d, const movl_conv_option
     pl->col2im = 1;
     pl->tile = pick_tile(cin_g * K * K, d->oh * d->ow, o);
     p->pw = d->ow;
-    p->ph = rows_needed(d->oh, d->ow, 0, 0, 0, 0, d->ow, pl->tile.tc);
+    p->ph = rows_needed(d->oh, d->ow, 0, 0, 0, 0, d->ow, pl->tile.vw * pl->tile.tc);
     p->copy = p->ph > d->oh; /* dy itself unless a plane is smaller than one tile */
     prep_strides(p);
     ps->nph = 1;
@@ -278,6 +338,7 @@ void conv_plan_backward(int is_cpu, const movl_conv_options *o, const movl_conv_
     pl->tile = pick_tile(cin_g, (d->h - 1) * (d->w + K - 1) + d->w, o);
     if (cin_g == 1 && cout_g == 1 && S > 1) {
         plan_backward_depthwise(d, pl);
+        choose_lanes(pl, d->n, o);
         return;
     }
     if (pl->variant == VARIANT_CPU && S > 1 && cin_g <= 4) {
@@ -344,7 +405,7 @@ void conv_plan_backward(int is_cpu, const movl_conv_options *o, const movl_conv_
         p->copy = 0; /* dy itself will do if every pass stays inside it */
         for (int i = 0; i < pl->npass; i++) {
             const conv_pass *ps = &pl->pass[i];
-            if (rows_needed(ps->ohn, ps->own, ps->roff, ps->coff, ps->ky - 1, ps->kx - 1, d->ow, pl->tile.tc) > d->oh)
+            if (rows_needed(ps->ohn, ps->own, ps->roff, ps->coff, ps->ky - 1, ps->kx - 1, d->ow, pl->tile.vw * pl->tile.tc) > d->oh)
                 p->copy = 1;
         }
     }
@@ -354,13 +415,14 @@ void conv_plan_backward(int is_cpu, const movl_conv_options *o, const movl_conv_
         for (int i = 0; i < pl->npass; i++) {
             const conv_pass *ps = &pl->pass[i];
             p->ph = max_i(p->ph,
-                          rows_needed(ps->ohn, ps->own, ps->roff, ps->coff, ps->ky - 1, ps->kx - 1, pw, pl->tile.tc));
+                          rows_needed(ps->ohn, ps->own, ps->roff, ps->coff, ps->ky - 1, ps->kx - 1, pw, pl->tile.vw * pl->tile.tc));
         }
     } else {
         p->pw = d->ow;
         p->ph = d->oh;
     }
     prep_strides(p);
+    choose_lanes(pl, d->n, o);
 }
 
 /* Weight gradient: bytes of partial sums the parts may take (more images per

@@ -12,14 +12,21 @@
 /* ---- 2-D convolution: planned once per layer, run every step ---- */
 /* Choices a caller may force (tests, benchmarks); zero everywhere = automatic. */
 typedef enum { MOVL_CONV_VARIANT_AUTO = 0, MOVL_CONV_VARIANT_CPU, MOVL_CONV_VARIANT_GPU } movl_conv_variant;
+/* What the lanes of the CPU kernel's vectors hold: consecutive output
+ * positions of one image, or one position of consecutive images (small planes). */
+typedef enum { MOVL_CONV_LANES_AUTO, MOVL_CONV_LANES_POSITIONS, MOVL_CONV_LANES_IMAGES } movl_conv_lanes;
+
 typedef struct movl_conv_options {
     movl_conv_variant variant; /* kernel family; auto: by device type */
     int tile_mt, tile_tc;      /* CPU register tile (both >= 1), else chosen per shape */
     size_t prep_limit;         /* bytes of prepared input per chunk of images; 0: 64 MiB */
     int weight_grads; /* 1: also plan movl_conv_backward_weights (kernels, workspace) */
+    int vw;           /* lanes of the CPU kernel's vectors (8 or 16); 0: the device's preferred width */
+    movl_conv_lanes lanes; /* what the CPU kernel's lanes hold; auto: by shape */
 } movl_conv_options;
 /* The options from the environment, read once at encoder load: MOVL_CONV_VARIANT=cpu|gpu,
- * MOVL_CONV_TILE=MT,TC, MOVL_CONV_PREP_LIMIT=bytes (unset or malformed: automatic). */
+ * MOVL_CONV_TILE=MT,TC, MOVL_CONV_VW=8|16, MOVL_CONV_LANES=positions|images,
+ * MOVL_CONV_PREP_LIMIT=bytes (unset or malformed: automatic). */
 void movl_conv_options_from_env(movl_conv_options *o);
 
 /* A convolution of shape d (d->n = the largest batch it will run) planned on dev:

@@ -1,5 +1,6 @@
 /* Conv forward, backward-to-input and weight-gradient cases: each on both
- * kernel variants (MOVL_CONV_VARIANT=cpu|gpu), canaries around every buffer
+ * kernel variants (MOVL_CONV_VARIANT=cpu|gpu, and the CPU one with images in
+ * its vector lanes), canaries around every buffer
  * (workspace included), the backward ones run twice for bitwise determinism,
  * chunked workspaces, and the refused descriptors. All conv calls go through
  * conv_adapter.h. */
@@ -14,7 +15,12 @@
 
 #define CHUNK_LIMIT "6000" /* MOVL_CONV_PREP_LIMIT of CHUNKED cases: about two images of the prepared input */
 
-static const char *const variants[] = {"cpu", "gpu"};
+/* cpu-images: the CPU kernel with images in its lanes forced on every shape
+ * (MOVL_CONV_LANES=images), which must equal "cpu" bit for bit; the weight
+ * gradient has no such variant and runs the first two. */
+static const char *const variants[] = {"cpu", "gpu", "cpu-images"};
+#define FWD_BWD_VARIANTS 3
+#define CPU_IMAGES 2
 
 typedef struct conv_data {
     movl_device *dev;
@@ -86,7 +92,10 @@ static void conv_variant_begin(op_run *r, conv_data *s, const char *variant)
     const conv_row *c = s->c;
     const movl_conv_desc *d = &s->d;
     conv_label(r, s, variant);
-    setenv("MOVL_CONV_VARIANT", variant, 1);
+    int images = !strcmp(variant, "cpu-images");
+    setenv("MOVL_CONV_VARIANT", images ? "cpu" : variant, 1);
+    if (images)
+        setenv("MOVL_CONV_LANES", "images", 1);
     unsetenv("MOVL_CONV_PREP_LIMIT");
     size_t whole = conv_case_workspace_bytes_for(r->dev, d, s->wgrad);
     if (c->flags & CHUNKED)
@@ -110,6 +119,7 @@ static void conv_variant_end(conv_data *s)
 {
     test_guarded_free(&s->gws);
     unsetenv("MOVL_CONV_VARIANT");
+    unsetenv("MOVL_CONV_LANES");
     unsetenv("MOVL_CONV_PREP_LIMIT");
 }
 
@@ -200,7 +210,8 @@ void run_conv_forward(op_run *r, const void *row)
         yref = malloc(s.ny * sizeof *yref + 1);
         r->op->ref.conv_forward(&s.d, s.xd, s.wd, c->bias ? s.bd : NULL, c->act, yref);
     }
-    for (int v = 0; v < 2; v++) {
+    float *y_cpu = NULL;
+    for (int v = 0; v < FWD_BWD_VARIANTS; v++) {
         char err[MOVL_ERRLEN] = "";
         conv_variant_begin(r, &s, variants[v]);
         if (r->perf)
@@ -208,11 +219,19 @@ void run_conv_forward(op_run *r, const void *row)
         if (r->eval) {
             int rc = launch_forward(&s, err);
             CHECK(rc == MOVL_OK, "%s: forward failed: %s", r->label, err);
-            free(check_against_ref(r, &s.gy, yref, "y"));
+            float *y = check_against_ref(r, &s.gy, yref, "y");
+            if (v == 0)
+                y_cpu = y;
+            else if (v == CPU_IMAGES) /* same sums in the same order */
+                CHECK(y && y_cpu && !memcmp(y, y_cpu, s.ny * sizeof *y), "%s: y differs from the cpu variant's",
+                      r->label);
+            if (y != y_cpu)
+                free(y);
             check_conv_canaries(r, &s);
         }
         conv_variant_end(&s);
     }
+    free(y_cpu);
     free(yref);
     conv_teardown(&s);
 }
@@ -252,8 +271,8 @@ void run_conv_backward_input(op_run *r, const void *row)
         dxref = malloc(s.nx * sizeof *dxref + 1);
         r->op->ref.conv_backward_input(&s.d, s.wd, s.dyd, dxref);
     }
-    float *dx[2] = {NULL, NULL};
-    for (int v = 0; v < 2; v++) {
+    float *dx[FWD_BWD_VARIANTS] = {NULL, NULL, NULL};
+    for (int v = 0; v < FWD_BWD_VARIANTS; v++) {
         char err[MOVL_ERRLEN] = "";
         conv_variant_begin(r, &s, variants[v]);
         if (r->perf)
@@ -272,6 +291,9 @@ void run_conv_backward_input(op_run *r, const void *row)
             CHECK(rc == MOVL_OK && !memcmp(dx[v], dx2, s.nx * sizeof *dx2), "%s: backward is not deterministic",
                   r->label);
             free(dx2);
+            if (v == CPU_IMAGES)
+                CHECK(dx[0] && !memcmp(dx[v], dx[0], s.nx * sizeof *dx2), "%s: dx differs from the cpu variant's",
+                      r->label);
             check_conv_canaries(r, &s);
         }
         conv_variant_end(&s);
@@ -289,8 +311,8 @@ void run_conv_backward_input(op_run *r, const void *row)
         check_fd(r, &p);
         free(l.y);
     }
-    free(dx[0]);
-    free(dx[1]);
+    for (int v = 0; v < FWD_BWD_VARIANTS; v++)
+        free(dx[v]);
     free(dxref);
     conv_teardown(&s);
 }
