@@ -3,32 +3,37 @@
 # its PyTorch peer (tools/train_torch.py), back to back, REPEATS times, in
 # one run, so the ratio is always measured under the same conditions.
 #   tools/bench_e2e_compare.sh CONFIG [-s section.key=value ...] [-n REPEATS] [--torch-threads N] [--keep DIR]
+#                              [--wait-idle]
 # Each repeat runs movl first, then the peer on the resolved config.ini of
 # movl's run (every key, movl's defaults filled in, so both run the very same
 # settings). Prints the machine's load before and after, each repeat's wall
 # time (the whole process, from exec to exit) of both sides and the ratio
 # torch / movl, their min and median, the test ACC/AUC of both (not expected
 # to be equal: different float paths and data subsets), and the time split of
-# both (medians; movl's from summary.json time_split). A benchmark: it prints
+# both (medians; movl's from summary.json time_split). --wait-idle: before
+# each side, wait (up to 10 minutes) until the CPUs were at least 90 % idle
+# over 5 s, for shared machines (PyTorch's OpenMP threads slow down many
+# times when another process holds a core). A benchmark: it prints
 # figures and asserts nothing about them. Runs from the repository root
 # (CONFIG's relative paths are relative to it); needs build/movl, Debian's
 # /usr/bin/python3 with python3-torch, and the efficientnet_lite_pytorch
 # package in .deps/python (tools/setup.sh --test) for EfficientNet-Lite.
 set -u
 usage() {
-  echo "usage: tools/bench_e2e_compare.sh CONFIG [-s section.key=value ...] [-n REPEATS] [--torch-threads N] [--keep DIR]" >&2
+  echo "usage: tools/bench_e2e_compare.sh CONFIG [-s section.key=value ...] [-n REPEATS] [--torch-threads N] [--keep DIR] [--wait-idle]" >&2
   exit 2
 }
 [ $# -ge 1 ] || usage
 config=$1
 shift
-sets=() repeats=1 threads="" keep=""
+sets=() repeats=1 threads="" keep="" wait=0
 while [ $# -gt 0 ]; do
   case $1 in
     -s) [ $# -ge 2 ] || usage; sets+=(-s "$2"); shift 2 ;;
     -n) [ $# -ge 2 ] || usage; repeats=$2; shift 2 ;;
     --torch-threads) [ $# -ge 2 ] || usage; threads=$2; shift 2 ;;
     --keep) [ $# -ge 2 ] || usage; keep=$2; shift 2 ;;
+    --wait-idle) wait=1; shift ;;
     *) usage ;;
   esac
 done
@@ -48,12 +53,33 @@ else
   trap 'rm -rf "$out"' EXIT
 fi
 now() { date +%s.%N; }
+# idle_pct SECONDS: the share of CPU time spent idle over the next SECONDS (/proc/stat)
+idle_pct() {
+  local a b c d e f g h t1 i1
+  read -r _ a b c d e f g h _ </proc/stat
+  t1=$((a + b + c + d + e + f + g + h)) i1=$((d + e))
+  sleep "$1"
+  read -r _ a b c d e f g h _ </proc/stat
+  echo $((100 * (d + e - i1) / (a + b + c + d + e + f + g + h - t1 + 1)))
+}
+# wait_idle: with --wait-idle, until an idle 5 s (at most 120 tries); says how idle it found the machine
+wait_idle() {
+  [ "$wait" = 1 ] || return 0
+  local p
+  for _ in $(seq 120); do
+    p=$(idle_pct 5)
+    [ "$p" -ge 90 ] && break
+  done
+  idle_note="$idle_note $1 after ${p} % idle;"
+}
 tthreads=()
 [ -z "$threads" ] || tthreads=(--threads "$threads")
 
 echo "== $config ${sets[*]:-} ($repeats repeats; $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs)"
 echo "load before: $(uptime)"
 for i in $(seq "$repeats"); do
+  idle_note=""
+  wait_idle movl
   t0=$(now)
   if ! "$movl" train "$config" "${sets[@]}" -s experiment.output_dir="$out" -s experiment.name="movl_$i" \
     >"$out/movl_$i.log" 2>&1; then
@@ -61,6 +87,8 @@ for i in $(seq "$repeats"); do
     tail -3 "$out/movl_$i.log" >&2
     exit 1
   fi
+  t_movl=$(now)
+  wait_idle torch
   t1=$(now)
   if ! "$PY" tools/train_torch.py "$out/movl_$i/config.ini" "${tthreads[@]}" --json "$out/torch_$i.json" \
     >"$out/torch_$i.log" 2>&1; then
@@ -69,8 +97,8 @@ for i in $(seq "$repeats"); do
     exit 1
   fi
   t2=$(now)
-  echo "$i $t0 $t1 $t2" >>"$out/walls.txt"
-  echo "  repeat $i: movl $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s, torch $(awk "BEGIN { printf \"%.1f\", $t2 - $t1 }") s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "$i $t0 $t_movl $t1 $t2" >>"$out/walls.txt"
+  echo "  repeat $i: movl $(awk "BEGIN { printf \"%.1f\", $t_movl - $t0 }") s, torch $(awk "BEGIN { printf \"%.1f\", $t2 - $t1 }") s (load $(cut -d' ' -f1-3 /proc/loadavg);$idle_note)"
 done
 echo "load after: $(uptime)"
 
@@ -78,8 +106,8 @@ echo "load after: $(uptime)"
 import json, statistics, sys
 out = sys.argv[1]
 rows = [l.split() for l in open(out + "/walls.txt")]
-mv = [float(r[2]) - float(r[1]) for r in rows]
-pt = [float(r[3]) - float(r[2]) for r in rows]
+mv = [float(r[2]) - float(r[1]) for r in rows]  # rows: repeat, movl start, movl end, torch start, torch end
+pt = [float(r[4]) - float(r[3]) for r in rows]
 print()
 print("| repeat | movl wall (s) | PyTorch wall (s) | PyTorch / movl |")
 print("|---|---:|---:|---:|")
