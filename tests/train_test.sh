@@ -86,6 +86,14 @@ elif cmd == 'same':  # SUMMARY SUMMARY: identical results (timings may differ)
         if x[k] != y[k]:
             print('    %s differs: %s vs %s' % (k, x[k], y[k]))
     sys.exit(0 if all(x[k] == y[k] for k in keys) else 1)
+elif cmd == 'split':  # SUMMARY SESSIONS: time_split has every phase, none negative, summing to at most wall_s
+    d = load(a[0])['time_split']
+    keys = ('setup_s', 'dataset_s', 'cache_s', 'data_s', 'steps_s', 'val_s', 'checkpoint_s', 'test_s', 'shift_s',
+            'output_s')
+    total = sum(d[k] for k in keys)
+    print('    time_split: %s' % ', '.join('%s %.3f' % (k, d[k]) for k in keys + ('wall_s',)))
+    sys.exit(0 if all(d[k] >= 0 for k in keys) and total <= d['wall_s'] + 1e-6 and d['sessions'] == int(a[1])
+             and set(d) == set(keys) | {'wall_s', 'sessions'} else 1)
 elif cmd == 'evaleq':  # SUMMARY EVAL_JSON: eval's metrics are the summary's test metrics
     t, e = load(a[0])['test'], load(a[1])
     keys = ('n', 'acc', 'auc', 'balanced_acc', 'macro_f1', 'confusion', 'acc_ci', 'auc_ci', 'ece', 'bootstrap',
@@ -440,9 +448,15 @@ head_lr = 0.01
 batch_size = 32
 EOF
 R=$tmp/resume
-MOVL_TRACE="$tmp/trace.full" "$movl" train "$tmp/r.ini" -s experiment.name=full >"$tmp/full.log" 2>&1
+# -v: the reference run also prints its time split (and must not change its results)
+MOVL_TRACE="$tmp/trace.full" "$movl" train "$tmp/r.ini" -v -s experiment.name=full >"$tmp/full.log" 2>&1
 check "uninterrupted reference run" test -f "$R/full/summary.json"
 check "trace has a line per step" test "$(wc -l <"$tmp/trace.full")" = 24
+check "-v: a time line per epoch (4)" test "$(grep -c '^\(lp_init\|movl\) epoch [12]/2 time: ' "$tmp/full.log")" = 4
+check "-v: the time split, one line per phase" bash -c "grep -q '^time split: [0-9.]* s wall$' '$tmp/full.log' &&
+  for p in set-up dataset cache data steps val checkpoint test shift output; do
+    grep -q \"^  \$p  *[0-9.]* s  *[0-9.]* %\" '$tmp/full.log' || exit 1; done"
+check "summary.json time_split: every phase, non-negative, within wall_s" h split "$R/full/summary.json" 1
 # same_as_full NAME: the resumed run NAME ended exactly as the uninterrupted one
 same_as_full() {
   local d="$R/$1"
@@ -462,6 +476,7 @@ for n in 4 12 15 18; do
   check "$name: stopped after $n steps" test "$(wc -l <"$tmp/trace.$name")" = $n
   if MOVL_TRACE="$tmp/trace.$name" "$movl" train --resume "$R/$name" >"$tmp/$name.log" 2>&1; then
     same_as_full $name
+    check "$name: time_split over 2 sessions" h split "$R/$name/summary.json" 2
   else bad "$name: resume failed: $(tail -1 "$tmp/$name.log")"; fi
 done
 # periodic checkpoints change nothing

@@ -136,6 +136,7 @@ static double select_score(const trainer *t, const movl_metrics *m)
 /* Validation after an epoch (epoch -1: before training) and model selection. */
 static int end_of_epoch(trainer *t, const stage *s, int epoch, double lr_p, double lr_h, char *err)
 {
+    tr_phase_enter(t, TR_PHASE_VAL);
     movl_metrics m = {0};
     int rc = tr_evaluate(t, MOVL_SPLIT_VAL, s->kind == STAGE_PROBE_CACHED, &m, err);
     if (rc)
@@ -192,6 +193,7 @@ static int prepare_stage(trainer *t, const stage *s, int resumed, char *err)
 {
     const movl_experiment *e = t->exp;
     int rc;
+    tr_phase_enter(t, TR_PHASE_CACHE);
     t->model.head_is_map = s->kind == STAGE_PROMPT_MAP;
     if (s->kind == STAGE_PROBE_CACHED) {
         for (int sp = MOVL_SPLIT_TRAIN; sp <= MOVL_SPLIT_VAL; sp++)
@@ -231,11 +233,17 @@ static int run_stage(trainer *t, const stage *s, int resumed, char *err)
         return rc;
     }
     for (; t->progress.epoch < s->epochs; t->progress.epoch++) {
+        double epoch_split[TR_NPHASES];
+        tr_timing_now(t, epoch_split);
+        tr_phase_enter(t, TR_PHASE_DATA);
         uint64_t epoch_id = (uint64_t)t->progress.stage * 1000003u + (uint64_t)t->progress.epoch;
         movl_shuffle(n, (uint64_t)e->experiment.seed, epoch_id, perm);
         if (s->kind == STAGE_PROMPT_MAP && e->head.type == MOVL_HEAD_ILM && t->progress.epoch > 0 &&
-            t->progress.step_in_epoch == 0 && (rc = tr_fit_label_map(t, err)))
-            break;
+            t->progress.step_in_epoch == 0) {
+            tr_phase_enter(t, TR_PHASE_CACHE);
+            if ((rc = tr_fit_label_map(t, err)))
+                break;
+        }
         double t0 = movl_now(), lr_p = 0, lr_h = 0, lr_b = 0;
         int done = 0;
         for (; t->progress.step_in_epoch < steps; t->progress.step_in_epoch++) {
@@ -271,7 +279,9 @@ static int run_stage(trainer *t, const stage *s, int resumed, char *err)
                 t->progress.step_in_epoch++; /* the checkpoint resumes at the next step */
                 t->timing.train_seconds += movl_now() - t->timing.interval_start;
                 t->timing.interval_start = movl_now();
+                tr_phase_enter(t, TR_PHASE_CHECKPOINT);
                 rc = tr_save_resume(t, err);
+                tr_phase_enter(t, TR_PHASE_STEPS);
                 t->progress.step_in_epoch--;
                 if (rc)
                     break;
@@ -289,10 +299,16 @@ static int run_stage(trainer *t, const stage *s, int resumed, char *err)
         t->progress.epoch++;
         t->timing.train_seconds += movl_now() - t->timing.interval_start;
         t->timing.interval_start = movl_now();
+        tr_phase_enter(t, TR_PHASE_CHECKPOINT);
         rc = tr_save_resume(t, err);
         t->progress.epoch--;
         if (rc)
             break;
+        if (movl_verbose) {
+            char title[96];
+            snprintf(title, sizeof title, "%s epoch %d/%d", s->name, t->progress.epoch + 1, s->epochs);
+            tr_timing_print(t, epoch_split, title, stdout);
+        }
         if (stop_requested) {
             t->progress.epoch++;
             rc = MOVL_INTERRUPTED;
@@ -303,6 +319,7 @@ static int run_stage(trainer *t, const stage *s, int resumed, char *err)
     if (rc)
         return rc;
     /* The stage ends with its best parameters (model selection on val). */
+    tr_phase_enter(t, TR_PHASE_VAL);
     return tr_snapshot_restore(t, &t->best.params, err);
 }
 
@@ -343,6 +360,7 @@ static int write_outputs(trainer *t, movl_metrics *val, movl_metrics *test, char
     /* The shift suite ([eval] shift): the selected model on corrupted copies of the test split. */
     cJSON *shift = NULL;
     if (e->eval.shift[0]) {
+        tr_phase_enter(t, TR_PHASE_SHIFT);
         if ((rc = tr_shift_evaluate(t, MOVL_SPLIT_TEST, e->eval.shift, &shift, err)))
             return rc;
         cJSON *ma = cJSON_GetObjectItemCaseSensitive(shift, "mean_acc");
@@ -351,6 +369,7 @@ static int write_outputs(trainer *t, movl_metrics *val, movl_metrics *test, char
                cJSON_IsNumber(ma) ? ma->valuedouble : NAN, cJSON_IsNumber(mu) ? mu->valuedouble : NAN,
                cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(shift, "corruptions")));
     }
+    tr_phase_enter(t, TR_PHASE_OUTPUT);
     write_reliability(t, test);
     path_in(t, "model.safetensors", path, sizeof path);
     if ((rc = tr_save_model(t, &t->best.params, path, err)))
@@ -392,6 +411,7 @@ static int write_outputs(trainer *t, movl_metrics *val, movl_metrics *test, char
     cJSON_AddItemToObject(j, "test", movl_metrics_to_json(test, (const char *const *)t->host.dataset.class_names));
     if (shift)
         cJSON_AddItemToObject(j, "shift", shift);
+    cJSON_AddItemToObject(j, "time_split", tr_timing_json(t));
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     path_in(t, "summary.json", path, sizeof path);
@@ -408,6 +428,7 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
     trainer t;
     memset(&t, 0, sizeof t);
     t.exp = exp;
+    tr_timing_start(&t);
     snprintf(t.run_dir, sizeof t.run_dir, "%s", run_dir);
     movl_train_catch_stops();
     int rc = tr_setup(&t, err);
@@ -449,6 +470,7 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
     } else if (rc == MOVL_OK) {
         /* The test split is evaluated once, with the selected parameters. */
         movl_metrics val = {0}, test = {0};
+        tr_phase_enter(&t, TR_PHASE_TEST);
         const stage *last = &stages[ns - 1];
         int cached = last->kind == STAGE_PROBE_CACHED;
         if (cached && (rc = tr_cache_features(&t, MOVL_SPLIT_TEST, last->use_prompt, err)) == MOVL_OK)
@@ -462,6 +484,8 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
                    test.acc, test.auc_defined ? test.auc : NAN, test.balanced_acc, test.macro_f1, trainable_params(&t),
                    t.timing.train_seconds);
             rc = write_outputs(&t, &val, &test, err);
+            if (rc == MOVL_OK && movl_verbose)
+                tr_timing_print(&t, NULL, "time split", stdout);
         }
         movl_metrics_free(&val);
         movl_metrics_free(&test);

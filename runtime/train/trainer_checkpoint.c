@@ -253,6 +253,7 @@ static char *progress_json(const trainer *t)
     cJSON_AddNumberToObject(j, "train_seconds", t->timing.train_seconds);
     cJSON_AddBoolToObject(j, "best_valid", t->best.params.valid);
     cJSON_AddStringToObject(j, "history", t->progress.history ? t->progress.history : "");
+    cJSON_AddItemToObject(j, "time_split", tr_timing_json(t));
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (!text)
@@ -453,6 +454,10 @@ static int read_progress(trainer *t, const movl_weights *w, const char *path, ch
     t->timing.train_seconds = progress_number(j, "train_seconds", 0, HUGE_VAL, &bad);
     if (bad) {
         movl_set_error(err, "%s: progress record key '%s' is missing or out of range", path, bad);
+        cJSON_Delete(j);
+        return -1;
+    }
+    if (tr_timing_resume(t, cJSON_GetObjectItemCaseSensitive(j, "time_split"), path, err)) {
         cJSON_Delete(j);
         return -1;
     }

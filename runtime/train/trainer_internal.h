@@ -6,6 +6,7 @@
 #ifndef MOVL_TRAINER_INTERNAL_H
 #define MOVL_TRAINER_INTERNAL_H
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -122,9 +123,31 @@ typedef struct tr_best {
     snapshot params;
 } tr_best;
 
+/* Where a run's wall time goes (summary.json "time_split", movl train -v).
+ * Exactly one phase runs at a time, so the phases add up to the wall time. */
+typedef enum tr_phase {
+    TR_PHASE_SETUP,      /* device, self-test, kernel build, weights, buffers */
+    TR_PHASE_DATASET,    /* reading and decoding the dataset */
+    TR_PHASE_CACHE,      /* frozen-feature caching and label-map fits (passes over a split) */
+    TR_PHASE_DATA,       /* a training step's batch: preprocessing, gathering cached features, uploads */
+    TR_PHASE_STEPS,      /* a training step's device work: enqueue up to the step's one host sync */
+    TR_PHASE_VAL,        /* per-epoch validation and model selection */
+    TR_PHASE_CHECKPOINT, /* resume checkpoints */
+    TR_PHASE_TEST,       /* the selected model on val and test, bootstrap intervals, calibration */
+    TR_PHASE_SHIFT,      /* the shift suite ([eval] shift) */
+    TR_PHASE_OUTPUT,     /* model, PNGs, plots, confusion.csv, summary.json */
+    TR_NPHASES
+} tr_phase;
+
 typedef struct tr_timing {
     double interval_start; /* start of the training time not yet added to train_seconds */
     double train_seconds;  /* training time so far, resumes included */
+    double phase_seconds[TR_NPHASES]; /* closed phases, earlier sessions (resumes) included */
+    double earlier_wall;   /* wall seconds of earlier sessions, from the checkpoint */
+    int sessions;          /* this one and the earlier ones */
+    double session_start;
+    tr_phase phase;        /* the running phase, since phase_start */
+    double phase_start;
 } tr_timing;
 
 /* Test hooks (environment variables). */
@@ -198,6 +221,23 @@ int tr_load_resume(trainer *t, char *err);
 /* Writes a prompt snapshot as a PNG (3 x image_size x image_size, values mapped to 0..255). */
 int tr_save_prompt_png(trainer *t, const float *delta, const char *path, char *err);
 
+/* trainer_timing.c: the time split, measured with the monotonic clock at
+ * phase boundaries only (no device sync of its own: a step ends with its
+ * loss read, evaluation and checkpoints with downloads). */
+void tr_timing_start(trainer *t);
+/* Closes the running phase and starts p; returns the phase that ran. */
+tr_phase tr_phase_enter(trainer *t, tr_phase p);
+/* Phase seconds as of now (the running phase included) into sec; returns the wall seconds. */
+double tr_timing_now(const trainer *t, double sec[TR_NPHASES]);
+/* The split as of now (the running phase included) as {"setup_s": ..., ..., "wall_s", "sessions"}. */
+cJSON *tr_timing_json(const trainer *t);
+/* Adds a checkpoint's split (written by tr_timing_json) to the running one;
+ * a checkpoint without one adds nothing. MOVL_ERR_INPUT naming path for a bad one. */
+int tr_timing_resume(trainer *t, const cJSON *split, const char *path, char *err);
+/* The split as of now, one line per phase; since: NULL for the whole run,
+ * else the phase seconds at an epoch's start (only what changed since is printed, on one line). */
+void tr_timing_print(const trainer *t, const double *since, const char *title, FILE *f);
+
 /* run_commands.c: loads run_dir's config (with data_path and device
  * overrides; the whole of every split) and model into a ready trainer t;
  * e receives the experiment (t->exp points to it). Without need_data the
@@ -218,7 +258,6 @@ int tr_parse_split(const char *name, int *split, char *err);
  * severities [{severity, acc, auc}], mean_acc, mean_auc}], mean_acc,
  * mean_auc (the mean of the corruptions' means; an undefined AUC is null
  * and left out of the means). MOVL_ERR_INPUT for a bad spec. */
-#include <cjson/cJSON.h>
 int tr_shift_evaluate(trainer *t, int split, const char *spec, cJSON **out, char *err);
 
 #endif

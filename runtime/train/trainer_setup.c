@@ -177,7 +177,10 @@ int tr_setup(trainer *t, char *err)
     t->dev_open = 1;
     if (movl_self_test_enabled && (rc = movl_device_self_test(&t->dev, NULL, 0, err)))
         return rc;
-    if (!t->model_only && (rc = load_data(t, err)))
+    tr_phase_enter(t, TR_PHASE_DATASET);
+    rc = t->model_only ? MOVL_OK : load_data(t, err);
+    tr_phase_enter(t, TR_PHASE_SETUP);
+    if (rc)
         return rc;
     int maxb = t->dims.batch > t->dims.eval_batch ? t->dims.batch : t->dims.eval_batch;
     t->model.has_backbone = movl_method_trains_backbone(e->train.method) && !t->inference;

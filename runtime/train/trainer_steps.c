@@ -1,5 +1,7 @@
 /* One optimisation step per kind of stage (docs/METHOD.md, "Gradients").
- * Everything is enqueued; the only host sync is reading the loss at the end. */
+ * Everything is enqueued; the only host sync is reading the loss at the end.
+ * Each step first prepares its batch on the host (time split: data), then
+ * enqueues the device work (steps). */
 #include <string.h>
 
 #include "core/common.h"
@@ -42,14 +44,17 @@ int tr_step_probe_cached(trainer *t, const stage *s, const float *feat, const in
     (void)s;
     float *h = t->host.batch_images; /* host image scratch: 3 * image_size^2 >= 3072 > feature_dim floats per sample */
     int labels[4096];
+    tr_phase_enter(t, TR_PHASE_DATA);
     for (int i = 0; i < n; i++) {
         memcpy(h + (size_t)i * t->dims.feature_dim, feat + (size_t)idx[i] * t->dims.feature_dim,
                sizeof(float) * (size_t)t->dims.feature_dim);
         labels[i] = t->host.dataset.split[MOVL_SPLIT_TRAIN].samples[idx[i]].label;
     }
     if (movl_upload(&t->dev, b->plain_features, h, sizeof(float) * (size_t)n * t->dims.feature_dim, err) ||
-        movl_upload(&t->dev, b->labels, labels, sizeof(int) * (size_t)n, err) ||
-        movl_linear_forward(&t->dev, n, t->dims.feature_dim, t->dims.classes, b->plain_features, t->model.probe.W,
+        movl_upload(&t->dev, b->labels, labels, sizeof(int) * (size_t)n, err))
+        return MOVL_ERR_RUN;
+    tr_phase_enter(t, TR_PHASE_STEPS);
+    if (movl_linear_forward(&t->dev, n, t->dims.feature_dim, t->dims.classes, b->plain_features, t->model.probe.W,
                             t->model.probe.b, b->logits, err) ||
         movl_xent_mean(&t->dev, n, t->dims.classes, b->logits, b->labels, 1.0f, 0, b->logits_grad, b->losses, SLOT_CE,
                        err) ||
@@ -131,6 +136,7 @@ int tr_step_prompt(trainer *t, const stage *s, const int *idx, int n, double lr_
     int disc = movl && e->loss.discrepancy != MOVL_DISC_NONE;
     int oy = 0, ox = 0;
     movl_prompt_random_position(&t->model.prompt_desc, &t->progress.patch_rng, &oy, &ox);
+    tr_phase_enter(t, TR_PHASE_DATA);
     int rc = tr_load_batch(t, MOVL_SPLIT_TRAIN, idx, n, err);
     if (rc)
         return rc;
@@ -144,6 +150,7 @@ int tr_step_prompt(trainer *t, const stage *s, const int *idx, int n, double lr_
         if (movl_upload(&t->dev, b->plain_features, h, sizeof(float) * (size_t)n * t->dims.feature_dim, err))
             return MOVL_ERR_RUN;
     }
+    tr_phase_enter(t, TR_PHASE_STEPS);
     cl_mem in = tr_prompted(t, n, oy, ox, err);
     if (!in || movl_encoder_forward(t->enc, n, in, err))
         return MOVL_ERR_RUN;
@@ -199,9 +206,11 @@ int tr_step_prompt(trainer *t, const stage *s, const int *idx, int n, double lr_
 int tr_step_full(trainer *t, const int *idx, int n, double lr_backbone, double lr_head, char *err)
 {
     tr_buffers *b = &t->bufs;
+    tr_phase_enter(t, TR_PHASE_DATA);
     int rc = tr_load_batch(t, MOVL_SPLIT_TRAIN, idx, n, err);
     if (rc)
         return rc;
+    tr_phase_enter(t, TR_PHASE_STEPS);
     /* The encoder's weight gradients read the input, so b->images stays untouched until backward. */
     if (movl_encoder_forward(t->enc, n, b->images, err))
         return MOVL_ERR_RUN;
