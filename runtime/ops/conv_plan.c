@@ -39,8 +39,11 @@ static size_t align_up(size_t v)
  * MOVL_CONV_TILE=MT,TC, for benchmarks) overrides it. */
 static conv_tile pick_tile(int ocg, int len, const movl_conv_options *o)
 {
-    static const int cand[][2] = {{6, 2}, {4, 3}, {3, 4}, {2, 6}};
+    /* 12 accumulators of the 16 AVX2 registers; 24 of the 32 AVX-512 ones (16 lanes) */
+    static const int cand8[][2] = {{6, 2}, {4, 3}, {3, 4}, {2, 6}};
+    static const int cand16[][2] = {{8, 3}, {6, 4}, {4, 6}, {3, 8}};
     conv_tile t = {1, 8, o->vw == 16 ? 16 : 8}; /* conv_plan_create resolves vw 0 to the device's */
+    const int(*cand)[2] = t.vw == 16 ? cand16 : cand8;
     for (int i = 0; i < 4; i++) {
         int padded = (ocg + cand[i][0] - 1) / cand[i][0] * cand[i][0];
         if (padded * 10 <= ocg * 11) {
@@ -144,11 +147,22 @@ static void choose_lanes(conv_geometry *pl, int n, const movl_conv_options *o)
 {
     if (pl->variant != VARIANT_CPU || pl->col2im || o->lanes == MOVL_CONV_LANES_POSITIONS)
         return;
+    /* positions per item: the most the register tile holds (8 with one channel)
+     * that computes at most 10% past the plane, else the fewest past it */
     conv_tile t = pl->tile;
-    if (t.mt == 1) { /* one channel per item: as many positions as fit the plane, up to 8 */
-        long pos = (long)pl->pass[0].ohn * pl->pass[0].own;
-        for (t.tc = 8; t.tc > 1 && t.tc / 2 >= pos; t.tc /= 2)
-            ;
+    if (o->tile_mt < 1) {
+        long pos = (long)pl->pass[0].ohn * pl->pass[0].own, best = -1;
+        for (int tc = t.mt == 1 ? 8 : t.tc; tc >= 1; tc--) {
+            long computed = (pos + tc - 1) / tc * tc;
+            if (computed * 10 <= pos * 11) {
+                t.tc = tc;
+                break;
+            }
+            if (best < 0 || computed < best) {
+                best = computed;
+                t.tc = tc;
+            }
+        }
     }
     double flat = 0, lanes = 0;
     for (int i = 0; i < pl->npass; i++) {
