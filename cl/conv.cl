@@ -243,6 +243,11 @@ __kernel void conv_prepare(__global const float *X, int x_off, int x_n, int x_c,
         return;
     }
     __global const float *src = X + x_off + n * x_n + ch * x_c + sy * w;
+    if (up == 1) { /* the common case without a division per element */
+        for (int j = 0, ux = px - pad_l; j < pw; j++, ux += s)
+            dst[j] = (ux >= 0 && ux < w) ? src[ux] : 0.0f;
+        return;
+    }
     for (int j = 0; j < pw; j++) {
         int ux = s * j + px - pad_l, sx = ux / up;
         dst[j] = (ux >= 0 && sx * up == ux && sx < w) ? src[sx] : 0.0f;

@@ -214,7 +214,8 @@ int movl_conv_plan_create(movl_device *dev, const movl_conv_desc *d, const movl_
     int ok = (p->pack = movl_kernel(dev, "conv", "", "conv_pack", err)) &&
              (p->prepare = movl_kernel(dev, "conv", "", "conv_prepare", err)) &&
              (p->col2im = movl_kernel(dev, "conv", "", "conv_col2im", err)) &&
-             (!(p->fwd.batch_lanes || p->bwd.batch_lanes) || (p->prepare_batch = prepare_batch_kernel(dev, o->vw, err))) &&
+             (!p->fwd.batch_lanes || (p->fwd_prepare_batch = prepare_batch_kernel(dev, p->fwd.tile.vw, err))) &&
+             (!p->bwd.batch_lanes || (p->bwd_prepare_batch = prepare_batch_kernel(dev, p->bwd.tile.vw, err))) &&
              (p->fwd_pass = pass_kernel(dev, &p->fwd, &p->fwd.pass[0], err));
     for (int i = 0; ok && i < p->bwd.npass; i++)
         ok = (p->bwd_pass[i] = pass_kernel(dev, &p->bwd, &p->bwd.pass[i], err)) != NULL;
@@ -278,7 +279,7 @@ static int launch_prepare(const movl_conv_plan *p, const conv_geometry *g, cl_me
                           char *err)
 {
     const conv_prep *pr = &g->prep;
-    cl_kernel k = g->batch_lanes ? p->prepare_batch : p->prepare;
+    cl_kernel k = !g->batch_lanes ? p->prepare : g == &p->fwd ? p->fwd_prepare_batch : p->bwd_prepare_batch;
     int x_c = pr->src_h * pr->src_w, x_n = pr->src_c * x_c, x_off = n0 * x_n, p_off = (int)g->p_at;
     if (movl_set_args(k, err, MOVL_ARG(src), MOVL_ARG(x_off), MOVL_ARG(x_n), MOVL_ARG(x_c), MOVL_ARG(pr->src_h),
                       MOVL_ARG(pr->src_w), MOVL_ARG(ws), MOVL_ARG(p_off), MOVL_ARG(nb), MOVL_ARG(pr->src_c),

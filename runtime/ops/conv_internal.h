@@ -101,7 +101,8 @@ struct movl_conv_plan {
     movl_device *dev;
     movl_conv_desc desc; /* n: the largest batch */
     conv_geometry fwd, bwd;
-    cl_kernel pack, prepare, col2im, prepare_batch;
+    cl_kernel pack, prepare, col2im;
+    cl_kernel fwd_prepare_batch, bwd_prepare_batch; /* for geometries with batch_lanes (their tile's vw) */
     cl_kernel fwd_pass, bwd_pass[CONV_MAX_STRIDE * CONV_MAX_STRIDE];
     cl_mem weights;       /* packed weights: forward passes, then backward passes */
     size_t weight_bytes;

@@ -16,8 +16,10 @@
 #define CHUNK_LIMIT "6000" /* MOVL_CONV_PREP_LIMIT of CHUNKED cases: about two images of the prepared input */
 
 /* cpu-images: the CPU kernel with images in its lanes forced on every shape
- * (MOVL_CONV_LANES=images), which must equal "cpu" bit for bit; the weight
- * gradient has no such variant and runs the first two. */
+ * (MOVL_CONV_LANES=images) and the vector width the device would not get
+ * (MOVL_CONV_VW: 8 where it prefers 16, else 16), so both widths run on every
+ * machine; it must equal "cpu" bit for bit. The weight gradient has no such
+ * variant and runs the first two. */
 static const char *const variants[] = {"cpu", "gpu", "cpu-images"};
 #define FWD_BWD_VARIANTS 3
 #define CPU_IMAGES 2
@@ -94,8 +96,12 @@ static void conv_variant_begin(op_run *r, conv_data *s, const char *variant)
     conv_label(r, s, variant);
     int images = !strcmp(variant, "cpu-images");
     setenv("MOVL_CONV_VARIANT", images ? "cpu" : variant, 1);
-    if (images)
+    if (images) {
+        cl_uint pref = 0;
+        clGetDeviceInfo(r->dev->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL);
         setenv("MOVL_CONV_LANES", "images", 1);
+        setenv("MOVL_CONV_VW", pref >= 16 ? "8" : "16", 1);
+    }
     unsetenv("MOVL_CONV_PREP_LIMIT");
     size_t whole = conv_case_workspace_bytes_for(r->dev, d, s->wgrad);
     if (c->flags & CHUNKED)
@@ -120,6 +126,7 @@ static void conv_variant_end(conv_data *s)
     test_guarded_free(&s->gws);
     unsetenv("MOVL_CONV_VARIANT");
     unsetenv("MOVL_CONV_LANES");
+    unsetenv("MOVL_CONV_VW");
     unsetenv("MOVL_CONV_PREP_LIMIT");
 }
 
