@@ -37,7 +37,7 @@ out; a resolved run config.ini (every key) works as well. What it runs:
            (binary: the positive class's probability; else the mean
            one-vs-rest AUC).
 Not done (movl does them; they cost it ~0.1 % of a demo run, see
-docs/E2E_TIMING_DRAFT.md): checkpoints, bootstrap intervals, calibration,
+docs/PERFORMANCE.md, "End to end against the PyTorch peer"): checkpoints, bootstrap intervals, calibration,
 plots, the model file. Anything else (other methods, prompt types,
 discrepancies, data formats, [eval] shift) is refused with a message naming
 the key, exit 2.
