@@ -12,7 +12,7 @@
  * No atomics, no accumulation across launches: every output element is
  * written exactly once per call, so two calls give identical bits.
  *
- * Compile-time parameters (-D): MT, NR (register tiles: conv_wgrad_gemm 8*MT
+ * Compile-time parameters (-D): MT, NR (register tiles: conv_wgrad_gemm CV*MT
  * channels x NR taps, conv_wgrad_pointwise MT x NR channels, conv_wgrad_rows MT
  * channels x K taps), K (the kernel size, conv_wgrad_rows). */
 
@@ -25,6 +25,14 @@
 #ifndef K
 #define K 3
 #endif
+/* CV: lanes of conv_wgrad_gemm's channel vectors (8, or 16 on AVX-512); every
+ * lane sums its own channel in the same order whatever the width. */
+#ifndef CV
+#define CV 8
+#endif
+#define gvec XCAT(float, CV)
+#define gvload XCAT(vload, CV)
+#define gvstore XCAT(vstore, CV)
 
 /* The sum of a vector's lanes in a fixed order (through memory: oclgrind's
  * uninitialised-value checker crashes on the .lo/.hi swizzles). */
@@ -103,11 +111,11 @@ __kernel void conv_wgrad_dzt(__global const float *dz, int dz_off, __global floa
 }
 
 /* dw of one part, for groups with several channels: a GEMM over the part's
- * positions, MT*8 consecutive channels of dzT (float8 vectors) against NR
+ * positions, MT*CV consecutive channels of dzT (CV-lane vectors) against NR
  * taps r = (ci, kh, kw) of P (scalars broadcast; P is x zero-padded and split
  * into stride phases as the forward prepares it, so tap (kh, kw) of output
  * (oy, ox) is P[ci][plane (kh % s, kw % s)][oy + kh / s][ox + kw / s], no
- * bounds checks), MT x NR float8 accumulators in registers: the forward's
+ * bounds checks), MT x NR vector accumulators in registers: the forward's
  * tile, transposed. Work-item idx -> (part, group, tiles), the tiles of the
  * smaller operand fastest (r_fast).
  * out_w gets dw[g*cout_g + c][r] of slot part0 + part. */
@@ -117,7 +125,7 @@ __kernel void conv_wgrad_gemm(__global const float *P, int p_off, int p_n, int p
                               int cout_g, int k, int s, int nph, int r_fast)
 {
     int nr = cin_g * k * k;
-    int c_tiles = (cout_g + 8 * MT - 1) / (8 * MT), r_tiles = (nr + NR - 1) / NR;
+    int c_tiles = (cout_g + CV * MT - 1) / (CV * MT), r_tiles = (nr + NR - 1) / NR;
     int parts = (nb + per - 1) / per;
     int idx = (int)get_global_id(0);
     if (idx >= parts * groups * r_tiles * c_tiles)
@@ -141,27 +149,27 @@ __kernel void conv_wgrad_gemm(__global const float *P, int p_off, int p_n, int p
         int qh = kh / s, qw = kw / s;
         off[i] = (g * cin_g + ci) * p_c + ((kh - qh * s) * nph + kw - qw * s) * p_plane + qh * p_row + qw;
     }
-    float8 acc[MT][NR];
+    gvec acc[MT][NR];
 #pragma unroll
     for (int m = 0; m < MT; m++)
 #pragma unroll
         for (int i = 0; i < NR; i++)
-            acc[m][i] = (float8)(0.0f);
+            acc[m][i] = (gvec)(0.0f);
 
     for (int n = n0; n < n1; n++) {
         __global const float *pn = P + p_off + n * p_n;
-        __global const float *dn = dzT + dt_off + (g * T + n * ohow) * cpad + ct * 8 * MT;
+        __global const float *dn = dzT + dt_off + (g * T + n * ohow) * cpad + ct * CV * MT;
         for (int oy = 0; oy < oh; oy++) {
             __global const float *prow = pn + oy * p_row;
             for (int ox = 0; ox < ow; ox++) {
-                float8 dv[MT];
+                gvec dv[MT];
 #pragma unroll
                 for (int m = 0; m < MT; m++)
-                    dv[m] = vload8(m, dn);
+                    dv[m] = gvload(m, dn);
                 dn += cpad;
 #pragma unroll
                 for (int i = 0; i < NR; i++) {
-                    float8 pv = (float8)(prow[off[i] + ox]);
+                    gvec pv = (gvec)(prow[off[i] + ox]);
 #pragma unroll
                     for (int m = 0; m < MT; m++)
                         acc[m][i] = fma(dv[m], pv, acc[m][i]);
@@ -175,19 +183,19 @@ __kernel void conv_wgrad_gemm(__global const float *P, int p_off, int p_n, int p
     int whole_r = rt * NR + NR <= nr;
 #pragma unroll
     for (int m = 0; m < MT; m++) {
-        int c0 = ct * 8 * MT + 8 * m;
-        float lane[NR][8];
+        int c0 = ct * CV * MT + CV * m;
+        float lane[NR][CV];
 #pragma unroll
         for (int i = 0; i < NR; i++)
-            vstore8(acc[m][i], 0, lane[i]);
-        if (whole_r && c0 + 8 <= cout_g) {
+            gvstore(acc[m][i], 0, lane[i]);
+        if (whole_r && c0 + CV <= cout_g) {
 #pragma unroll
-            for (int l = 0; l < 8; l++)
+            for (int l = 0; l < CV; l++)
 #pragma unroll
                 for (int i = 0; i < NR; i++)
                     o[(c0 + l) * nr + i] = lane[i][l];
         } else {
-            for (int l = 0; l < 8; l++)
+            for (int l = 0; l < CV; l++)
                 for (int i = 0; i < NR; i++)
                     if (c0 + l < cout_g && rt * NR + i < nr)
                         o[(c0 + l) * nr + i] = lane[i][l];

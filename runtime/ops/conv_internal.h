@@ -72,8 +72,9 @@ typedef struct conv_geometry {
 typedef struct conv_wgrad {
     int rows;        /* conv_wgrad_rows: depthwise, or <= 4 input channels per group and < 160 taps */
     int pointwise;   /* unpadded stride-1 1x1 on larger planes: x and dz read in place (no chunks) */
-    int mt, nrt;     /* register tile: gemm 8*mt channels x nrt taps; pointwise mt x nrt; rows mt x k */
-    int nr, cpad;    /* taps cin_g*k*k; dzT row pitch (cout_g rounded up to 8*mt) */
+    int mt, nrt;     /* register tile: gemm vw*mt channels x nrt taps; pointwise mt x nrt; rows mt x k */
+    int vw;          /* gemm: lanes of its channel vectors (8, or 16 where the device prefers them) */
+    int nr, cpad;    /* taps cin_g*k*k; dzT row pitch (cout_g rounded up to vw*mt) */
     int per;         /* images per part */
     int chunk;       /* images per chunk of P and D or dzT (a multiple of per) */
     int len;         /* rows: positions of D per plane, (oh-1)*pw + ow */

@@ -451,17 +451,19 @@ void conv_plan_backward(int is_cpu, const movl_conv_options *o, const movl_conv_
 #define WGRAD_CACHE ((long)512 << 10)
 #define WGRAD_ITEMS 256
 
-/* 8*MT channels x NR taps of conv_wgrad_gemm: 12 float8 accumulators, MT
- * channel vectors and one broadcast tap (15 or 16 of the 16 AVX registers),
- * the largest MT that wastes at most ~10% of the channel vectors, else the one
- * that wastes fewest; NR no more than the taps. */
-static void pick_wgrad_tile(int cout_g, int nr, int is_gpu, conv_wgrad *wg)
+/* vw*MT channels x NR taps of conv_wgrad_gemm: 12 vector accumulators, MT
+ * channel vectors and one broadcast tap (15 or 16 of the 16 AVX registers;
+ * with 16 lanes, of 32), the largest MT that wastes at most ~10% of the
+ * channel vectors, else the one that wastes fewest; NR no more than the taps. */
+static void pick_wgrad_tile(int cout_g, int nr, int is_gpu, int vw, conv_wgrad *wg)
 {
     static const int cand[] = {3, 2, 1};
     int best = -1;
+    wg->vw = is_gpu ? 8 : vw;
+    int lanes = wg->vw;
     wg->mt = 1;
     for (int i = 0; i < 3; i++) {
-        int padded = (cout_g + 8 * cand[i] - 1) / (8 * cand[i]) * (8 * cand[i]);
+        int padded = (cout_g + lanes * cand[i] - 1) / (lanes * cand[i]) * (lanes * cand[i]);
         if (padded * 10 <= cout_g * 11) {
             wg->mt = cand[i];
             break;
@@ -478,7 +480,7 @@ static void pick_wgrad_tile(int cout_g, int nr, int is_gpu, conv_wgrad *wg)
     }
     if (wg->nrt > nr)
         wg->nrt = nr;
-    wg->cpad = (cout_g + 8 * wg->mt - 1) / (8 * wg->mt) * (8 * wg->mt);
+    wg->cpad = (cout_g + lanes * wg->mt - 1) / (lanes * wg->mt) * (lanes * wg->mt);
 }
 
 void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_desc *d, conv_wgrad *wg)
@@ -529,10 +531,15 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
         shared = (long)wg->len * 32 * (long)sizeof(float);
         tiles = (long)d->groups * cin_g * K * ((cout_g + wg->mt - 1) / wg->mt);
     } else {
-        pick_wgrad_tile(cout_g, wg->nr, is_gpu, wg);
+        /* the parts below are chosen from the 8-lane tile whatever vw, so that the order of the
+         * sums, and the bits of dw, do not depend on the vector width (unless the memory limit
+         * below splits the parts further) */
+        conv_wgrad w8;
+        pick_wgrad_tile(cout_g, wg->nr, is_gpu, 8, &w8);
+        pick_wgrad_tile(cout_g, wg->nr, is_gpu, o->vw == 16 ? 16 : 8, wg);
         per_image += (size_t)d->groups * d->oh * d->ow * wg->cpad;
-        tiles = (long)d->groups * (wg->cpad / (8 * wg->mt)) * ((wg->nr + wg->nrt - 1) / wg->nrt);
-        shared = (ohow * wg->cpad < p_group ? ohow * wg->cpad : p_group) * (long)sizeof(float);
+        tiles = (long)d->groups * (w8.cpad / (8 * w8.mt)) * ((wg->nr + w8.nrt - 1) / w8.nrt);
+        shared = (ohow * w8.cpad < p_group ? ohow * w8.cpad : p_group) * (long)sizeof(float);
     }
     /* Halve the images per part until there is work enough for every core
      * and (CPU) a part's positions fit the cache, while the slots stay bounded. */

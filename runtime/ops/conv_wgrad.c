@@ -15,7 +15,7 @@
  * padded, split into stride phases, so every tap is a plain shifted read; x
  * itself for unpadded stride-1 convs, the 1x1 ones above all). Grouped and
  * dense convs: conv_wgrad_dzt writes dz channels-last (dzT, a row of cout_g
- * values per position) and conv_wgrad_gemm takes 8*MT consecutive channels of
+ * values per position) and conv_wgrad_gemm takes CV*MT consecutive channels of
  * it as float8 vectors against NR taps of P broadcast as scalars: the
  * forward's register tile, transposed, and no im2col copy (it would be k*k
  * times x). Depthwise convs (one channel per group, where a channel tile
@@ -45,6 +45,7 @@ int conv_wgrad_kernels(movl_conv_plan *p, char *err)
     } else {
         movl_options_int(&o, "MT", wg->mt);
         movl_options_int(&o, "NR", wg->nrt);
+        movl_options_int(&o, "CV", wg->vw);
         if (!(p->wg_gemm = movl_kernel_with_options(p->dev, "conv_wgrad", &o, "conv_wgrad_gemm", err)) ||
             !(p->wg_dzt = movl_kernel(p->dev, "conv_wgrad", "", "conv_wgrad_dzt", err)))
             return MOVL_ERR_RUN;
@@ -139,7 +140,7 @@ static int launch_gemm(const movl_conv_plan *p, cl_mem P, int p_off, cl_mem dz, 
                       MOVL_ARG(cin_g), MOVL_ARG(cout_g), MOVL_ARG(d->k), MOVL_ARG(d->stride), MOVL_ARG(pr->nph),
                       MOVL_ARG(r_fast), MOVL_ARGS_END))
         return MOVL_ERR_RUN;
-    size_t items = (size_t)((nb + wg->per - 1) / wg->per) * d->groups * (wg->cpad / (8 * wg->mt)) *
+    size_t items = (size_t)((nb + wg->per - 1) / wg->per) * d->groups * (wg->cpad / (wg->vw * wg->mt)) *
                    ((wg->nr + wg->nrt - 1) / wg->nrt);
     local = 16;
     return movl_launch(p->dev, k, 1, &items, &local, err);

@@ -18,8 +18,8 @@
 /* cpu-images: the CPU kernel with images in its lanes forced on every shape
  * (MOVL_CONV_LANES=images) and the vector width the device would not get
  * (MOVL_CONV_VW: 8 where it prefers 16, else 16), so both widths run on every
- * machine; it must equal "cpu" bit for bit. The weight gradient has no such
- * variant and runs the first two. */
+ * machine; it must equal "cpu" bit for bit. The weight gradient runs it too
+ * (the other width; checked against the reference like the others). */
 static const char *const variants[] = {"cpu", "gpu", "cpu-images"};
 #define FWD_BWD_VARIANTS 3
 #define CPU_IMAGES 2
@@ -420,8 +420,9 @@ void run_conv_backward_weights(op_run *r, const void *row)
             r->op->ref.conv_backward_weights(&fewer, s.xd, s.dyd, dwpart, dbpart);
         }
     }
-    float *dw[2] = {NULL, NULL}, *db[2] = {NULL, NULL};
-    for (int v = 0; v < 2; v++) {
+    /* cpu-images: for the weight gradient, the other vector width (its lanes always hold channels) */
+    float *dw[FWD_BWD_VARIANTS] = {NULL, NULL, NULL}, *db[FWD_BWD_VARIANTS] = {NULL, NULL, NULL};
+    for (int v = 0; v < FWD_BWD_VARIANTS; v++) {
         char err[MOVL_ERRLEN] = "";
         conv_variant_begin(r, &s, variants[v]);
         if (r->perf)
@@ -469,7 +470,7 @@ void run_conv_backward_weights(op_run *r, const void *row)
         }
         free(l.y);
     }
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; v < FWD_BWD_VARIANTS; v++) {
         free(dw[v]);
         free(db[v]);
     }
