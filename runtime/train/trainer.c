@@ -463,6 +463,11 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
             t.progress.epoch = t.progress.step_in_epoch = 0;
         }
     }
+    /* The same after set-up: kernels built at their first use (the prompt's in the joint stage)
+     * fail the same way when the stop lands in their build. The last checkpoint, if any, holds
+     * everything before the failed step, so this is a stop like any other. */
+    if (stop_requested && (rc == MOVL_ERR_RUN || rc == MOVL_ERR_DEVICE))
+        rc = MOVL_INTERRUPTED;
     if (rc == MOVL_INTERRUPTED && stopped_in_setup && !resume) {
         movl_set_error(err, "interrupted during set-up, before the first step (nothing to resume)");
     } else if (rc == MOVL_INTERRUPTED) {
