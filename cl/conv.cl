@@ -20,7 +20,9 @@
  * reads them: one sequential stream, the MT weights of a tap side by side.
  *
  * Compile-time parameters (-D) of conv_tile, the CPU variant:
- *   MT, TC      register tile: output channels x 8*TC consecutive positions
+ *   MT, TC      register tile: output channels x VW*TC consecutive positions
+ *   VW          lanes of the vectors (common.h): the device's preferred float
+ *               width, 8 (AVX2) or 16 (AVX-512)
  *   LS          work-group size (1-D)
  *   NPH         planes per dimension in P
  *   KY, KX, SS  taps and their plane split (see above)
@@ -58,15 +60,6 @@
 #ifndef TAP_GUARD
 #define TAP_GUARD 0
 #endif
-/* CV: lanes of conv_tile's vectors, the device's native float width (8 on
- * AVX2, 16 on AVX-512): consecutive positions (conv_tile) or images. */
-#ifndef CV
-#define CV 8
-#endif
-#define cvec XCAT(float, CV)
-#define cvload XCAT(vload, CV)
-#define cvstore XCAT(vstore, CV)
-#define act_apply_cv XCAT(act_apply_, cvec)
 
 /* Remainders are written as a - (a / b) * b throughout: a / and % pair
  * becomes a "freeze" instruction that oclgrind cannot interpret. */
@@ -86,9 +79,9 @@
  *   nph, ky, kx, ss                   tap geometry (compile-time in conv_tile) */
 
 /* The output grid of one image is walked as a flat sequence j = oy*p_row + ox
- * over P's row pitch, so every tap of 8 consecutive positions is one vector
+ * over P's row pitch, so every tap of VW consecutive positions is one vector
  * load (j + a/SS*p_row + b/SS); positions with ox >= own are computed but
- * never stored. A work-item takes 8*TC consecutive positions; the last tile
+ * never stored. A work-item takes VW*TC consecutive positions; the last tile
  * of an image is shifted back to end at the last position (reads then stay
  * inside P) and stores only what the previous tile did not. Consecutive
  * work-items take the channel tiles of one position tile (they share the
@@ -101,7 +94,7 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
           int kx, int ss)
 {
     int len = (ohn - 1) * p_row + own;
-    int tiles = (len + CV * TC - 1) / (CV * TC);
+    int tiles = (len + VW * TC - 1) / (VW * TC);
     int oc_tiles = (ocg + MT - 1) / MT;
     int idx = (int)get_global_id(0);
     if (idx >= groups * n_img * tiles * oc_tiles)
@@ -109,18 +102,18 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
     int rest = idx / oc_tiles, oct = idx - rest * oc_tiles;
     int plane = rest / tiles, tile = rest - plane * tiles;
     int g = plane / n_img, n = plane - g * n_img;
-    int j_min = tile * CV * TC;
-    int j0 = (j_min + CV * TC > len && len >= CV * TC) ? len - CV * TC : j_min;
+    int j_min = tile * VW * TC;
+    int j0 = (j_min + VW * TC > len && len >= VW * TC) ? len - VW * TC : j_min;
 
     __global const float *pin = P + p_off + n * p_n + g * rc * p_c + roff * p_row + coff + j0;
     __global const float *wq = Wp + wp_off + (g * oc_tiles + oct) * rc * (KY * KX * MT);
 
-    cvec acc[MT][TC];
+    floatv acc[MT][TC];
 #pragma unroll
     for (int m = 0; m < MT; m++)
 #pragma unroll
         for (int v = 0; v < TC; v++)
-            acc[m][v] = (cvec)(0.0f);
+            acc[m][v] = (floatv)(0.0f);
 
     for (int r = 0; r < rc; r++) {
         __global const float *pr = pin + r * p_c;
@@ -143,25 +136,25 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
                 /* Keep the smaller operand set in registers: TC + MT*TC + 1
                  * or MT + MT*TC + 1 live vectors (at most 16 with MT*TC <= 12). */
 #if MT > TC
-                cvec xv[TC];
+                floatv xv[TC];
 #pragma unroll
                 for (int v = 0; v < TC; v++)
-                    xv[v] = cvload(v, tap);
+                    xv[v] = vloadv(v, tap);
 #pragma unroll
                 for (int m = 0; m < MT; m++) {
-                    cvec wv = (cvec)(wt[m]);
+                    floatv wv = (floatv)(wt[m]);
 #pragma unroll
                     for (int v = 0; v < TC; v++)
                         acc[m][v] = fma(xv[v], wv, acc[m][v]);
                 }
 #else
-                cvec wv[MT];
+                floatv wv[MT];
 #pragma unroll
                 for (int m = 0; m < MT; m++)
-                    wv[m] = (cvec)(wt[m]);
+                    wv[m] = (floatv)(wt[m]);
 #pragma unroll
                 for (int v = 0; v < TC; v++) {
-                    cvec xv = cvload(v, tap);
+                    floatv xv = vloadv(v, tap);
 #pragma unroll
                     for (int m = 0; m < MT; m++)
                         acc[m][v] = fma(xv, wv[m], acc[m][v]);
@@ -183,16 +176,16 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
     int oy = j0 / p_row, ox = j0 - oy * p_row;
 #pragma unroll
     for (int v = 0; v < TC; v++) {
-        int j = j0 + CV * v;
-        if (osx == 1 && j >= j_min && j + CV <= len && ox + CV <= own) {
+        int j = j0 + VW * v;
+        if (osx == 1 && j >= j_min && j + VW <= len && ox + VW <= own) {
             __global float *yv = yn + oy * y_row + ox;
 #pragma unroll
             for (int m = 0; m < MT; m++)
                 if (oc0 + m < ocg)
-                    cvstore(act_apply_cv(acc[m][v] + (cvec)(bv[m]), act), 0, yv + m * y_c);
+                    vstorev(act_apply_v(acc[m][v] + (floatv)(bv[m]), act), 0, yv + m * y_c);
         } else {
-            int off[CV];
-            for (int l = 0, ly = oy, lx = ox; l < CV; l++) {
+            int off[VW];
+            for (int l = 0, ly = oy, lx = ox; l < VW; l++) {
                 off[l] = (j + l >= j_min && j + l < len && lx < own) ? ly * y_row + lx * osx : -1;
                 if (++lx == p_row) {
                     lx = 0;
@@ -202,15 +195,15 @@ conv_tile(__global const float *P, int p_off, int p_n, int p_c, int p_plane, int
 #pragma unroll
             for (int m = 0; m < MT; m++) {
                 if (oc0 + m < ocg) {
-                    float lane[CV];
-                    cvstore(act_apply_cv(acc[m][v] + (cvec)(bv[m]), act), 0, lane);
-                    for (int l = 0; l < CV; l++)
+                    float lane[VW];
+                    vstorev(act_apply_v(acc[m][v] + (floatv)(bv[m]), act), 0, lane);
+                    for (int l = 0; l < VW; l++)
                         if (off[l] >= 0)
                             yn[m * y_c + off[l]] = lane[l];
                 }
             }
         }
-        ox += CV;
+        ox += VW;
         while (ox >= p_row) {
             ox -= p_row;
             oy++;

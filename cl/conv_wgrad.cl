@@ -12,9 +12,11 @@
  * No atomics, no accumulation across launches: every output element is
  * written exactly once per call, so two calls give identical bits.
  *
- * Compile-time parameters (-D): MT, NR (register tiles: conv_wgrad_gemm CV*MT
+ * Compile-time parameters (-D): MT, NR (register tiles: conv_wgrad_gemm VW*MT
  * channels x NR taps, conv_wgrad_pointwise MT x NR channels, conv_wgrad_rows MT
- * channels x K taps), K (the kernel size, conv_wgrad_rows). */
+ * channels x K taps), K (the kernel size, conv_wgrad_rows), VW (common.h: the
+ * lanes of conv_wgrad_gemm's channel vectors; every lane sums its own channel
+ * in the same order whatever the width). */
 
 #ifndef MT
 #define MT 2
@@ -25,14 +27,6 @@
 #ifndef K
 #define K 3
 #endif
-/* CV: lanes of conv_wgrad_gemm's channel vectors (8, or 16 on AVX-512); every
- * lane sums its own channel in the same order whatever the width. */
-#ifndef CV
-#define CV 8
-#endif
-#define gvec XCAT(float, CV)
-#define gvload XCAT(vload, CV)
-#define gvstore XCAT(vstore, CV)
 
 /* The sum of a vector's lanes in a fixed order (through memory: oclgrind's
  * uninitialised-value checker crashes on the .lo/.hi swizzles). */
@@ -111,7 +105,7 @@ __kernel void conv_wgrad_dzt(__global const float *dz, int dz_off, __global floa
 }
 
 /* dw of one part, for groups with several channels: a GEMM over the part's
- * positions, MT*CV consecutive channels of dzT (CV-lane vectors) against NR
+ * positions, MT*VW consecutive channels of dzT (VW-lane vectors) against NR
  * taps r = (ci, kh, kw) of P (scalars broadcast; P is x zero-padded and split
  * into stride phases as the forward prepares it, so tap (kh, kw) of output
  * (oy, ox) is P[ci][plane (kh % s, kw % s)][oy + kh / s][ox + kw / s], no
@@ -125,7 +119,7 @@ __kernel void conv_wgrad_gemm(__global const float *P, int p_off, int p_n, int p
                               int cout_g, int k, int s, int nph, int r_fast)
 {
     int nr = cin_g * k * k;
-    int c_tiles = (cout_g + CV * MT - 1) / (CV * MT), r_tiles = (nr + NR - 1) / NR;
+    int c_tiles = (cout_g + VW * MT - 1) / (VW * MT), r_tiles = (nr + NR - 1) / NR;
     int parts = (nb + per - 1) / per;
     int idx = (int)get_global_id(0);
     if (idx >= parts * groups * r_tiles * c_tiles)
@@ -149,27 +143,27 @@ __kernel void conv_wgrad_gemm(__global const float *P, int p_off, int p_n, int p
         int qh = kh / s, qw = kw / s;
         off[i] = (g * cin_g + ci) * p_c + ((kh - qh * s) * nph + kw - qw * s) * p_plane + qh * p_row + qw;
     }
-    gvec acc[MT][NR];
+    floatv acc[MT][NR];
 #pragma unroll
     for (int m = 0; m < MT; m++)
 #pragma unroll
         for (int i = 0; i < NR; i++)
-            acc[m][i] = (gvec)(0.0f);
+            acc[m][i] = (floatv)(0.0f);
 
     for (int n = n0; n < n1; n++) {
         __global const float *pn = P + p_off + n * p_n;
-        __global const float *dn = dzT + dt_off + (g * T + n * ohow) * cpad + ct * CV * MT;
+        __global const float *dn = dzT + dt_off + (g * T + n * ohow) * cpad + ct * VW * MT;
         for (int oy = 0; oy < oh; oy++) {
             __global const float *prow = pn + oy * p_row;
             for (int ox = 0; ox < ow; ox++) {
-                gvec dv[MT];
+                floatv dv[MT];
 #pragma unroll
                 for (int m = 0; m < MT; m++)
-                    dv[m] = gvload(m, dn);
+                    dv[m] = vloadv(m, dn);
                 dn += cpad;
 #pragma unroll
                 for (int i = 0; i < NR; i++) {
-                    gvec pv = (gvec)(prow[off[i] + ox]);
+                    floatv pv = (floatv)(prow[off[i] + ox]);
 #pragma unroll
                     for (int m = 0; m < MT; m++)
                         acc[m][i] = fma(dv[m], pv, acc[m][i]);
@@ -183,19 +177,19 @@ __kernel void conv_wgrad_gemm(__global const float *P, int p_off, int p_n, int p
     int whole_r = rt * NR + NR <= nr;
 #pragma unroll
     for (int m = 0; m < MT; m++) {
-        int c0 = ct * CV * MT + CV * m;
-        float lane[NR][CV];
+        int c0 = ct * VW * MT + VW * m;
+        float lane[NR][VW];
 #pragma unroll
         for (int i = 0; i < NR; i++)
-            gvstore(acc[m][i], 0, lane[i]);
-        if (whole_r && c0 + CV <= cout_g) {
+            vstorev(acc[m][i], 0, lane[i]);
+        if (whole_r && c0 + VW <= cout_g) {
 #pragma unroll
-            for (int l = 0; l < CV; l++)
+            for (int l = 0; l < VW; l++)
 #pragma unroll
                 for (int i = 0; i < NR; i++)
                     o[(c0 + l) * nr + i] = lane[i][l];
         } else {
-            for (int l = 0; l < CV; l++)
+            for (int l = 0; l < VW; l++)
                 for (int i = 0; i < NR; i++)
                     if (c0 + l < cout_g && rt * NR + i < nr)
                         o[(c0 + l) * nr + i] = lane[i][l];

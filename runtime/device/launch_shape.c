@@ -1,7 +1,7 @@
 /* Launch-shape helpers shared by the op launchers (see ops_util.h). */
 #include "device/launch_shape.h"
 
-int movl_ops_vector_width(const movl_device *dev)
+int movl_preferred_float_width(const movl_device *dev)
 {
     /* A few devices per process at most; a lookup avoids a driver call per launch. */
     static struct {
@@ -14,7 +14,7 @@ int movl_ops_vector_width(const movl_device *dev)
     cl_uint pref = 0;
     if (clGetDeviceInfo(dev->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL) != CL_SUCCESS)
         pref = 0;
-    int width = pref >= 8 ? 8 : 4;
+    int width = (int)pref;
     for (int i = 0; i < 8; i++)
         if (!cache[i].id) {
             cache[i].id = dev->id;
@@ -23,6 +23,8 @@ int movl_ops_vector_width(const movl_device *dev)
         }
     return width;
 }
+
+int movl_ops_vector_width(const movl_device *dev) { return movl_preferred_float_width(dev) >= 8 ? 8 : 4; }
 
 size_t movl_ops_group_size(const movl_device *dev)
 {

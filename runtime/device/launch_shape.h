@@ -11,6 +11,9 @@
  * kernels across work-items by itself, so the width is explicit. Cached per
  * device id. */
 int movl_ops_vector_width(const movl_device *dev);
+/* The device's CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT (0 if it cannot say),
+ * cached per device id: the CPU convolution takes 16 lanes where it is 16. */
+int movl_preferred_float_width(const movl_device *dev);
 
 /* Work-group size for 1-D kernels without barriers: large on CPUs (PoCL pays
  * a fixed cost per work-group), 256 elsewhere, capped by the device. */

@@ -49,6 +49,7 @@
 
 #include "core/common.h"
 #include "device/build_options.h"
+#include "device/launch_shape.h"
 #include "ops/conv_internal.h"
 
 void movl_conv_options_from_env(movl_conv_options *o)
@@ -152,7 +153,7 @@ static cl_kernel pass_kernel(movl_device *dev, const conv_geometry *g, const con
     /* the CPU kernel's register tile and tap slots are compile-time constants */
     movl_options_int(&o, "MT", g->tile.mt);
     movl_options_int(&o, "TC", g->tile.tc);
-    movl_options_int(&o, "CV", g->tile.vw);
+    movl_options_int(&o, "VW", g->tile.vw);
     movl_options_int(&o, "LS", CONV_CPU_LS);
     movl_options_int(&o, "NPH", ps->nph);
     movl_options_int(&o, "KY", ps->sy);
@@ -168,7 +169,7 @@ static cl_kernel prepare_batch_kernel(movl_device *dev, int vw, char *err)
 {
     movl_build_options o;
     movl_options_init(&o);
-    movl_options_int(&o, "CV", vw);
+    movl_options_int(&o, "VW", vw);
     return movl_kernel_with_options(dev, "conv_batch", &o, "conv_prepare_batch", err);
 }
 
@@ -184,12 +185,8 @@ int movl_conv_plan_create(movl_device *dev, const movl_conv_desc *d, const movl_
         resolved = *o;
     else
         memset(&resolved, 0, sizeof resolved);
-    if (resolved.vw != 8 && resolved.vw != 16) {
-        cl_uint pref = 0;
-        if (clGetDeviceInfo(dev->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL) != CL_SUCCESS)
-            pref = 0;
-        resolved.vw = pref >= 16 ? 16 : 8;
-    }
+    if (resolved.vw != 8 && resolved.vw != 16)
+        resolved.vw = movl_preferred_float_width(dev) >= 16 ? 16 : 8;
     o = &resolved;
     movl_conv_plan *p = calloc(1, sizeof *p);
     if (!p) {

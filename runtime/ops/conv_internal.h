@@ -20,7 +20,7 @@ typedef enum { VARIANT_CPU, VARIANT_GPU } conv_variant;
 
 typedef struct conv_tile {
     int mt, tc; /* output channels x vw*tc consecutive output positions */
-    int vw;     /* lanes per vector (CV of conv_tile) */
+    int vw;     /* lanes per vector (VW of conv_tile) */
 } conv_tile;
 
 /* How P is built from the source tensor (x or dy); copy 0: P is the source. */

@@ -32,14 +32,14 @@ static size_t align_up(size_t v)
 }
 
 /* Register tile of conv_tile for ocg output channels per group and about
- * len output positions per image: MT x TC float8 accumulators, 12 of the 16
- * AVX registers, with the largest MT that wastes at most ~10% of the channel
- * tiles. With one channel per item (MT = 1, depthwise), up to 8 vectors: the
- * fewest computed positions for small planes. The options' tile (from
+ * len output positions per image: MT x TC vector accumulators (12 of the 16
+ * AVX2 registers with 8 lanes, 24 of the 32 AVX-512 ones with 16), with the
+ * largest MT that wastes at most ~10% of the channel tiles. With one channel
+ * per item (MT = 1, depthwise), 8 lanes and up to 8 vectors: the fewest
+ * computed positions for small planes. The options' tile (from
  * MOVL_CONV_TILE=MT,TC, for benchmarks) overrides it. */
 static conv_tile pick_tile(int ocg, int len, const movl_conv_options *o)
 {
-    /* 12 accumulators of the 16 AVX2 registers; 24 of the 32 AVX-512 ones (16 lanes) */
     static const int cand8[][2] = {{6, 2}, {4, 3}, {3, 4}, {2, 6}};
     static const int cand16[][2] = {{8, 3}, {6, 4}, {4, 6}, {3, 8}};
     conv_tile t = {1, 8, o->vw == 16 ? 16 : 8}; /* conv_plan_create resolves vw 0 to the device's */
@@ -74,7 +74,7 @@ static conv_tile pick_tile(int ocg, int len, const movl_conv_options *o)
 
 /* Rows of a P plane with row pitch pw so that a pass over an ohn x own grid
  * (reading from row roff, column coff, taps reaching ry rows and rx columns
- * further) stays inside the plane, the last tile of 8*tc positions included. */
+ * further) stays inside the plane, the last run of `lanes` positions included. */
 static int rows_needed(int ohn, int own, int roff, int coff, int ry, int rx, int pw, int lanes)
 {
     int len = (ohn - 1) * pw + own;

@@ -15,7 +15,7 @@
  * padded, split into stride phases, so every tap is a plain shifted read; x
  * itself for unpadded stride-1 convs, the 1x1 ones above all). Grouped and
  * dense convs: conv_wgrad_dzt writes dz channels-last (dzT, a row of cout_g
- * values per position) and conv_wgrad_gemm takes CV*MT consecutive channels of
+ * values per position) and conv_wgrad_gemm takes VW*MT consecutive channels of
  * it as float8 vectors against NR taps of P broadcast as scalars: the
  * forward's register tile, transposed, and no im2col copy (it would be k*k
  * times x). Depthwise convs (one channel per group, where a channel tile
@@ -45,7 +45,7 @@ int conv_wgrad_kernels(movl_conv_plan *p, char *err)
     } else {
         movl_options_int(&o, "MT", wg->mt);
         movl_options_int(&o, "NR", wg->nrt);
-        movl_options_int(&o, "CV", wg->vw);
+        movl_options_int(&o, "VW", wg->vw);
         if (!(p->wg_gemm = movl_kernel_with_options(p->dev, "conv_wgrad", &o, "conv_wgrad_gemm", err)) ||
             !(p->wg_dzt = movl_kernel(p->dev, "conv_wgrad", "", "conv_wgrad_dzt", err)))
             return MOVL_ERR_RUN;

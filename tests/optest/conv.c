@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "conv_adapter.h"
+#include "device/launch_shape.h"
 #include "harness.h"
 #include "ops/ref/conv_ref.h"
 
@@ -97,10 +98,8 @@ static void conv_variant_begin(op_run *r, conv_data *s, const char *variant)
     int images = !strcmp(variant, "cpu-images");
     setenv("MOVL_CONV_VARIANT", images ? "cpu" : variant, 1);
     if (images) {
-        cl_uint pref = 0;
-        clGetDeviceInfo(r->dev->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL);
         setenv("MOVL_CONV_LANES", "images", 1);
-        setenv("MOVL_CONV_VW", pref >= 16 ? "8" : "16", 1);
+        setenv("MOVL_CONV_VW", movl_preferred_float_width(r->dev) >= 16 ? "8" : "16", 1);
     }
     unsetenv("MOVL_CONV_PREP_LIMIT");
     size_t whole = conv_case_workspace_bytes_for(r->dev, d, s->wgrad);
