@@ -37,11 +37,17 @@
  * with the images interleaved). Both sum every output in the same order, so
  * the choice never changes a result.
  *
+ * 3x3 stride-1 ungrouped convs may instead run Winograd F(2x2, 3x3)
+ * (conv_winograd.c): transforms around a grouped 1x1 conv run by an inner
+ * plan; chosen automatically only where it was measured to pay (CPUs, 512+
+ * channels on 6x6+ planes), forced with MOVL_CONV_WINOGRAD=on|off.
+ *
  * Options for tests and benchmarks (movl_conv_options, from the environment
  * at encoder load): MOVL_CONV_VARIANT=cpu|gpu picks the kernel variant
  * (default: by device type), MOVL_CONV_TILE=MT,TC the CPU register tile,
  * MOVL_CONV_VW=8|16 its vector width, MOVL_CONV_LANES=positions|images what
- * its lanes hold, MOVL_CONV_PREP_LIMIT the per-chunk bytes of P and G. */
+ * its lanes hold, MOVL_CONV_WINOGRAD=on|off the Winograd path,
+ * MOVL_CONV_PREP_LIMIT the per-chunk bytes of P and G (and of Winograd's V and M). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +80,11 @@ void movl_conv_options_from_env(movl_conv_options *o)
         o->lanes = MOVL_CONV_LANES_POSITIONS;
     else if (lanes && !strcmp(lanes, "images"))
         o->lanes = MOVL_CONV_LANES_IMAGES;
+    const char *wino = getenv("MOVL_CONV_WINOGRAD");
+    if (wino && !strcmp(wino, "on"))
+        o->winograd = MOVL_CONV_WINOGRAD_ON;
+    else if (wino && !strcmp(wino, "off"))
+        o->winograd = MOVL_CONV_WINOGRAD_OFF;
     const char *lim = getenv("MOVL_CONV_PREP_LIMIT");
     if (lim && atol(lim) > 0)
         o->prep_limit = (size_t)atol(lim);
@@ -206,9 +217,25 @@ int movl_conv_plan_create(movl_device *dev, const movl_conv_desc *d, const movl_
         if (p->wgrad.floats > ws)
             ws = p->wgrad.floats;
     }
+    int ok = 1;
+    if (conv_winograd_wanted(dev->info.is_cpu, o, d)) {
+        if (conv_winograd_create(p, o, err)) {
+            movl_conv_plan_free(p);
+            return MOVL_ERR_RUN;
+        }
+        if (p->wino->floats > ws)
+            ws = p->wino->floats;
+        p->workspace_bytes = ws * sizeof(float);
+        if (p->weight_grads && conv_wgrad_kernels(p, err)) {
+            movl_conv_plan_free(p);
+            return MOVL_ERR_RUN;
+        }
+        *out = p;
+        return MOVL_OK;
+    }
     p->workspace_bytes = ws * sizeof(float);
     p->weight_bytes = (p->fwd.w_floats + p->bwd.w_floats) * sizeof(float);
-    int ok = (p->pack = movl_kernel(dev, "conv", "", "conv_pack", err)) &&
+    ok = (p->pack = movl_kernel(dev, "conv", "", "conv_pack", err)) &&
              (p->prepare = movl_kernel(dev, "conv", "", "conv_prepare", err)) &&
              (p->col2im = movl_kernel(dev, "conv", "", "conv_col2im", err)) &&
              (!p->fwd.batch_lanes || (p->fwd_prepare_batch = prepare_batch_kernel(dev, p->fwd.tile.vw, err))) &&
@@ -238,11 +265,17 @@ void movl_conv_plan_free(movl_conv_plan *p)
         return;
     if (p->weights)
         clReleaseMemObject(p->weights);
+    conv_winograd_free(p->wino);
     free(p); /* the kernels belong to the device's program cache */
 }
 
 size_t movl_conv_plan_workspace_bytes(const movl_conv_plan *p) { return p->workspace_bytes; }
-size_t movl_conv_plan_device_bytes(const movl_conv_plan *p) { return p->weight_bytes; }
+size_t movl_conv_plan_device_bytes(const movl_conv_plan *p)
+{
+    if (!p->wino) /* Winograd: U, and U packed by its inner plan */
+        return p->weight_bytes;
+    return 16 * (size_t)p->desc.cout * p->desc.cin * sizeof(float) + movl_conv_plan_device_bytes(p->wino->gemm);
+}
 const movl_conv_desc *movl_conv_plan_desc(const movl_conv_plan *p) { return &p->desc; }
 
 /* ---- launches ---- */
@@ -264,6 +297,8 @@ static int launch_pack(const movl_conv_plan *p, const conv_geometry *g, const co
 
 int movl_conv_plan_set_weights(movl_conv_plan *p, cl_mem w, char *err)
 {
+    if (p->wino)
+        return conv_winograd_set_weights(p, w, err);
     const conv_geometry *dirs[2] = {&p->fwd, &p->bwd};
     for (int d = 0; d < 2; d++)
         for (int i = 0; i < dirs[d]->npass; i++)
@@ -272,12 +307,12 @@ int movl_conv_plan_set_weights(movl_conv_plan *p, cl_mem w, char *err)
     return MOVL_OK;
 }
 
-static int launch_prepare(const movl_conv_plan *p, const conv_geometry *g, cl_mem src, int n0, int nb, cl_mem ws,
-                          char *err)
+static int launch_prepare(const movl_conv_plan *p, const conv_geometry *g, cl_mem src, int src_at, int n0, int nb,
+                          cl_mem ws, int ws_at, char *err)
 {
     const conv_prep *pr = &g->prep;
     cl_kernel k = !g->batch_lanes ? p->prepare : g == &p->fwd ? p->fwd_prepare_batch : p->bwd_prepare_batch;
-    int x_c = pr->src_h * pr->src_w, x_n = pr->src_c * x_c, x_off = n0 * x_n, p_off = (int)g->p_at;
+    int x_c = pr->src_h * pr->src_w, x_n = pr->src_c * x_c, x_off = src_at + n0 * x_n, p_off = (int)g->p_at + ws_at;
     if (movl_set_args(k, err, MOVL_ARG(src), MOVL_ARG(x_off), MOVL_ARG(x_n), MOVL_ARG(x_c), MOVL_ARG(pr->src_h),
                       MOVL_ARG(pr->src_w), MOVL_ARG(ws), MOVL_ARG(p_off), MOVL_ARG(nb), MOVL_ARG(pr->src_c),
                       MOVL_ARG(pr->nph), MOVL_ARG(pr->ph), MOVL_ARG(pr->pw), MOVL_ARG(pr->s), MOVL_ARG(pr->up),
@@ -289,14 +324,15 @@ static int launch_prepare(const movl_conv_plan *p, const conv_geometry *g, cl_me
 }
 
 static int launch_pass(const movl_conv_plan *p, const conv_geometry *g, const conv_pass *ps, cl_kernel k, cl_mem P,
-                       int p_off, cl_mem ws, cl_mem bias, movl_act act, cl_mem y, int n0, int nb, char *err)
+                       int p_off, cl_mem ws, int ws_at, cl_mem bias, movl_act act, cl_mem y, int y_at, int n0, int nb,
+                       char *err)
 {
     const conv_tile *t = &g->tile;
     const conv_prep *pr = &g->prep;
     cl_mem wp = p->weights;
     /* col2im: G, in the workspace, holds only this chunk */
     cl_mem out = g->col2im ? ws : y;
-    int y_off = ps->y_off + (g->col2im ? 0 : n0 * ps->y_n), iact = (int)act;
+    int y_off = ps->y_off + (g->col2im ? ws_at : y_at + n0 * ps->y_n), iact = (int)act;
     /* interleaved P: strides in floats, p_n between groups of vw images */
     int f = g->batch_lanes ? t->vw : 1;
     int p_n = pr->p_n * f, p_c = pr->p_c * f, p_plane = pr->p_plane * f, p_row = pr->p_row * f;
@@ -326,12 +362,12 @@ static int launch_pass(const movl_conv_plan *p, const conv_geometry *g, const co
     return movl_launch(p->dev, k, 1, &items, &local, err);
 }
 
-static int launch_col2im(const movl_conv_plan *p, const conv_geometry *g, cl_mem ws, cl_mem dx, int n0, int nb,
-                         char *err)
+static int launch_col2im(const movl_conv_plan *p, const conv_geometry *g, cl_mem ws, int ws_at, cl_mem dx, int dx_at,
+                         int n0, int nb, char *err)
 {
     const movl_conv_desc *d = &p->desc;
     cl_kernel k = p->col2im;
-    int g_off = (int)g->g_at, x_off = n0 * d->cin * d->h * d->w;
+    int g_off = (int)g->g_at + ws_at, x_off = dx_at + n0 * d->cin * d->h * d->w;
     if (movl_set_args(k, err, MOVL_ARG(ws), MOVL_ARG(g_off), MOVL_ARG(dx), MOVL_ARG(x_off), MOVL_ARG(nb),
                       MOVL_ARG(d->cin), MOVL_ARG(d->h), MOVL_ARG(d->w), MOVL_ARG(d->oh), MOVL_ARG(d->ow),
                       MOVL_ARG(d->k), MOVL_ARG(d->stride), MOVL_ARG(d->pad_t), MOVL_ARG(d->pad_l), MOVL_ARGS_END))
@@ -340,28 +376,50 @@ static int launch_col2im(const movl_conv_plan *p, const conv_geometry *g, cl_mem
     return movl_launch(p->dev, k, 1, &rows, &local, err);
 }
 
+/* Source, result and workspace from float offsets src_at, y_at, ws_at (0 but for Winograd's inner plan). */
 static int run(const movl_conv_plan *p, const conv_geometry *g, const cl_kernel *pass_kernels, int batch, cl_mem src,
-               cl_mem bias, movl_act act, cl_mem y, cl_mem ws, size_t y_bytes, char *err)
+               int src_at, cl_mem bias, movl_act act, cl_mem y, int y_at, cl_mem ws, int ws_at, size_t y_bytes,
+               char *err)
 {
-    if (g->zero_fill && movl_fill_zero(p->dev, y, y_bytes, err))
-        return MOVL_ERR_RUN;
+    if (g->zero_fill) {
+        if (y_at) { /* movl_fill_zero clears from the start; no offset run needs it (1x1 convs) */
+            movl_set_error(err, "conv: a run at an offset into its result cannot clear it first");
+            return MOVL_ERR_RUN;
+        }
+        if (movl_fill_zero(p->dev, y, y_bytes, err))
+            return MOVL_ERR_RUN;
+    }
     for (int n0 = 0; n0 < batch; n0 += g->chunk) {
         int nb = batch - n0 < g->chunk ? batch - n0 : g->chunk;
         cl_mem P = src;
-        int p_off = n0 * g->prep.p_n;
+        int p_off = src_at + n0 * g->prep.p_n;
         if (g->prep.copy) {
-            if (launch_prepare(p, g, src, n0, nb, ws, err))
+            if (launch_prepare(p, g, src, src_at, n0, nb, ws, ws_at, err))
                 return MOVL_ERR_RUN;
             P = ws;
-            p_off = (int)g->p_at;
+            p_off = (int)g->p_at + ws_at;
         }
         for (int i = 0; i < g->npass; i++)
-            if (launch_pass(p, g, &g->pass[i], pass_kernels[i], P, p_off, ws, bias, act, y, n0, nb, err))
+            if (launch_pass(p, g, &g->pass[i], pass_kernels[i], P, p_off, ws, ws_at, bias, act, y, y_at, n0, nb, err))
                 return MOVL_ERR_RUN;
-        if (g->col2im && launch_col2im(p, g, ws, y, n0, nb, err))
+        if (g->col2im && launch_col2im(p, g, ws, ws_at, y, y_at, n0, nb, err))
             return MOVL_ERR_RUN;
     }
     return MOVL_OK;
+}
+
+int conv_forward_at(const movl_conv_plan *p, int batch, cl_mem x, int x_at, cl_mem y, int y_at, cl_mem ws, int ws_at,
+                    char *err)
+{
+    return run(p, &p->fwd, &p->fwd_pass, batch, x, x_at, NULL, MOVL_ACT_NONE, y, y_at, ws, ws_at, 0, err);
+}
+
+int conv_backward_at(const movl_conv_plan *p, int batch, cl_mem dy, int dy_at, cl_mem dx, int dx_at, cl_mem ws,
+                     int ws_at, char *err)
+{
+    const movl_conv_desc *d = &p->desc;
+    size_t dx_bytes = (size_t)batch * d->cin * d->h * d->w * sizeof(float);
+    return run(p, &p->bwd, p->bwd_pass, batch, dy, dy_at, NULL, MOVL_ACT_NONE, dx, dx_at, ws, ws_at, dx_bytes, err);
 }
 
 int conv_check_batch(const movl_conv_plan *p, int batch, const char *op, char *err)
@@ -381,14 +439,16 @@ int movl_conv_forward(const movl_conv_plan *p, int batch, cl_mem x, cl_mem bias,
     }
     if (!conv_check_batch(p, batch, "conv forward", err) || !conv_check_workspace(p, workspace, "conv forward", err))
         return MOVL_ERR_RUN;
-    return run(p, &p->fwd, &p->fwd_pass, batch, x, bias, act, y, workspace, 0, err);
+    if (p->wino)
+        return conv_winograd_forward(p, batch, x, bias, act, y, workspace, err);
+    return run(p, &p->fwd, &p->fwd_pass, batch, x, 0, bias, act, y, 0, workspace, 0, 0, err);
 }
 
 int movl_conv_backward_input(const movl_conv_plan *p, int batch, cl_mem dy, cl_mem dx, cl_mem workspace, char *err)
 {
     if (!conv_check_batch(p, batch, "conv backward", err) || !conv_check_workspace(p, workspace, "conv backward", err))
         return MOVL_ERR_RUN;
-    const movl_conv_desc *d = &p->desc;
-    size_t dx_bytes = (size_t)batch * d->cin * d->h * d->w * sizeof(float);
-    return run(p, &p->bwd, p->bwd_pass, batch, dy, NULL, MOVL_ACT_NONE, dx, workspace, dx_bytes, err);
+    if (p->wino)
+        return conv_winograd_backward(p, batch, dy, dx, workspace, err);
+    return conv_backward_at(p, batch, dy, 0, dx, 0, workspace, 0, err);
 }

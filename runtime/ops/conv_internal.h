@@ -97,6 +97,20 @@ void conv_plan_place(conv_geometry *g, size_t w_base, int n, const movl_conv_opt
 /* The weight gradient's geometry of d (d->n: the largest batch). */
 void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_desc *d, conv_wgrad *wg);
 
+/* The Winograd F(2x2, 3x3) path (conv_winograd.c, cl/conv_winograd.cl): the
+ * input and output transforms around a grouped 1x1 conv (16 groups, one per
+ * tile element) that an inner plan runs, per chunk of images. One inner plan
+ * serves both directions: its forward is M = U V, its backward dV = U^T dM. */
+typedef struct conv_winograd {
+    int th, tw;           /* 2x2 output tiles per image: rows, columns */
+    int qh, qw;           /* 2x2 blocks of padded input the backward's gather covers */
+    int chunk;            /* images per chunk of V and M */
+    movl_conv_plan *gemm; /* the grouped 1x1 conv over th x tw planes, 16C -> 16K channels */
+    cl_mem u;             /* transformed weights, the inner plan's [16K][C][1][1] */
+    size_t v_at, m_at, inner_at, floats; /* workspace: V (or dV), M (or dM), the inner plan's; in floats */
+    cl_kernel weights, input, output, output_adjoint, input_adjoint;
+} conv_winograd;
+
 /* One convolution layer, planned once (movl_conv_plan_create). */
 struct movl_conv_plan {
     movl_device *dev;
@@ -108,6 +122,7 @@ struct movl_conv_plan {
     cl_mem weights;       /* packed weights: forward passes, then backward passes */
     size_t weight_bytes;
     size_t workspace_bytes;
+    conv_winograd *wino; /* forward and backward-to-input by Winograd (then fwd/bwd above are unused) */
     int weight_grads; /* options->weight_grads: wgrad and its kernels are set */
     conv_wgrad wgrad;
     cl_kernel wg_prepare, wg_dzt, wg_gemm, wg_pointwise, wg_dpad, wg_dw, wg_db, wg_reduce;
@@ -116,6 +131,24 @@ struct movl_conv_plan {
 /* Checks shared by the launchers (conv.c, conv_wgrad.c): 1 if fine, else 0 with err set (op names the call). */
 int conv_check_batch(const movl_conv_plan *p, int batch, const char *op, char *err);
 int conv_check_workspace(const movl_conv_plan *p, cl_mem workspace, const char *op, char *err);
+
+/* The direct forward (no bias, no activation) and backward-to-input with the
+ * source, the result and the workspace starting at float offsets (the
+ * Winograd path runs its inner plan over parts of its own workspace). */
+int conv_forward_at(const movl_conv_plan *p, int batch, cl_mem x, int x_at, cl_mem y, int y_at, cl_mem ws, int ws_at,
+                    char *err);
+int conv_backward_at(const movl_conv_plan *p, int batch, cl_mem dy, int dy_at, cl_mem dx, int dx_at, cl_mem ws,
+                     int ws_at, char *err);
+
+/* Winograd (conv_winograd.c): whether options o pick it for d on this device
+ * type; its plan (into p->wino; p->desc set), weights, launches, release. */
+int conv_winograd_wanted(int is_cpu, const movl_conv_options *o, const movl_conv_desc *d);
+int conv_winograd_create(movl_conv_plan *p, const movl_conv_options *o, char *err);
+int conv_winograd_set_weights(movl_conv_plan *p, cl_mem w, char *err);
+int conv_winograd_forward(const movl_conv_plan *p, int batch, cl_mem x, cl_mem bias, movl_act act, cl_mem y,
+                          cl_mem ws, char *err);
+int conv_winograd_backward(const movl_conv_plan *p, int batch, cl_mem dy, cl_mem dx, cl_mem ws, char *err);
+void conv_winograd_free(conv_winograd *w);
 
 /* Builds the weight gradient's kernels into p (at plan creation, when asked for). */
 int conv_wgrad_kernels(movl_conv_plan *p, char *err);

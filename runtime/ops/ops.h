@@ -15,6 +15,9 @@ typedef enum { MOVL_CONV_VARIANT_AUTO = 0, MOVL_CONV_VARIANT_CPU, MOVL_CONV_VARI
 /* What the lanes of the CPU kernel's vectors hold: consecutive output
  * positions of one image, or one position of consecutive images (small planes). */
 typedef enum { MOVL_CONV_LANES_AUTO, MOVL_CONV_LANES_POSITIONS, MOVL_CONV_LANES_IMAGES } movl_conv_lanes;
+/* Winograd F(2x2, 3x3) for 3x3 stride-1 ungrouped convs: auto (CPUs, shapes where it pays), on (every
+ * such shape, any device), off. Its sums differ from the direct kernel's by rounding only. */
+typedef enum { MOVL_CONV_WINOGRAD_AUTO, MOVL_CONV_WINOGRAD_ON, MOVL_CONV_WINOGRAD_OFF } movl_conv_winograd;
 
 typedef struct movl_conv_options {
     movl_conv_variant variant; /* kernel family; auto: by device type */
@@ -23,10 +26,11 @@ typedef struct movl_conv_options {
     int weight_grads; /* 1: also plan movl_conv_backward_weights (kernels, workspace) */
     int vw;           /* lanes of the CPU kernel's vectors (8 or 16); 0: the device's preferred width */
     movl_conv_lanes lanes; /* what the CPU kernel's lanes hold; auto: by shape */
+    movl_conv_winograd winograd;
 } movl_conv_options;
 /* The options from the environment, read once at encoder load: MOVL_CONV_VARIANT=cpu|gpu,
  * MOVL_CONV_TILE=MT,TC, MOVL_CONV_VW=8|16, MOVL_CONV_LANES=positions|images,
- * MOVL_CONV_PREP_LIMIT=bytes (unset or malformed: automatic). */
+ * MOVL_CONV_WINOGRAD=on|off, MOVL_CONV_PREP_LIMIT=bytes (unset or malformed: automatic). */
 void movl_conv_options_from_env(movl_conv_options *o);
 
 /* A convolution of shape d (d->n = the largest batch it will run) planned on dev:

@@ -20,10 +20,20 @@
  * (MOVL_CONV_LANES=images) and the vector width the device would not get
  * (MOVL_CONV_VW: 8 where it prefers 16, else 16), so both widths run on every
  * machine; it must equal "cpu" bit for bit. The weight gradient runs it too
- * (the other width; checked against the reference like the others). */
-static const char *const variants[] = {"cpu", "gpu", "cpu-images"};
-#define FWD_BWD_VARIANTS 3
+ * (the other width; checked against the reference like the others).
+ * winograd: F(2x2, 3x3) forced (MOVL_CONV_WINOGRAD=on, CPU kernel inside) on
+ * the shapes it serves (3x3, stride 1, one group), forward and backward; the
+ * others run with it off, so "cpu" is always the direct kernel. */
+static const char *const variants[] = {"cpu", "gpu", "cpu-images", "winograd"};
+#define FWD_BWD_VARIANTS 4
+#define WGRAD_VARIANTS 3 /* the weight gradient has no Winograd path */
 #define CPU_IMAGES 2
+#define WINOGRAD 3
+
+static int winograd_serves(const movl_conv_desc *d) { return d->k == 3 && d->stride == 1 && d->groups == 1; }
+
+/* Variant v runs on case d (winograd: only where it applies). */
+static int variant_runs(int v, const movl_conv_desc *d) { return v != WINOGRAD || winograd_serves(d); }
 
 typedef struct conv_data {
     movl_device *dev;
@@ -95,8 +105,9 @@ static void conv_variant_begin(op_run *r, conv_data *s, const char *variant)
     const conv_row *c = s->c;
     const movl_conv_desc *d = &s->d;
     conv_label(r, s, variant);
-    int images = !strcmp(variant, "cpu-images");
-    setenv("MOVL_CONV_VARIANT", images ? "cpu" : variant, 1);
+    int images = !strcmp(variant, "cpu-images"), wino = !strcmp(variant, "winograd");
+    setenv("MOVL_CONV_VARIANT", images || wino ? "cpu" : variant, 1);
+    setenv("MOVL_CONV_WINOGRAD", wino ? "on" : "off", 1);
     if (images) {
         setenv("MOVL_CONV_LANES", "images", 1);
         setenv("MOVL_CONV_VW", movl_preferred_float_width(r->dev) >= 16 ? "8" : "16", 1);
@@ -126,6 +137,7 @@ static void conv_variant_end(conv_data *s)
     unsetenv("MOVL_CONV_VARIANT");
     unsetenv("MOVL_CONV_LANES");
     unsetenv("MOVL_CONV_VW");
+    unsetenv("MOVL_CONV_WINOGRAD");
     unsetenv("MOVL_CONV_PREP_LIMIT");
 }
 
@@ -218,6 +230,8 @@ void run_conv_forward(op_run *r, const void *row)
     }
     float *y_cpu = NULL;
     for (int v = 0; v < FWD_BWD_VARIANTS; v++) {
+        if (!variant_runs(v, &s.d))
+            continue;
         char err[MOVL_ERRLEN] = "";
         conv_variant_begin(r, &s, variants[v]);
         if (r->perf)
@@ -277,8 +291,10 @@ void run_conv_backward_input(op_run *r, const void *row)
         dxref = malloc(s.nx * sizeof *dxref + 1);
         r->op->ref.conv_backward_input(&s.d, s.wd, s.dyd, dxref);
     }
-    float *dx[FWD_BWD_VARIANTS] = {NULL, NULL, NULL};
+    float *dx[FWD_BWD_VARIANTS] = {NULL, NULL, NULL, NULL};
     for (int v = 0; v < FWD_BWD_VARIANTS; v++) {
+        if (!variant_runs(v, &s.d))
+            continue;
         char err[MOVL_ERRLEN] = "";
         conv_variant_begin(r, &s, variants[v]);
         if (r->perf)
@@ -311,7 +327,7 @@ void run_conv_backward_input(op_run *r, const void *row)
                 scale = fmax(scale, fabs(dx[v][i]));
         conv_loss l = {&s, malloc((size_t)s.d.cout * s.d.oh * s.d.ow * sizeof(double) + 1)};
         /* L is linear in x: in double the differences agree closely */
-        fd_probe p = {conv_loss_of, &l, s.xd, s.nx, {dx[0], dx[1]}, {"dx [cpu]", "dx [gpu]"},
+        fd_probe p = {conv_loss_of, &l, s.xd, s.nx, {dx[0], dx[1], dx[WINOGRAD]}, {"dx [cpu]", "dx [gpu]", "dx [winograd]"},
                       1e-3, 1e-2 * scale + 1e-30, 6, 6, NULL};
         conv_label(r, &s, NULL);
         check_fd(r, &p);
@@ -420,8 +436,8 @@ void run_conv_backward_weights(op_run *r, const void *row)
         }
     }
     /* cpu-images: for the weight gradient, the other vector width (its lanes always hold channels) */
-    float *dw[FWD_BWD_VARIANTS] = {NULL, NULL, NULL}, *db[FWD_BWD_VARIANTS] = {NULL, NULL, NULL};
-    for (int v = 0; v < FWD_BWD_VARIANTS; v++) {
+    float *dw[WGRAD_VARIANTS] = {NULL, NULL, NULL}, *db[WGRAD_VARIANTS] = {NULL, NULL, NULL};
+    for (int v = 0; v < WGRAD_VARIANTS; v++) {
         char err[MOVL_ERRLEN] = "";
         conv_variant_begin(r, &s, variants[v]);
         if (r->perf)
@@ -469,7 +485,7 @@ void run_conv_backward_weights(op_run *r, const void *row)
         }
         free(l.y);
     }
-    for (int v = 0; v < FWD_BWD_VARIANTS; v++) {
+    for (int v = 0; v < WGRAD_VARIANTS; v++) {
         free(dw[v]);
         free(db[v]);
     }

@@ -111,7 +111,7 @@ void check_canaries(op_run *r, test_guarded *const *g, int n, const char *what);
  * them, passing over those skip() refuses (kinks, ties); checks the worst
  * error of each gradient against the op's fd_error, and that some point
  * was checked. */
-#define FD_MAX_GRADS 2
+#define FD_MAX_GRADS 3
 typedef struct fd_probe {
     double (*loss)(void *ctx, size_t i);
     void *ctx;
