@@ -13,7 +13,9 @@
 #    config.ini with a step trace, the loss falls (mean of the last 3 steps
 #    below the first 3) and the run reproduces the study's val AUC; and its val
 #    AUC is above the LP floor: the study's own lp run on the same data;
-#  - a second invocation finishes without training anything again (resume).
+#  - a second invocation finishes without training anything again (resume);
+#  - --snapshot copies every finished run's summary and config but no weights,
+#    and the study continued from that copy trains nothing and prints the same table.
 # Usage: study_test.sh PATH/TO/movl   (from the repository root)
 set -u
 movl=$1
@@ -156,6 +158,17 @@ MOVL=$movl tools/paper_study.sh --small --out "$study" >"$tmp/again.out" 2>&1 &&
 after=$(find "$study" -name summary.json -newer "$tmp/mark" | wc -l)
 [ "$before" -gt 50 ] && [ "$after" = 0 ] && ok || bad "resume: $before summaries, $after rewritten (expected none)"
 cmp -s "$study/table.md" "$tmp/table1.md" && ok || bad "resume: the table changed"
+
+echo "== snapshot: a study continued from its light copy (no weights or checkpoints)"
+tools/paper_study.sh --out "$study" --snapshot "$tmp/snap" >"$tmp/snap.out" 2>&1 && ok || bad "snapshot failed: $(tail -2 "$tmp/snap.out")"
+n_snap=$(find "$tmp/snap" -name summary.json | wc -l)
+n_heavy=$(find "$tmp/snap" -name '*.safetensors' -o -name '*.png' | wc -l)
+[ "$n_snap" = "$before" ] && [ "$n_heavy" = 0 ] && ok || bad "snapshot: $n_snap of $before summaries, $n_heavy weight/picture files"
+touch "$tmp/mark2"
+MOVL=$movl tools/paper_study.sh --small --out "$tmp/snap" >"$tmp/cont.out" 2>&1 && ok || bad "continuing from the snapshot failed: $(tail -2 "$tmp/cont.out")"
+retrained=$(find "$tmp/snap" -name summary.json -newer "$tmp/mark2" | wc -l)
+[ "$retrained" = 0 ] && ok || bad "continuing from the snapshot retrained $retrained runs (expected none)"
+cmp -s "$tmp/snap/table.md" "$tmp/table1.md" && ok || bad "the snapshot's table differs from the study's"
 
 echo "== bad input"
 expect 2 "unknown argument '--bogus'" tools/paper_study.sh --bogus

@@ -24,19 +24,26 @@
 # --small: the CI version (tests/study_test.sh): 64 training and 64 val/test
 # images, 1 epoch of batches of 8 (2 LP epochs), two corruptions, seed 1 only, two points per
 # tuning sweep, no 128 px runs; a few minutes on 2 cores.
+# --snapshot DEST: copy what the table and a continuation need of the study in
+# DIR (every summary.json, config.ini, CSV, Markdown and sweep.ini, and
+# study.log; no weights, checkpoints or pictures) to DEST, and exit. Copied
+# back into a study folder, the finished points count as done, so a long study
+# can move between machines or sessions; run it from the same checkout path
+# and commit so that every run shares one code version and data path.
 # MOVL=path/to/movl overrides build/movl. Run from anywhere; paths are the repository's.
 set -euo pipefail
 
 usage() {
-  echo "usage: tools/paper_study.sh [--small] [--out DIR]" >&2
+  echo "usage: tools/paper_study.sh [--small] [--out DIR] [--snapshot DEST]" >&2
   exit 2
 }
-small=0 out=
+small=0 out= snapshot=
 while [ $# -gt 0 ]; do
   case $1 in
     --small) small=1 ;;
     --out) [ $# -ge 2 ] || usage; out=$2; shift ;;
-    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+    --snapshot) [ $# -ge 2 ] || usage; snapshot=$2; shift ;;
+    -h | --help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "tools/paper_study.sh: unknown argument '$1'" >&2; usage ;;
   esac
   shift
@@ -44,6 +51,15 @@ done
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [ -n "$out" ] || out=$root/runs/$([ $small = 1 ] && echo paper_small || echo paper_study)
+if [ -n "$snapshot" ]; then
+  [ -d "$out" ] || { echo "tools/paper_study.sh: no study folder $out" >&2; exit 2; }
+  mkdir -p "$snapshot"
+  dest=$(cd "$snapshot" && pwd)
+  (cd "$out" && find . -type f \( -name summary.json -o -name config.ini -o -name '*.csv' -o -name '*.md' \
+      -o -name sweep.ini -o -name study.log \) -print0 | xargs -0 -r cp --parents -t "$dest")
+  echo "study snapshot: $(find "$snapshot" -name summary.json | wc -l) finished runs of $out in $snapshot"
+  exit 0
+fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 movl=${MOVL:-$root/build/movl}
