@@ -50,53 +50,33 @@ __kernel void wino_weights(__global const float *w, __global float *u, int K, in
     }
 }
 
-/* Lanes j of p[j] for lo <= j < hi, else 0 (nothing outside that range is read). */
-inline float8 load8_in(__global const float *p, int lo, int hi)
-{
-    if (lo <= 0 && hi >= 8)
-        return vload8(0, p);
-    float t[8];
-    for (int j = 0; j < 8; j++)
-        t[j] = (j >= lo && j < hi) ? p[j] : 0.0f;
-    return vload8(0, t);
-}
-
-inline float16 load16_in(__global const float *p, int lo, int hi)
-{
-    if (lo <= 0 && hi >= 16)
-        return vload16(0, p);
-    float t[16];
-    for (int j = 0; j < 16; j++)
-        t[j] = (j >= lo && j < hi) ? p[j] : 0.0f;
-    return vload16(0, t);
-}
-
-/* p[j] = v[j] for lo <= j < hi only. */
-inline void store8_in(float8 v, __global float *p, int lo, int hi)
-{
-    if (lo <= 0 && hi >= 8) {
-        vstore8(v, 0, p);
-        return;
+/* load_in_N(p, lo, hi): lanes j of p[j] for lo <= j < hi, else 0 (nothing
+ * outside that range is read); store_in_N(v, p, lo, hi): p[j] = v[j] there only.
+ * Whole vectors where the range covers them; N = 8 and 16. */
+#define LANES_IN(N)                                                                                                \
+    inline float##N load_in_##N(__global const float *p, int lo, int hi)                                         \
+    {                                                                                                              \
+        if (lo <= 0 && hi >= N)                                                                                    \
+            return vload##N(0, p);                                                                                 \
+        float t[N];                                                                                                \
+        for (int j = 0; j < N; j++)                                                                                \
+            t[j] = (j >= lo && j < hi) ? p[j] : 0.0f;                                                              \
+        return vload##N(0, t);                                                                                     \
+    }                                                                                                              \
+    inline void store_in_##N(float##N v, __global float *p, int lo, int hi)                                       \
+    {                                                                                                              \
+        if (lo <= 0 && hi >= N) {                                                                                  \
+            vstore##N(v, 0, p);                                                                                    \
+            return;                                                                                                \
+        }                                                                                                          \
+        float t[N];                                                                                                \
+        vstore##N(v, 0, t);                                                                                        \
+        for (int j = 0; j < N; j++)                                                                                \
+            if (j >= lo && j < hi)                                                                                 \
+                p[j] = t[j];                                                                                       \
     }
-    float t[8];
-    vstore8(v, 0, t);
-    for (int j = 0; j < 8; j++)
-        if (j >= lo && j < hi)
-            p[j] = t[j];
-}
-
-inline void store16_in(float16 v, __global float *p, int lo, int hi)
-{
-    if (lo <= 0 && hi >= 16) {
-        vstore16(v, 0, p);
-        return;
-    }
-    float t[16];
-    vstore16(v, 0, t);
-    for (int j = 0; j < 16; j++)
-        if (j >= lo && j < hi)
-            p[j] = t[j];
-}
+LANES_IN(8)
+LANES_IN(16)
 
 /* Lanes (a0, b0, a1, b1, ...): the two output columns of 8 tiles in row order. */
 inline float16 interleave(float8 a, float8 b)
@@ -131,8 +111,8 @@ __kernel void wino_input(__global const float *x, int x_off, int C, int H, int W
         float16 a = (float16)(0.0f), a2 = (float16)(0.0f);
         if (iy >= 0 && iy < H) {
             __global const float *row = xp + iy * W + base;
-            a = load16_in(row, -base, W - base);
-            a2 = load16_in(row + 2, -base - 2, W - base - 2);
+            a = load_in_16(row, -base, W - base);
+            a2 = load_in_16(row + 2, -base - 2, W - base - 2);
         }
         d[r][0] = a.even;
         d[r][1] = a.odd;
@@ -149,10 +129,10 @@ __kernel void wino_input(__global const float *x, int x_off, int C, int H, int W
     int tiles = th * tw, es = C * tiles, nt = tw - tx0;
     __global float *vp = v + v_off + (n * 16 * C + c) * tiles + ty * tw + tx0;
     for (int r = 0; r < 4; r++) { /* (B^T d) B */
-        store8_in(b[r][0] - b[r][2], vp + (r * 4 + 0) * es, 0, nt);
-        store8_in(b[r][1] + b[r][2], vp + (r * 4 + 1) * es, 0, nt);
-        store8_in(b[r][2] - b[r][1], vp + (r * 4 + 2) * es, 0, nt);
-        store8_in(b[r][1] - b[r][3], vp + (r * 4 + 3) * es, 0, nt);
+        store_in_8(b[r][0] - b[r][2], vp + (r * 4 + 0) * es, 0, nt);
+        store_in_8(b[r][1] + b[r][2], vp + (r * 4 + 1) * es, 0, nt);
+        store_in_8(b[r][2] - b[r][1], vp + (r * 4 + 2) * es, 0, nt);
+        store_in_8(b[r][1] - b[r][3], vp + (r * 4 + 3) * es, 0, nt);
     }
 }
 
@@ -169,8 +149,8 @@ __kernel void wino_output(__global const float *m, int m_off, int K, int th, int
     __global const float *mp = m + m_off + (n * 16 * K + k) * tiles + ty * tw + tx0;
     float8 a[2][4]; /* A^T M */
     for (int s = 0; s < 4; s++) {
-        float8 m0 = load8_in(mp + s * es, 0, nt), m1 = load8_in(mp + (4 + s) * es, 0, nt);
-        float8 m2 = load8_in(mp + (8 + s) * es, 0, nt), m3 = load8_in(mp + (12 + s) * es, 0, nt);
+        float8 m0 = load_in_8(mp + s * es, 0, nt), m1 = load_in_8(mp + (4 + s) * es, 0, nt);
+        float8 m2 = load_in_8(mp + (8 + s) * es, 0, nt), m3 = load_in_8(mp + (12 + s) * es, 0, nt);
         a[0][s] = m0 + m1 + m2;
         a[1][s] = m1 - m2 - m3;
     }
@@ -181,7 +161,7 @@ __kernel void wino_output(__global const float *m, int m_off, int K, int th, int
         if (oy >= oh)
             break;
         float8 o0 = a[r][0] + a[r][1] + a[r][2], o1 = a[r][1] - a[r][2] - a[r][3];
-        store16_in(act_apply_float16(interleave(o0, o1) + bv, act), yp + oy * ow, 0, ow - 2 * tx0);
+        store_in_16(act_apply_float16(interleave(o0, o1) + bv, act), yp + oy * ow, 0, ow - 2 * tx0);
     }
 }
 
@@ -199,7 +179,7 @@ __kernel void wino_output_adjoint(__global const float *dy, int dy_off, int K, i
     float8 g[2][2];
     for (int r = 0; r < 2; r++) {
         int oy = 2 * ty + r;
-        float16 row = oy < oh ? load16_in(gp + oy * ow, 0, ow - 2 * tx0) : (float16)(0.0f);
+        float16 row = oy < oh ? load_in_16(gp + oy * ow, 0, ow - 2 * tx0) : (float16)(0.0f);
         g[r][0] = row.even;
         g[r][1] = row.odd;
     }
@@ -213,10 +193,10 @@ __kernel void wino_output_adjoint(__global const float *dy, int dy_off, int K, i
     int tiles = th * tw, es = K * tiles, nt = tw - tx0;
     __global float *mp = dm + dm_off + (n * 16 * K + k) * tiles + ty * tw + tx0;
     for (int r = 0; r < 4; r++) { /* (A g) A^T */
-        store8_in(a[r][0], mp + (r * 4 + 0) * es, 0, nt);
-        store8_in(a[r][0] + a[r][1], mp + (r * 4 + 1) * es, 0, nt);
-        store8_in(a[r][0] - a[r][1], mp + (r * 4 + 2) * es, 0, nt);
-        store8_in(-a[r][1], mp + (r * 4 + 3) * es, 0, nt);
+        store_in_8(a[r][0], mp + (r * 4 + 0) * es, 0, nt);
+        store_in_8(a[r][0] + a[r][1], mp + (r * 4 + 1) * es, 0, nt);
+        store_in_8(a[r][0] - a[r][1], mp + (r * 4 + 2) * es, 0, nt);
+        store_in_8(-a[r][1], mp + (r * 4 + 3) * es, 0, nt);
     }
 }
 
@@ -245,8 +225,8 @@ __kernel void wino_input_adjoint(__global const float *dv, int dv_off, int C, in
         for (int r = 0; r < 4; r++)
             for (int s = 0; s < 4; s++) {
                 __global const float *ep = rowp + (r * 4 + s) * es;
-                cur[r][s] = load8_in(ep, 0, tw - p0);
-                prev[r][s] = load8_in(ep - 1, 1 - p0, tw - p0 + 1);
+                cur[r][s] = load_in_8(ep, 0, tw - p0);
+                prev[r][s] = load_in_8(ep - 1, 1 - p0, tw - p0 + 1);
             }
         for (int a = 0; a < 2; a++) {
             int r = 2 * dyi + a; /* row r of B X: X0; X1 - X2 + X3; -X0 + X1 + X2; -X3 */
@@ -267,6 +247,6 @@ __kernel void wino_input_adjoint(__global const float *dv, int dv_off, int C, in
     for (int a = 0; a < 2; a++) {
         int iy = 2 * q + a - pad_t;
         if (iy >= 0 && iy < H)
-            store16_in(interleave(acc[a][0], acc[a][1]), xp + iy * W, -ix0, W - ix0);
+            store_in_16(interleave(acc[a][0], acc[a][1]), xp + iy * W, -ix0, W - ix0);
     }
 }

@@ -184,6 +184,26 @@ static cl_kernel prepare_batch_kernel(movl_device *dev, int vw, char *err)
     return movl_kernel_with_options(dev, "conv_batch", &o, "conv_prepare_batch", err);
 }
 
+/* The direct path's kernels and its packed-weight buffer (both directions): 1 if built, else 0 with err set. */
+static int direct_kernels(movl_conv_plan *p, char *err)
+{
+    movl_device *dev = p->dev;
+    p->weight_bytes = (p->fwd.w_floats + p->bwd.w_floats) * sizeof(float);
+    int ok = (p->pack = movl_kernel(dev, "conv", "", "conv_pack", err)) &&
+             (p->prepare = movl_kernel(dev, "conv", "", "conv_prepare", err)) &&
+             (p->col2im = movl_kernel(dev, "conv", "", "conv_col2im", err)) &&
+             (!p->fwd.batch_lanes || (p->fwd_prepare_batch = prepare_batch_kernel(dev, p->fwd.tile.vw, err))) &&
+             (!p->bwd.batch_lanes || (p->bwd_prepare_batch = prepare_batch_kernel(dev, p->bwd.tile.vw, err))) &&
+             (p->fwd_pass = pass_kernel(dev, &p->fwd, &p->fwd.pass[0], err));
+    for (int i = 0; ok && i < p->bwd.npass; i++)
+        ok = (p->bwd_pass[i] = pass_kernel(dev, &p->bwd, &p->bwd.pass[i], err)) != NULL;
+    /* Zeroed once from the host so that every float is defined, the alignment gaps between passes too:
+     * cleared with clEnqueueFillBuffer instead, oclgrind reports uninitialised weight reads in conv_tile
+     * (results were right either way; the old per-launch packing went to a host-written workspace). */
+    return ok && (p->weights = movl_buffer(dev, p->weight_bytes, err)) != NULL &&
+           upload_zeros(dev, p->weights, p->weight_bytes, err) == MOVL_OK;
+}
+
 int movl_conv_plan_create(movl_device *dev, const movl_conv_desc *d, const movl_conv_options *o, movl_conv_plan **out,
                           char *err)
 {
@@ -217,40 +237,17 @@ int movl_conv_plan_create(movl_device *dev, const movl_conv_desc *d, const movl_
         if (p->wgrad.floats > ws)
             ws = p->wgrad.floats;
     }
-    int ok = 1;
+    int ok;
     if (conv_winograd_wanted(dev->info.is_cpu, o, d)) {
-        if (conv_winograd_create(p, o, err)) {
-            movl_conv_plan_free(p);
-            return MOVL_ERR_RUN;
-        }
-        if (p->wino->floats > ws)
+        ok = conv_winograd_create(p, o, err) == MOVL_OK;
+        if (ok && p->wino->floats > ws)
             ws = p->wino->floats;
-        p->workspace_bytes = ws * sizeof(float);
-        if (p->weight_grads && conv_wgrad_kernels(p, err)) {
-            movl_conv_plan_free(p);
-            return MOVL_ERR_RUN;
-        }
-        *out = p;
-        return MOVL_OK;
+    } else {
+        ok = direct_kernels(p, err);
     }
     p->workspace_bytes = ws * sizeof(float);
-    p->weight_bytes = (p->fwd.w_floats + p->bwd.w_floats) * sizeof(float);
-    ok = (p->pack = movl_kernel(dev, "conv", "", "conv_pack", err)) &&
-             (p->prepare = movl_kernel(dev, "conv", "", "conv_prepare", err)) &&
-             (p->col2im = movl_kernel(dev, "conv", "", "conv_col2im", err)) &&
-             (!p->fwd.batch_lanes || (p->fwd_prepare_batch = prepare_batch_kernel(dev, p->fwd.tile.vw, err))) &&
-             (!p->bwd.batch_lanes || (p->bwd_prepare_batch = prepare_batch_kernel(dev, p->bwd.tile.vw, err))) &&
-             (p->fwd_pass = pass_kernel(dev, &p->fwd, &p->fwd.pass[0], err));
-    for (int i = 0; ok && i < p->bwd.npass; i++)
-        ok = (p->bwd_pass[i] = pass_kernel(dev, &p->bwd, &p->bwd.pass[i], err)) != NULL;
     if (ok && p->weight_grads)
         ok = conv_wgrad_kernels(p, err) == MOVL_OK;
-    /* Zeroed once from the host so that every float is defined, the alignment gaps between passes too:
-     * cleared with clEnqueueFillBuffer instead, oclgrind reports uninitialised weight reads in conv_tile
-     * (results were right either way; the old per-launch packing went to a host-written workspace). */
-    if (ok)
-        ok = (p->weights = movl_buffer(dev, p->weight_bytes, err)) != NULL &&
-             upload_zeros(dev, p->weights, p->weight_bytes, err) == MOVL_OK;
     if (!ok) {
         movl_conv_plan_free(p);
         return MOVL_ERR_RUN;

@@ -104,6 +104,7 @@ void conv_plan_wgrad(int is_cpu, const movl_conv_options *o, const movl_conv_des
 typedef struct conv_winograd {
     int th, tw;           /* 2x2 output tiles per image: rows, columns */
     int qh, qw;           /* 2x2 blocks of padded input the backward's gather covers */
+    int tile_items, gather_items; /* work-items per plane: rows of th x tw tiles and of qh x qw blocks, 8 a work-item */
     int chunk;            /* images per chunk of V and M */
     movl_conv_plan *gemm; /* the grouped 1x1 conv over th x tw planes, 16C -> 16K channels */
     cl_mem u;             /* transformed weights, the inner plan's [16K][C][1][1] */

@@ -26,6 +26,8 @@
 #define WINO_MIN_SIDE 6
 /* Bytes of V and M per chunk of images (a few images at a time stay in the last-level cache on CPUs). */
 #define WINO_CHUNK_LIMIT (16u << 20)
+/* Tiles (transforms) or 2x2 blocks (the gather) per work-item: the float8 lanes of cl/conv_winograd.cl. */
+#define WINO_LANES 8
 /* Keeps offsets in int range (the kernels index with int). */
 #define WINO_MAX_FLOATS ((size_t)1 << 30)
 
@@ -56,6 +58,8 @@ int conv_winograd_create(movl_conv_plan *p, const movl_conv_options *o, char *er
     w->tw = (d->ow + 1) / 2;
     w->qh = (d->h + d->pad_t + 1) / 2;
     w->qw = (d->w + d->pad_l + 1) / 2;
+    w->tile_items = w->th * ((w->tw + WINO_LANES - 1) / WINO_LANES);
+    w->gather_items = w->qh * ((w->qw + WINO_LANES - 1) / WINO_LANES);
     size_t tiles = (size_t)w->th * w->tw, v_n = 16 * (size_t)d->cin * tiles, m_n = 16 * (size_t)d->cout * tiles;
     size_t limit = o->prep_limit > 0 ? o->prep_limit : WINO_CHUNK_LIMIT;
     size_t fit = limit / ((v_n + m_n) * sizeof(float));
@@ -97,21 +101,20 @@ void conv_winograd_free(conv_winograd *w)
     free(w);
 }
 
-int conv_winograd_set_weights(movl_conv_plan *p, cl_mem wts, char *err)
-{
-    conv_winograd *w = p->wino;
-    int K = p->desc.cout, C = p->desc.cin;
-    size_t items = (size_t)K * C, local = 64;
-    if (movl_set_args(w->weights, err, MOVL_ARG(wts), MOVL_ARG(w->u), MOVL_ARG(K), MOVL_ARG(C), MOVL_ARGS_END) ||
-        movl_launch(p->dev, w->weights, 1, &items, &local, err))
-        return MOVL_ERR_RUN;
-    return movl_conv_plan_set_weights(w->gemm, w->u, err);
-}
-
 static int enqueue(const movl_conv_plan *p, cl_kernel k, int count, char *err)
 {
     size_t items = (size_t)count, local = 64;
     return movl_launch(p->dev, k, 1, &items, &local, err);
+}
+
+int conv_winograd_set_weights(movl_conv_plan *p, cl_mem wts, char *err)
+{
+    conv_winograd *w = p->wino;
+    int K = p->desc.cout, C = p->desc.cin;
+    if (movl_set_args(w->weights, err, MOVL_ARG(wts), MOVL_ARG(w->u), MOVL_ARG(K), MOVL_ARG(C), MOVL_ARGS_END) ||
+        enqueue(p, w->weights, K * C, err))
+        return MOVL_ERR_RUN;
+    return movl_conv_plan_set_weights(w->gemm, w->u, err);
 }
 
 int conv_winograd_forward(const movl_conv_plan *p, int batch, cl_mem x, cl_mem bias, movl_act act, cl_mem y,
@@ -124,8 +127,7 @@ int conv_winograd_forward(const movl_conv_plan *p, int batch, cl_mem x, cl_mem b
     for (int n0 = 0; n0 < batch; n0 += w->chunk) {
         int nb = batch - n0 < w->chunk ? batch - n0 : w->chunk;
         int x_off = n0 * d->cin * d->h * d->w, y_off = n0 * d->cout * d->oh * d->ow;
-        int rows = w->th * ((w->tw + 7) / 8); /* blocks of 8 tiles per plane */
-        int in_count = nb * d->cin * rows, out_count = nb * d->cout * rows;
+        int in_count = nb * d->cin * w->tile_items, out_count = nb * d->cout * w->tile_items;
         if (movl_set_args(w->input, err, MOVL_ARG(x), MOVL_ARG(x_off), MOVL_ARG(d->cin), MOVL_ARG(d->h),
                           MOVL_ARG(d->w), MOVL_ARG(d->pad_t), MOVL_ARG(d->pad_l), MOVL_ARG(ws), MOVL_ARG(v_at),
                           MOVL_ARG(w->th), MOVL_ARG(w->tw), MOVL_ARG(in_count), MOVL_ARGS_END) ||
@@ -148,8 +150,7 @@ int conv_winograd_backward(const movl_conv_plan *p, int batch, cl_mem dy, cl_mem
     for (int n0 = 0; n0 < batch; n0 += w->chunk) {
         int nb = batch - n0 < w->chunk ? batch - n0 : w->chunk;
         int dx_off = n0 * d->cin * d->h * d->w, dy_off = n0 * d->cout * d->oh * d->ow;
-        int adj_count = nb * d->cout * w->th * ((w->tw + 7) / 8);
-        int gather_count = nb * d->cin * w->qh * ((w->qw + 7) / 8);
+        int adj_count = nb * d->cout * w->tile_items, gather_count = nb * d->cin * w->gather_items;
         if (movl_set_args(w->output_adjoint, err, MOVL_ARG(dy), MOVL_ARG(dy_off), MOVL_ARG(d->cout), MOVL_ARG(d->oh),
                           MOVL_ARG(d->ow), MOVL_ARG(ws), MOVL_ARG(m_at), MOVL_ARG(w->th), MOVL_ARG(w->tw),
                           MOVL_ARG(adj_count), MOVL_ARGS_END) ||
