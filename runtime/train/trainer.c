@@ -423,6 +423,10 @@ fail:
     return rc;
 }
 
+/* A run or device error after a stop was asked for: PoCL's compiler catches SIGINT/SIGTERM and fails the
+ * kernel build under way, so such an error is the stop's doing (movl_train_run). */
+static int failed_by_stop(int rc) { return stop_requested && (rc == MOVL_ERR_RUN || rc == MOVL_ERR_DEVICE); }
+
 int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, char *err)
 {
     trainer t;
@@ -440,7 +444,7 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
      * catches SIGINT/SIGTERM itself, deletes its temporary files and passes
      * the signal on, so the kernel build under way fails. The user asked to
      * stop: report that, not the build error it caused. */
-    int stopped_in_setup = stop_requested && (rc == MOVL_OK || rc == MOVL_ERR_RUN || rc == MOVL_ERR_DEVICE);
+    int stopped_in_setup = stop_requested && (rc == MOVL_OK || failed_by_stop(rc));
     if (stopped_in_setup)
         rc = MOVL_INTERRUPTED;
     t.timing.interval_start = movl_now();
@@ -466,7 +470,7 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
     /* The same after set-up: kernels built at their first use (the prompt's in the joint stage)
      * fail the same way when the stop lands in their build. The last checkpoint, if any, holds
      * everything before the failed step, so this is a stop like any other. */
-    if (stop_requested && (rc == MOVL_ERR_RUN || rc == MOVL_ERR_DEVICE))
+    if (failed_by_stop(rc))
         rc = MOVL_INTERRUPTED;
     if (rc == MOVL_INTERRUPTED && stopped_in_setup && !resume) {
         movl_set_error(err, "interrupted during set-up, before the first step (nothing to resume)");
