@@ -10,6 +10,10 @@
 #    pretrained values;
 #  - movl eval on the run reproduces summary.json's test metrics exactly (so
 #    eval loads the fine-tuned backbone, not the pretrained one);
+#  - resume on a device of another base-address alignment: the checkpoint of a
+#    run stopped mid-epoch, rewritten with the backbone's optimiser state laid
+#    out at other offsets (NaN in the gaps), resumes to a model.safetensors
+#    byte-identical to the uninterrupted run's; offsets lacking a tensor: exit 2;
 #  - bad input: a weights file without a batch-norm tensor, and an FF that does
 #    not fit the device's memory, fail with exit 2, one line naming the tensor /
 #    the MiB needed, and no run directory left.
@@ -110,6 +114,50 @@ if cmd == 'drop':  # IN OUT NAME: a copy of the safetensors file without tensor 
     text = json.dumps(out).encode()
     with open(a[1], 'wb') as f:
         f.write(struct.pack('<Q', len(text)) + text + b''.join(blobs))
+if cmd == 'realign':  # IN OUT ALIGN [DROP]: opt.backbone re-laid at offsets aligned to ALIGN floats (+ALIGN/2),
+    # NaN in the gaps, as a device of another alignment would write it (a tensor's offset dropped with DROP)
+    h, base = header(a[0])
+    data = open(a[0], 'rb').read()[base:]
+    meta = h['__metadata__']
+    offs = json.loads(meta['backbone_offsets'])
+    numel = {k: 1 for k in offs}
+    for k in offs:
+        for d in h['backbone.' + k]['shape']:
+            numel[k] *= d
+    st = tensor(a[0], 'opt.backbone')
+    n_old, align = len(st) // 2, int(a[2])
+    new, end = {}, 0
+    for k in sorted(offs, key=offs.get):
+        end = -(-end // align) * align + align // 2
+        new[k] = end
+        end += numel[k]
+    out_st = [float('nan')] * (2 * end)
+    for slot in range(2):
+        for k in offs:
+            out_st[slot * end + new[k]:slot * end + new[k] + numel[k]] = \
+                st[slot * n_old + offs[k]:slot * n_old + offs[k] + numel[k]]
+    if len(a) > 3:
+        del new[a[3]]
+    meta = dict(meta, backbone_offsets=json.dumps(new))
+    out, blobs, off = {'__metadata__': meta}, [], 0
+    for k, v in h.items():
+        if k == '__metadata__':
+            continue
+        if k == 'opt.backbone':
+            blob = struct.pack('<%df' % len(out_st), *out_st)
+            v = dict(v, shape=[len(out_st)])
+        else:
+            x, y = v['data_offsets']
+            blob = data[x:y]
+        blobs.append(blob)
+        out[k] = dict(v, data_offsets=[off, off + len(blob)])
+        off += len(blob)
+    text = json.dumps(out).encode()
+    with open(a[1], 'wb') as f:
+        f.write(struct.pack('<Q', len(text)) + text + b''.join(blobs))
+    moved = sum(new[k] != offs[k] for k in new)
+    print('    %d of %d tensors moved, %d -> %d floats per slot' % (moved, len(offs), n_old, end))
+    sys.exit(0 if moved > 0 else 1)
 if cmd == 'fits_batch':  # DEVICES_JSON: a Lite0 batch at 224 px that cannot fit the default device (0: none)
     d = [x for x in json.load(open(a[0]))['devices'] if x.get('default')][0]
     need_per_image = 26e6  # activations of one 224 px image in FF, measured (13.3 GB at batch 512)
@@ -131,6 +179,24 @@ if MOVL_TRACE="$tmp/trace" "$movl" train "$tmp/ff.ini" >"$tmp/ff.log" 2>&1; then
 else
   bad "ff run failed: $(tail -1 "$tmp/ff.log")"
 fi
+
+echo "== resume on a device of another alignment"
+# 20 steps in all (320 images, batch 32, 2 epochs); stop mid-epoch 1.
+out=$(MOVL_STOP_AFTER_STEPS=13 "$movl" train "$tmp/ff.ini" -s experiment.output_dir="$tmp/stop" 2>&1)
+[ $? = 130 ] && ok || bad "ff stopped after 13 steps: expected exit 130: $(tail -1 <<<"$out")"
+cp -r "$tmp/stop/ff" "$tmp/stop/bad"
+if check "checkpoint re-laid at 48-float alignment" h realign "$tmp/stop/ff/resume.safetensors" "$tmp/re.safetensors" 48; then
+  mv "$tmp/re.safetensors" "$tmp/stop/ff/resume.safetensors"
+  if "$movl" train --resume "$tmp/stop/ff" >"$tmp/resume.log" 2>&1; then
+    check "resumed at another alignment: model.safetensors byte-identical to the uninterrupted run" \
+      cmp -s "$tmp/runs/ff/model.safetensors" "$tmp/stop/ff/model.safetensors"
+  else
+    bad "resume at another alignment failed: $(tail -1 "$tmp/resume.log")"
+  fi
+fi
+h realign "$tmp/stop/bad/resume.safetensors" "$tmp/re.safetensors" 48 _conv_stem.weight >/dev/null &&
+  mv "$tmp/re.safetensors" "$tmp/stop/bad/resume.safetensors"
+expect 2 "resume.safetensors: metadata 'backbone_offsets' lacks tensor '_conv_stem.weight'" "$movl" train --resume "$tmp/stop/bad"
 
 echo "== bad input"
 h drop "$weights" "$tmp/nobn.safetensors" "_blocks.3._bn1.running_var"

@@ -471,6 +471,49 @@ static int read_progress(trainer *t, const movl_weights *w, const char *path, ch
     return best_valid;
 }
 
+/* The backbone's optimiser state ("opt.backbone": per-slot copies of the flat
+ * layout, Adam: m then v) into this device's layout. The writer's offsets
+ * (metadata "backbone_offsets") follow its device's base-address alignment, so
+ * a checkpoint written on another device has its tensors at other offsets and
+ * another total; each tensor's floats are moved from the writer's offset to
+ * ours, padding stays zero. */
+static int read_backbone_state(trainer *t, const movl_weights *w, const char *path, size_t k, float *st, char *err)
+{
+    const movl_tensor_info *info = movl_weights_find(w, "opt.backbone");
+    size_t n_cur = movl_encoder_param_floats(t->enc), slots = k / n_cur, n_file = info->numel / slots;
+    cJSON *offs = cJSON_Parse(movl_weights_metadata(w, "backbone_offsets"));
+    float *file = NULL;
+    int rc = MOVL_OK;
+    if (!cJSON_IsObject(offs) || info->numel % slots) {
+        movl_set_error(err, "%s: metadata 'backbone_offsets' is not an object of offsets, or 'opt.backbone' holds %zu "
+                       "floats (expected a multiple of %zu)", path, info->numel, slots);
+        rc = MOVL_ERR_INPUT;
+    } else if (!(file = malloc(sizeof(float) * info->numel))) {
+        movl_set_error(err, "out of host memory reading the backbone's optimiser state");
+        rc = MOVL_ERR_RUN;
+    } else {
+        rc = read_tensor(w, "opt.backbone", file, info->numel, err);
+    }
+    memset(st, 0, sizeof(float) * k);
+    for (int i = 0; rc == MOVL_OK && i < movl_encoder_tensor_count(t->enc); i++) {
+        movl_encoder_tensor ti;
+        movl_encoder_tensor_info(t->enc, i, &ti);
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(offs, ti.name);
+        double off = cJSON_IsNumber(o) ? o->valuedouble : -1;
+        if (!(off >= 0 && off == floor(off) && off + (double)ti.numel <= (double)n_file)) {
+            movl_set_error(err, "%s: metadata 'backbone_offsets' lacks tensor '%s' or puts it outside 'opt.backbone' "
+                           "(%zu floats per slot)", path, ti.name, n_file);
+            rc = MOVL_ERR_INPUT;
+            break;
+        }
+        for (size_t s = 0; s < slots; s++)
+            memcpy(st + s * n_cur + ti.offset, file + s * n_file + (size_t)off, sizeof(float) * ti.numel);
+    }
+    free(file);
+    cJSON_Delete(offs);
+    return rc;
+}
+
 int tr_load_resume(trainer *t, char *err)
 {
     char path[1400];
@@ -501,7 +544,12 @@ int tr_load_resume(trainer *t, char *err)
         if (!k || !movl_weights_find(w, opt_names[i]))
             continue;
         float *st = malloc(sizeof(float) * k);
-        rc = st ? read_tensor(w, opt_names[i], st, k, err) : MOVL_ERR_RUN;
+        if (!st)
+            rc = MOVL_ERR_RUN;
+        else if (opts[i] == &t->model.backbone_opt && movl_weights_metadata(w, "backbone_offsets"))
+            rc = read_backbone_state(t, w, path, k, st, err);
+        else
+            rc = read_tensor(w, opt_names[i], st, k, err);
         if (rc == MOVL_OK && movl_opt_state_upload(opts[i], st, err))
             rc = MOVL_ERR_RUN;
         free(st);
