@@ -13,6 +13,10 @@
 #    config.ini with a step trace, the loss falls (mean of the last 3 steps
 #    below the first 3) and the run reproduces the study's val AUC; and its val
 #    AUC is above the LP floor: the study's own lp run on the same data;
+#  - why.md (step 4): one table per factor (epochs, lambda, width, init) on
+#    BreastMNIST, two rows each, a 'kept start' count per row equal to the runs
+#    whose summary.json selected epoch 0; each factor's runs differ from the
+#    chosen MoVL in that key only;
 #  - a second invocation finishes without training anything again (resume);
 #  - --snapshot copies every finished run's summary and config but no weights,
 #    and the study continued from that copy trains nothing and prints the same table.
@@ -113,6 +117,45 @@ if cmd == 'used':  # STUDY: the final runs' config.ini hold the chosen values
             if got is None or float(got) != float(value):
                 print('    %s: %s = %s, chosen %s' % (run, key, got, value)); good = False
     sys.exit(0 if good else 1)
+if cmd == 'why':  # STUDY: why.md's factor tables against the runs in why/
+    study = a[0]
+    text = open(study + '/why.md').read()
+    parts = re.split(r'^## ', text, flags=re.M)[1:]
+    want = ['breastmnist: train.epochs', 'breastmnist: loss.lambda', 'breastmnist: prompt.size', 'breastmnist: head.init']
+    heads = [p.splitlines()[0] for p in parts]
+    good = heads == want
+    print('    sections: %s' % heads)
+    chosen = {}
+    for l in open(study + '/chosen.md'):
+        c = [x.strip() for x in l.strip().strip('|').split('|')]
+        if len(c) == 5 and c[0] == 'breastmnist' and '(movl_kl)' not in c[1]:
+            chosen[c[1]] = c[2]
+    def cfg(path):
+        sec, out = None, {}
+        for l in open(path):
+            l = l.strip()
+            if l.startswith('['): sec = l.strip('[]')
+            elif '=' in l and not l.startswith('#'):
+                k, v = [x.strip() for x in l.split('=', 1)]; out[sec + '.' + k] = v
+        return out
+    for name, part in zip(['epochs', 'lambda', 'width', 'init'], parts):
+        key = part.splitlines()[0].split(': ')[1]
+        rows = [l for l in part.splitlines() if l.startswith('| ') and not l.startswith('| ' + key)]
+        kept = re.search(r'^kept start:(.*)$', part, flags=re.M)
+        pts = list(csv.DictReader(open('%s/why/breastmnist/%s/points.csv' % (study, name))))
+        want_kept = {}
+        for p in pts:
+            s = json.load(open('%s/why/breastmnist/%s/%s/summary.json' % (study, name, p['name'])))
+            want_kept.setdefault(p[key], 0)
+            want_kept[p[key]] += s['selected']['epoch'] == 0
+            c = cfg('%s/why/breastmnist/%s/%s/config.ini' % (study, name, p['name']))
+            for k, v in chosen.items():  # every chosen value but the swept key's
+                if k != key and float(c[k]) != float(v):
+                    print('    %s %s: %s = %s, chosen %s' % (name, p['name'], k, c[k], v)); good = False
+        got = dict(re.findall(r' %s = ([^:]+): (\d+) of 1;' % re.escape(key), kept.group(1))) if kept else {}
+        if len(rows) != 2 or {k: int(v) for k, v in got.items()} != want_kept:
+            print('    %s: %d rows, kept %s, expected 2 rows, kept %s' % (name, len(rows), got, want_kept)); good = False
+    sys.exit(0 if good else 1)
 if cmd == 'loss_falls':  # TRACE: mean loss of the last 3 steps < mean of the first 3
     losses = [json.loads(l)['loss'] for l in open(a[0])]
     first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
@@ -137,6 +180,9 @@ grep -q '^### pneumoniamnist, 64 px' <<<"$(tail -40 "$tmp/study.out")" && ok || 
 echo "== the choices"
 check "chosen.md: each value has the best mean val AUC of its sweep" c chosen "$study"
 check "the final runs use the chosen values" c used "$study"
+
+echo "== why MoVL trails (step 4)"
+check "why.md: a table per factor, 'kept start' from the runs, one key changed" c why "$study"
 
 echo "== ff trains"
 ff=$(ls -d "$study"/runs/pneumoniamnist_64/ff/[0-9]*/ | head -1)

@@ -16,6 +16,11 @@
 #    each method's seeds are one sweep
 #    (DIR/runs/DATASET_SIZE/METHOD/).
 # 3. movl report --group over all of them: DIR/table.md (printed) and DIR/table.csv.
+# 4. Why MoVL trails FF: on BreastMNIST and RetinaMNIST (64 px), the chosen MoVL
+#    (feature_mse) with one thing changed at a time, 3 seeds, test split only:
+#    joint epochs (3, 10, 30), lambda (0, chosen, 1), prompt width (chosen, 16),
+#    probe initialisation (lp, zero). One sweep per factor in DIR/why/DATASET/FACTOR/;
+#    their tables, with how many runs kept their starting point, in DIR/why.md.
 #
 # Resumable: run the same command again and it continues (finished sweep points
 # are skipped, a stopped one resumes from its checkpoint; the choices are read
@@ -23,7 +28,10 @@
 #
 # --small: the CI version (tests/study_test.sh): 64 training and 64 val/test
 # images, 1 epoch of batches of 8 (2 LP epochs), two corruptions, seed 1 only, two points per
-# tuning sweep, no 128 px runs; a few minutes on 2 cores.
+# tuning sweep, no 128 px runs, two values per diagnosis factor on BreastMNIST
+# only; a few minutes on 2 cores.
+# --why: the tuning (finished sweeps are skipped) and step 4 only, not the final
+# runs (to diagnose a study whose final runs another checkout is running).
 # --snapshot DEST: copy what the table and a continuation need of the study in
 # DIR (every summary.json, config.ini, CSV, Markdown and sweep.ini, and
 # study.log; no weights, checkpoints or pictures) to DEST, and exit. Copied
@@ -34,16 +42,17 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: tools/paper_study.sh [--small] [--out DIR] [--snapshot DEST]" >&2
+  echo "usage: tools/paper_study.sh [--small] [--why] [--out DIR] [--snapshot DEST]" >&2
   exit 2
 }
-small=0 out= snapshot=
+small=0 why_only=0 out= snapshot=
 while [ $# -gt 0 ]; do
   case $1 in
     --small) small=1 ;;
+    --why) why_only=1 ;;
     --out) [ $# -ge 2 ] || usage; out=$2; shift ;;
     --snapshot) [ $# -ge 2 ] || usage; snapshot=$2; shift ;;
-    -h | --help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,41p' "$0"; exit 0 ;;
     *) echo "tools/paper_study.sh: unknown argument '$1'" >&2; usage ;;
   esac
   shift
@@ -172,6 +181,7 @@ xray_mid+=,brightness_up:3,brightness_down:3,contrast_up:3,contrast_down:3,gamma
 runs=()
 cells=("pneumoniamnist 64" "breastmnist 64" "retinamnist 64")
 [ $small = 1 ] || cells+=("pneumoniamnist 128")
+[ $why_only = 1 ] && cells=()
 for cell in "${cells[@]}"; do
   read -r d size <<<"$cell"
   for m in "${methods[@]}"; do
@@ -195,9 +205,69 @@ for cell in "${cells[@]}"; do
   done
 done
 
-"$movl" report --group "${runs[@]}" >"$out/table.md.tmp" && mv "$out/table.md.tmp" "$out/table.md"
-"$movl" report --group --csv "${runs[@]}" >"$out/table.csv.tmp" && mv "$out/table.csv.tmp" "$out/table.csv"
-echo
-cat "$out/table.md"
-echo
-echo "study: $out (chosen.md, table.md, table.csv, tune/, runs/, study.log)"
+if [ ${#runs[@]} -gt 0 ]; then
+  "$movl" report --group "${runs[@]}" >"$out/table.md.tmp" && mv "$out/table.md.tmp" "$out/table.md"
+  "$movl" report --group --csv "${runs[@]}" >"$out/table.csv.tmp" && mv "$out/table.csv.tmp" "$out/table.csv"
+fi
+
+# 4. Why MoVL trails FF: the chosen MoVL (feature_mse) with one factor changed
+# at a time. BreastMNIST and RetinaMNIST: the datasets where it trails most for
+# the least compute (546 and 1080 training images against PneumoniaMNIST's 4708).
+uniq_list() { printf '%s\n' "$@" | awk '!seen[$0]++' | paste -sd, | sed 's/,/, /g'; }
+why_sets=(breastmnist retinamnist) why_seeds="1, 2, 3"
+[ $small = 1 ] && why_sets=(breastmnist) why_seeds=1
+why_md=$out/why.md.tmp
+{
+  echo "# Why MoVL trails FF: one factor at a time"
+  echo
+  echo "Written by tools/paper_study.sh$([ $small = 1 ] && echo ' --small'). The chosen MoVL (feature_mse) of each"
+  echo "dataset (chosen.md) with one key changed; mean ± std over seeds $why_seeds; no shift suite."
+  echo "'kept start' counts the runs whose selected checkpoint (best val AUC) is the joint stage's"
+  echo "starting point, i.e. the LP probe with a zero prompt (or the zero probe for head.init = zero)."
+} >"$why_md"
+for d in "${why_sets[@]}"; do
+  mapfile -t over < <(chosen_overrides "$d" mse)
+  lam=${chosen[$d|loss.lambda]} width=${chosen[$d|prompt.size]}
+  if [ $small = 1 ]; then
+    factors=("epochs|train.epochs=1, 2" "lambda|loss.lambda=$(uniq_list 0 "$lam")"
+             "width|prompt.size=$(uniq_list "$width" 8)" "init|head.init=lp, zero")
+  else
+    factors=("epochs|train.epochs=3, 10, 30" "lambda|loss.lambda=$(uniq_list 0 "$lam" 1)"
+             "width|prompt.size=$(uniq_list "$width" 16)" "init|head.init=lp, zero")
+  fi
+  for f in "${factors[@]}"; do
+    name=${f%%|*} grid=${f#*|}
+    dir=$out/why/$d/$name
+    echo "== why: $d, ${grid%%=*} (seeds $why_seeds)"
+    sweep configs/paper/movl_mse.ini "$dir" -s "data.path=data/medmnist/$d.npz" -s eval.shift= \
+      "${common[@]}" "${over[@]}" -s "sweep.$grid" -s "sweep.experiment.seed=$why_seeds"
+    key=${grid%%=*}
+    {
+      echo
+      echo "## $d: $key"
+      echo
+      # results.md's table, then per value how many runs kept their start.
+      sed -n '/^| /p' "$dir/results.md"
+      echo
+      printf '%s' "kept start:"
+      awk -F, -v key="$key" -v dir="$dir" '
+        NR == 1 { for (i = 1; i <= NF; i++) { if ($i == key) k = i; if ($i == "name") nm = i }; next }
+        { f = dir "/" $nm "/summary.json"; sel = 0; ep = -1
+          while ((getline line < f) > 0) {
+            if (line ~ /"selected"/) sel = 1
+            if (sel && line ~ /"epoch"/) { gsub(/[^0-9]/, "", line); ep = line + 0; sel = 0 } }
+          close(f)
+          if (!($k in n)) order[++no] = $k
+          n[$k]++; if (ep == 0) kept[$k]++ }
+        END { for (i = 1; i <= no; i++) printf " %s = %s: %d of %d;", key, order[i], kept[order[i]] + 0, n[order[i]]
+              printf "\n" }' "$dir/points.csv"
+    } >>"$why_md"
+  done
+done
+mv "$why_md" "$out/why.md"
+if [ ${#runs[@]} -gt 0 ]; then
+  echo
+  cat "$out/table.md"
+  echo
+fi
+echo "study: $out (chosen.md, table.md, table.csv, why.md, tune/, runs/, why/, study.log)"
