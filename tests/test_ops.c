@@ -13,7 +13,7 @@
  * printed and MOVL_TEST_SEED replays it.
  *
  * Adding a case: append a row to its table in optest/cases.def (CONV, ELT,
- * POOL, GAP, LINEAR), with SMALL if oclgrind should run it too. Adding an op:
+ * POOL, GAP, LINEAR, ROWS, BGEMM), with SMALL if oclgrind should run it too. Adding an op:
  * an OP row in cases.def (name, the case table it runs over, its reference,
  * NMSE bound, finite-difference bound or 0, FLOPs of a row c) and run_NAME in
  * the family's optest/<family>.c (a new member named NAME in op_reference of
@@ -26,6 +26,7 @@
 #include "optest/harness.h"
 #include "ops/ref/conv_ref.h"
 #include "ops/ref/ops_ref.h"
+#include "ops/ref/transformer_ref.h"
 
 static const conv_row conv_rows[] = {
 #define CONV(n, cin, h, w, cout, k, stride, pad, groups, act, bias, flags) \
@@ -48,6 +49,14 @@ static const linear_row linear_rows[] = {
 #define LINEAR(backend, batch, in, out, flags) {MOVL_GEMM_##backend, batch, in, out, flags},
 #include "optest/cases.def"
 };
+static const rows_row rows_rows[] = {
+#define ROWS(rows, dim, flags) {rows, dim, flags},
+#include "optest/cases.def"
+};
+static const bgemm_row bgemm_rows[] = {
+#define BGEMM(batch1, batch2, m, n, k, trans_a, trans_b, flags) {batch1, batch2, m, n, k, trans_a, trans_b, flags},
+#include "optest/cases.def"
+};
 
 /* The rows of each case table, as base, count and row size. */
 static const struct {
@@ -59,6 +68,8 @@ static const struct {
     [SHAPE_pool] = {pool_rows, sizeof pool_rows / sizeof pool_rows[0], sizeof pool_rows[0]},
     [SHAPE_gap] = {gap_rows, sizeof gap_rows / sizeof gap_rows[0], sizeof gap_rows[0]},
     [SHAPE_linear] = {linear_rows, sizeof linear_rows / sizeof linear_rows[0], sizeof linear_rows[0]},
+    [SHAPE_rows] = {rows_rows, sizeof rows_rows / sizeof rows_rows[0], sizeof rows_rows[0]},
+    [SHAPE_bgemm] = {bgemm_rows, sizeof bgemm_rows / sizeof bgemm_rows[0], sizeof bgemm_rows[0]},
 };
 
 /* The SMALL / FD / CHUNKED flags of a row. */
@@ -70,6 +81,8 @@ static int row_flags(shape_kind k, const void *row)
     case SHAPE_pool: return ((const pool_row *)row)->flags;
     case SHAPE_gap: return ((const gap_row *)row)->flags;
     case SHAPE_linear: return ((const linear_row *)row)->flags;
+    case SHAPE_rows: return ((const rows_row *)row)->flags;
+    case SHAPE_bgemm: return ((const bgemm_row *)row)->flags;
     }
     return 0;
 }

@@ -105,6 +105,29 @@ int movl_linear_backward_params(movl_device *dev, int batch, int in, int out, cl
 typedef enum { MOVL_GEMM_AUTO = 0, MOVL_GEMM_CLBLAST, MOVL_GEMM_OWN } movl_gemm_backend;
 void movl_set_gemm_backend(movl_gemm_backend b);
 
+/* ---- transformer ops (ViT, CLIP); tensors rows x dim, row-major ---- */
+/* Layer norm over each row (nn.LayerNorm(dim, eps)): y = (x - mean) * rstd * gamma + beta, biased variance;
+ * stats (2 * rows floats) receives mean and rstd per row for the backward. */
+int movl_layernorm_forward(movl_device *dev, int rows, int dim, float eps, cl_mem x, cl_mem gamma, cl_mem beta,
+                           cl_mem y, cl_mem stats, char *err);
+/* dx from dy, x and the forward's stats (dx is overwritten; it may not equal dy or x). */
+int movl_layernorm_backward_input(movl_device *dev, int rows, int dim, cl_mem x, cl_mem gamma, cl_mem stats,
+                                  cl_mem dy, cl_mem dx, char *err);
+/* dgamma[j] = sum over rows of dy * xhat, dbeta[j] = sum of dy (overwritten; rows summed in order). */
+int movl_layernorm_backward_params(movl_device *dev, int rows, int dim, cl_mem x, cl_mem stats, cl_mem dy,
+                                   cl_mem dgamma, cl_mem dbeta, char *err);
+/* y = gelu(x) (y may equal x); dx = dy * gelu'(x) from the INPUT x (dx may equal dy). */
+int movl_gelu_forward(movl_device *dev, movl_gelu kind, size_t count, cl_mem x, cl_mem y, char *err);
+int movl_gelu_backward(movl_device *dev, movl_gelu kind, size_t count, cl_mem x, cl_mem dy, cl_mem dx, char *err);
+/* y = softmax of scale * x over each row; causal: row r is query r % dim and keys after it get 0 (rows a
+ * multiple of dim). dx = scale * y * (dy - sum(dy * y)) from the output y (dx may equal dy). */
+int movl_softmax_forward(movl_device *dev, int rows, int dim, float scale, int causal, cl_mem x, cl_mem y,
+                         char *err);
+int movl_softmax_backward(movl_device *dev, int rows, int dim, float scale, cl_mem y, cl_mem dy, cl_mem dx,
+                          char *err);
+/* The batched GEMM of d (ops/desc/op_desc.h); C may not overlap A or B. */
+int movl_gemm_batched(movl_device *dev, const movl_gemm_batch_desc *d, cl_mem A, cl_mem B, cl_mem C, char *err);
+
 /* ---- loss ---- */
 /* Softmax cross-entropy over k classes with integer labels: loss[b] =
  * -log softmax(z[b])[label[b]]; dz[b][j] = (softmax(z[b])[j] - onehot) / batch

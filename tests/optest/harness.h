@@ -35,8 +35,14 @@ typedef struct linear_row {
     movl_gemm_backend backend;
     int batch, in, out, flags;
 } linear_row;
+typedef struct rows_row { /* token rows: layer norm, GELU, softmax */
+    int rows, dim, flags;
+} rows_row;
+typedef struct bgemm_row {
+    int batch1, batch2, m, n, k, trans_a, trans_b, flags;
+} bgemm_row;
 
-typedef enum { SHAPE_conv, SHAPE_elt, SHAPE_pool, SHAPE_gap, SHAPE_linear } shape_kind;
+typedef enum { SHAPE_conv, SHAPE_elt, SHAPE_pool, SHAPE_gap, SHAPE_linear, SHAPE_rows, SHAPE_bgemm } shape_kind;
 
 /* The reference of each op, typed, so the table's reference column is checked
  * by the compiler (the member is named after the op). */
@@ -54,6 +60,14 @@ typedef union op_reference {
     void (*linear_forward)(int, int, int, const double *, const double *, const double *, double *);
     void (*linear_backward_input)(int, int, int, const double *, const double *, double *);
     void (*linear_backward_params)(int, int, int, const double *, const double *, double *, double *);
+    void (*layernorm_forward)(int, int, double, const double *, const double *, const double *, double *);
+    void (*layernorm_backward_input)(int, int, double, const double *, const double *, const double *, double *);
+    void (*layernorm_backward_params)(int, int, double, const double *, const double *, double *, double *);
+    void (*gelu_forward)(movl_gelu, size_t, const double *, double *);
+    void (*gelu_backward)(movl_gelu, size_t, const double *, const double *, double *);
+    void (*softmax_forward)(int, int, double, int, const double *, double *);
+    void (*softmax_backward)(int, int, double, const double *, const double *, double *);
+    void (*gemm_batched)(const movl_gemm_batch_desc *, const double *, const double *, double *);
 } op_reference;
 
 typedef struct op_run op_run;

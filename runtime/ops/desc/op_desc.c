@@ -47,3 +47,21 @@ void movl_pool_desc_init(movl_pool_desc *d, int n, int c, int h, int w, int k, i
     d->oh = stride > 0 ? (h + 2 * pad - k) / stride + 1 : 0;
     d->ow = stride > 0 ? (w + 2 * pad - k) / stride + 1 : 0;
 }
+
+size_t movl_gemm_operand_extent(const movl_gemm_batch_desc *d, char which)
+{
+    if (d->batch1 < 1 || d->batch2 < 1 || d->m < 1 || d->n < 1 || d->k < 1)
+        return 0;
+    const movl_gemm_operand *o = which == 'a' ? &d->a : which == 'b' ? &d->b : &d->c;
+    /* rows x cols as stored: op(A) = m x k is stored k x m when transposed */
+    size_t rows = (size_t)d->m, cols = (size_t)d->n;
+    if (which == 'a') {
+        rows = (size_t)(d->trans_a ? d->k : d->m);
+        cols = (size_t)(d->trans_a ? d->m : d->k);
+    } else if (which == 'b') {
+        rows = (size_t)(d->trans_b ? d->n : d->k);
+        cols = (size_t)(d->trans_b ? d->k : d->n);
+    }
+    return o->offset + (size_t)(d->batch1 - 1) * o->stride1 + (size_t)(d->batch2 - 1) * o->stride2 +
+           (rows - 1) * o->ld + cols;
+}

@@ -1,0 +1,68 @@
+/* Batched GEMM with two batch levels (movl_gemm_batch_desc of
+ * runtime/ops/desc/op_desc.h): attention's scores Q K^T, its output P V and
+ * their gradients, per image (b1) and head (b2). Each operand is
+ * (offset, ld, stride1, stride2) in floats, as one ulong4. TRANS_A / TRANS_B
+ * (-D) build one program per transpose pair, so the inner loop has no branch.
+ * Each work-item computes TN columns of C, TM rows at a time, each over the
+ * whole k in order (deterministic); edge blocks clamp their loads to the last
+ * row/column (in bounds, never stored) instead of branching per element. */
+#ifndef TRANS_A
+#define TRANS_A 0
+#endif
+#ifndef TRANS_B
+#define TRANS_B 0
+#endif
+#define TM 4
+#define TN 4
+#if TRANS_A
+#define A_AT(i, p) a[(size_t)(p) * lda + (i)]
+#else
+#define A_AT(i, p) a[(size_t)(i) * lda + (p)]
+#endif
+#if TRANS_B
+#define B_AT(p, j) b[(size_t)(j) * ldb + (p)]
+#else
+#define B_AT(p, j) b[(size_t)(p) * ldb + (j)]
+#endif
+
+__kernel void gemm_batched(int m, int n, int k, ulong4 ao, ulong4 bo, ulong4 co, float alpha, float beta,
+                           __global const float *A, __global const float *B, __global float *C)
+{
+    /* One range dimension per batch level (a flat batch index would need a division and its remainder, which
+     * LLVM pairs through a "freeze" that oclgrind cannot run); the m tiles are a loop. */
+    int j0 = get_global_id(0) * TN;
+    size_t b2 = get_global_id(1), b1 = get_global_id(2);
+    if (j0 >= n)
+        return;
+    __global const float *a = A + ao.s0 + b1 * ao.s2 + b2 * ao.s3;
+    __global const float *b = B + bo.s0 + b1 * bo.s2 + b2 * bo.s3;
+    __global float *c = C + co.s0 + b1 * co.s2 + b2 * co.s3;
+    size_t lda = ao.s1, ldb = bo.s1, ldc = co.s1;
+    int jj[TN];
+    for (int u = 0; u < TN; u++)
+        jj[u] = min(j0 + u, n - 1);
+    for (int i0 = 0; i0 < m; i0 += TM) {
+        int ii[TM];
+        for (int t = 0; t < TM; t++)
+            ii[t] = min(i0 + t, m - 1);
+        float acc[TM][TN];
+        for (int t = 0; t < TM; t++)
+            for (int u = 0; u < TN; u++)
+                acc[t][u] = 0.0f;
+        for (int p = 0; p < k; p++) {
+            float av[TM], bv[TN];
+            for (int t = 0; t < TM; t++)
+                av[t] = A_AT(ii[t], p);
+            for (int u = 0; u < TN; u++)
+                bv[u] = B_AT(p, jj[u]);
+            for (int t = 0; t < TM; t++)
+                for (int u = 0; u < TN; u++)
+                    acc[t][u] = fma(av[t], bv[u], acc[t][u]);
+        }
+        for (int t = 0; t < TM && i0 + t < m; t++)
+            for (int u = 0; u < TN && j0 + u < n; u++) {
+                __global float *cij = c + (size_t)(i0 + t) * ldc + (j0 + u);
+                *cij = beta != 0.0f ? alpha * acc[t][u] + beta * *cij : alpha * acc[t][u];
+            }
+    }
+}

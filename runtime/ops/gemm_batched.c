@@ -1,0 +1,55 @@
+/* Launcher of the batched GEMM (cl/gemm_batched.cl), the attention products.
+ * One program per transpose pair; the descriptor is checked here so a wrong
+ * layout fails with a message instead of reading out of bounds. */
+#include <stdio.h>
+
+#include "core/common.h"
+#include "ops/ops.h"
+#include "device/build_options.h"
+
+enum { TILE_N = 4 }; /* TN of the kernel */
+
+/* Every size positive and every leading dimension at least its stored row's length. */
+static int valid_desc(const movl_gemm_batch_desc *d, char *err)
+{
+    if (d->batch1 < 1 || d->batch2 < 1 || d->m < 1 || d->n < 1 || d->k < 1) {
+        movl_set_error(err, "gemm_batched: batches %d x %d of %d x %d x %d (expected all >= 1)", d->batch1,
+                       d->batch2, d->m, d->n, d->k);
+        return 0;
+    }
+    size_t cols_a = (size_t)(d->trans_a ? d->m : d->k), cols_b = (size_t)(d->trans_b ? d->k : d->n);
+    if (d->a.ld < cols_a || d->b.ld < cols_b || d->c.ld < (size_t)d->n) {
+        movl_set_error(err, "gemm_batched: leading dimensions %zu, %zu, %zu below the rows' %zu, %zu, %d", d->a.ld,
+                       d->b.ld, d->c.ld, cols_a, cols_b, d->n);
+        return 0;
+    }
+    return 1;
+}
+
+static cl_ulong4 operand(const movl_gemm_operand *o)
+{
+    cl_ulong4 v;
+    v.s[0] = o->offset;
+    v.s[1] = o->ld;
+    v.s[2] = o->stride1;
+    v.s[3] = o->stride2;
+    return v;
+}
+
+int movl_gemm_batched(movl_device *dev, const movl_gemm_batch_desc *d, cl_mem A, cl_mem B, cl_mem C, char *err)
+{
+    if (!valid_desc(d, err))
+        return MOVL_ERR_RUN;
+    movl_build_options o;
+    movl_options_init(&o);
+    movl_options_int(&o, "TRANS_A", d->trans_a != 0);
+    movl_options_int(&o, "TRANS_B", d->trans_b != 0);
+    cl_kernel k = movl_kernel_with_options(dev, "gemm_batched", &o, "gemm_batched", err);
+    cl_ulong4 ao = operand(&d->a), bo = operand(&d->b), co = operand(&d->c);
+    if (!k || movl_set_args(k, err, MOVL_ARG(d->m), MOVL_ARG(d->n), MOVL_ARG(d->k), MOVL_ARG(ao),
+                            MOVL_ARG(bo), MOVL_ARG(co), MOVL_ARG(d->alpha), MOVL_ARG(d->beta), MOVL_ARG(A),
+                            MOVL_ARG(B), MOVL_ARG(C), MOVL_ARGS_END))
+        return MOVL_ERR_RUN;
+    size_t global[3] = {(size_t)(d->n + TILE_N - 1) / TILE_N, (size_t)d->batch2, (size_t)d->batch1};
+    return movl_launch(dev, k, 3, global, NULL, err);
+}
