@@ -247,7 +247,7 @@ for d in "${why_sets[@]}"; do
       echo "## $d: $key"
       echo
       # results.md's table, then per value how many runs kept their start.
-      sed -n '/^| /p' "$dir/results.md"
+      sed -n '/^|/p' "$dir/results.md"
       echo
       printf '%s' "kept start:"
       awk -F, -v key="$key" -v dir="$dir" '
