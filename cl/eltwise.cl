@@ -47,7 +47,6 @@ __kernel void add_forward(ulong count, __global const float *a, __global const f
 #ifndef GELU
 #define GELU 0
 #endif
-#define M_SQRT1_2_F 0.70710678118654752f
 #define INV_SQRT_2PI_F 0.39894228040143268f
 
 /* gelu_of_T(x) and gelu_slope_T(x) for float and floatv (the scalar ones

@@ -13,7 +13,7 @@
  * printed and MOVL_TEST_SEED replays it.
  *
  * Adding a case: append a row to its table in optest/cases.def (CONV, ELT,
- * POOL, GAP, LINEAR, ROWS, BGEMM), with SMALL if oclgrind should run it too. Adding an op:
+ * POOL, GAP, LINEAR, ROWS, BGEMM, TOK, PATCH), with SMALL if oclgrind should run it too. Adding an op:
  * an OP row in cases.def (name, the case table it runs over, its reference,
  * NMSE bound, finite-difference bound or 0, FLOPs of a row c) and run_NAME in
  * the family's optest/<family>.c (a new member named NAME in op_reference of
@@ -57,6 +57,14 @@ static const bgemm_row bgemm_rows[] = {
 #define BGEMM(batch1, batch2, m, n, k, trans_a, trans_b, flags) {batch1, batch2, m, n, k, trans_a, trans_b, flags},
 #include "optest/cases.def"
 };
+static const tok_row tok_rows[] = {
+#define TOK(n, dim, patches, flags) {n, dim, patches, flags},
+#include "optest/cases.def"
+};
+static const patch_row patch_rows[] = {
+#define PATCH(n, c, size, k, flags) {n, c, size, k, flags},
+#include "optest/cases.def"
+};
 
 /* The rows of each case table, as base, count and row size. */
 static const struct {
@@ -70,6 +78,8 @@ static const struct {
     [SHAPE_linear] = {linear_rows, sizeof linear_rows / sizeof linear_rows[0], sizeof linear_rows[0]},
     [SHAPE_rows] = {rows_rows, sizeof rows_rows / sizeof rows_rows[0], sizeof rows_rows[0]},
     [SHAPE_bgemm] = {bgemm_rows, sizeof bgemm_rows / sizeof bgemm_rows[0], sizeof bgemm_rows[0]},
+    [SHAPE_tok] = {tok_rows, sizeof tok_rows / sizeof tok_rows[0], sizeof tok_rows[0]},
+    [SHAPE_patch] = {patch_rows, sizeof patch_rows / sizeof patch_rows[0], sizeof patch_rows[0]},
 };
 
 /* The SMALL / FD / CHUNKED flags of a row. */
@@ -83,6 +93,8 @@ static int row_flags(shape_kind k, const void *row)
     case SHAPE_linear: return ((const linear_row *)row)->flags;
     case SHAPE_rows: return ((const rows_row *)row)->flags;
     case SHAPE_bgemm: return ((const bgemm_row *)row)->flags;
+    case SHAPE_tok: return ((const tok_row *)row)->flags;
+    case SHAPE_patch: return ((const patch_row *)row)->flags;
     }
     return 0;
 }

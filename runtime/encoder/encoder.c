@@ -107,7 +107,8 @@ int movl_encoder_load_with(movl_device *dev, const char *arch, const char *weigh
         if (strcmp(arch, movl_encoder_archs[i]) == 0)
             ai = i;
     if (ai < 0) {
-        movl_set_error(err, "unknown encoder '%s' (expected resnet18, resnet34, resnet50 or efficientnet_lite0..4)",
+        movl_set_error(err, "unknown encoder '%s' (expected resnet18, resnet34, resnet50, efficientnet_lite0..4, "
+                       "vit_b_16 or vit_b_32)",
                        arch ? arch : "(null)");
         return MOVL_ERR_INPUT;
     }
@@ -134,8 +135,17 @@ int movl_encoder_load_with(movl_device *dev, const char *arch, const char *weigh
     e->trainable = o && o->trainable;
     e->state_floats_per_param = o ? o->state_floats_per_param : 0;
     e->conv_options.weight_grads = e->trainable;
-    rc = ai < 3 ? enc_build_resnet(e, w, ai == 0 ? 18 : ai == 1 ? 34 : 50, err)
-                : enc_build_efficientnet_lite(e, w, ai - 3, err);
+    int vit = ai >= 8;
+    if (vit && e->trainable) {
+        movl_set_error(err, "%s: full fine-tuning (method ff) of ViT encoders is not implemented yet",
+                       arch);
+        rc = MOVL_ERR_INPUT;
+    } else if (vit) {
+        rc = enc_build_vit(e, w, ai == 8 ? 16 : 32, err);
+    } else {
+        rc = ai < 3 ? enc_build_resnet(e, w, ai == 0 ? 18 : ai == 1 ? 34 : 50, err)
+                    : enc_build_efficientnet_lite(e, w, ai - 3, err);
+    }
     if (w)
         movl_weights_close(w);
     if (rc == MOVL_OK)

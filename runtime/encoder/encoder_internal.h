@@ -24,7 +24,20 @@ typedef struct enc_tensor {
 typedef struct enc_layer enc_layer;
 
 /* The layer kinds, in the order of enc_layer_kinds[] (encoder_kinds.c). */
-typedef enum { ENC_CONV, ENC_ADD, ENC_MAXPOOL, ENC_GAP, ENC_LINEAR, ENC_KIND_COUNT } enc_kind_id;
+typedef enum {
+    ENC_CONV,
+    ENC_ADD,
+    ENC_MAXPOOL,
+    ENC_GAP,
+    ENC_LINEAR,
+    ENC_PATCHIFY,  /* ViT: the image to one row per patch */
+    ENC_TOKENS,    /* ViT: embedded patches to tokens, class token, position embedding */
+    ENC_LAYERNORM, /* over each token's features */
+    ENC_ATTENTION, /* multi-head attention core: packed q, k, v to the heads' outputs */
+    ENC_GELU,
+    ENC_CLS,       /* the class token (token 0) of each image */
+    ENC_KIND_COUNT
+} enc_kind_id;
 
 /* Everything the encoder does with a layer goes through its kind: each kind
  * lives in one file (encoder/layer_*.c) with its builder call, its parameters
@@ -56,6 +69,8 @@ typedef struct enc_layer_kind {
 } enc_layer_kind;
 
 extern const enc_layer_kind enc_kind_conv, enc_kind_add, enc_kind_maxpool, enc_kind_gap, enc_kind_linear;
+extern const enc_layer_kind enc_kind_patchify, enc_kind_tokens, enc_kind_layernorm, enc_kind_attention, enc_kind_gelu,
+    enc_kind_cls;
 extern const enc_layer_kind *const enc_layer_kinds[]; /* [ENC_KIND_COUNT] */
 
 /* Parameters of each kind (the builder sets them; n of descriptors = max_batch). */
@@ -72,8 +87,30 @@ typedef struct enc_maxpool_params {
 } enc_maxpool_params;
 typedef struct enc_linear_params {
     int in, out;
+    int rows; /* per image: 1 (a classifier), or the tokens of a transformer */
     cl_mem weight, bias;
 } enc_linear_params;
+/* Token tensors are [tokens][dim] per image, stored as c = dim, h = tokens, w = 1. */
+typedef struct enc_tokens_params {
+    int dim, patches;
+    cl_mem cls, pos; /* [dim], [patches + 1][dim] */
+} enc_tokens_params;
+typedef struct enc_layernorm_params {
+    int dim, rows; /* rows per image */
+    float eps;
+    cl_mem gamma, beta, stats; /* stats: [max_batch * rows][2] mean, rstd, kept for backward */
+} enc_layernorm_params;
+typedef struct enc_attention_params {
+    int tokens, dim, heads;
+    cl_mem probs; /* [max_batch][heads][tokens][tokens], kept for backward */
+    size_t probs_bytes;
+} enc_attention_params;
+typedef struct enc_gelu_params {
+    movl_gelu kind;
+} enc_gelu_params;
+typedef struct enc_patch_params {
+    int k;
+} enc_patch_params;
 
 struct enc_layer {
     const enc_layer_kind *kind;
@@ -85,6 +122,11 @@ struct enc_layer {
         enc_conv_params conv;
         enc_maxpool_params maxpool;
         enc_linear_params linear;
+        enc_tokens_params tokens;
+        enc_layernorm_params layernorm;
+        enc_attention_params attention;
+        enc_gelu_params gelu;
+        enc_patch_params patch;
     } p;
 };
 
@@ -169,6 +211,25 @@ int enc_gap(movl_encoder *e, int in, const char *layer_name, int *out, char *err
 /* y = x W^T + b with W [classes][features] read from `weight_name`; the number of classes comes from the file. */
 int enc_linear(movl_encoder *e, const movl_weights *w, int in, const char *weight_name, const char *bias_name,
                const char *layer_name, int *out, char *err);
+/* ---- transformer layers (ViT, CLIP) ---- */
+/* Token rows [tokens][dim]: y = x W^T + b per token, W [out_dim][dim] from `weight_name` (a conv weight
+ * [out_dim][c][k][k] with c * k * k = dim is read as that matrix: the patch embedding). */
+int enc_linear_tokens(movl_encoder *e, const movl_weights *w, int in, const char *weight_name, const char *bias_name,
+                      int out_dim, const char *layer_name, int *out, char *err);
+/* The image to [gh * gw][c * k * k] patch rows (size a multiple of k). */
+int enc_patchify(movl_encoder *e, int in, int k, const char *layer_name, int *out, char *err);
+/* Embedded patches [patches][dim] to [1 + patches][dim] tokens with class token and position embedding. */
+int enc_tokens(movl_encoder *e, const movl_weights *w, int in, const char *cls_name, const char *pos_name,
+               const char *layer_name, int *out, char *err);
+/* Layer norm over each token's features (`prefix`.weight, `prefix`.bias). */
+int enc_layernorm(movl_encoder *e, const movl_weights *w, int in, const char *prefix, double eps,
+                  const char *layer_name, int *out, char *err);
+/* Multi-head attention core: q, k, v packed per token [3 * dim] to the heads' outputs [dim]. */
+int enc_attention(movl_encoder *e, int in, int heads, const char *layer_name, int *out, char *err);
+int enc_gelu(movl_encoder *e, int in, movl_gelu kind, const char *layer_name, int *out, char *err);
+/* Token 0 of each image: [tokens][dim] to [dim]. */
+int enc_cls(movl_encoder *e, int in, const char *layer_name, int *out, char *err);
+
 /* Allocates the activation buffers and the shared workspace once the graph is complete. */
 int enc_finish(movl_encoder *e, char *err);
 
@@ -189,6 +250,7 @@ cl_mem enc_alloc(movl_encoder *e, size_t bytes, char *err);
 /* ---- architectures ---- */
 int enc_build_resnet(movl_encoder *e, const movl_weights *w, int depth, char *err);
 int enc_build_efficientnet_lite(movl_encoder *e, const movl_weights *w, int variant, char *err);
+int enc_build_vit(movl_encoder *e, const movl_weights *w, int patch, char *err);
 
 /* ---- graph runner (encoder_graph.c) ---- */
 int enc_run_forward(movl_encoder *e, int batch, char *err);

@@ -1,4 +1,5 @@
-/* Layer kind "linear": the encoder's own classifier, y = x W^T + b. */
+/* Layer kind "linear": y = x W^T + b, the encoder's own classifier (one row
+ * per image) or a transformer's per-token projection (one row per token). */
 #include <stdlib.h>
 
 #include "core/common.h"
@@ -8,7 +9,7 @@
 static int linear_forward(movl_encoder *e, enc_layer *l, int batch, char *err)
 {
     const enc_linear_params *p = &l->p.linear;
-    return movl_linear_forward(e->dev, batch, p->in, p->out, e->tensors[l->in[0]].buf, p->weight, p->bias,
+    return movl_linear_forward(e->dev, batch * p->rows, p->in, p->out, e->tensors[l->in[0]].buf, p->weight, p->bias,
                                e->tensors[l->out].buf, err);
 }
 
@@ -16,13 +17,13 @@ static int linear_backward(movl_encoder *e, enc_layer *l, int slot, int batch, c
 {
     (void)slot;
     const enc_linear_params *p = &l->p.linear;
-    return movl_linear_backward_input(e->dev, batch, p->in, p->out, p->weight, dz, dx, err);
+    return movl_linear_backward_input(e->dev, batch * p->rows, p->in, p->out, p->weight, dz, dx, err);
 }
 
 static double linear_flops(const movl_encoder *e, const enc_layer *l)
 {
     (void)e;
-    return 2.0 * l->p.linear.in * l->p.linear.out;
+    return 2.0 * l->p.linear.rows * l->p.linear.in * l->p.linear.out;
 }
 
 static void linear_floats_moved(const movl_encoder *e, const enc_layer *l, double *per_image, double *fixed)
@@ -53,32 +54,42 @@ const enc_layer_kind enc_kind_linear = {
     .floats_moved = linear_floats_moved,
     .profile_group = linear_group,
     .release = linear_release,
+    .output_overwritable = 1, /* its backward reads W only: a residual add may write over its output */
 };
 
-int enc_linear(movl_encoder *e, const movl_weights *w, int in, const char *weight_name, const char *bias_name,
-               const char *layer_name, int *out, char *err)
+/* A linear layer over `rows` rows of `features` per image; out_dim 0: the file's row count (a classifier). */
+static int linear_layer(movl_encoder *e, const movl_weights *w, int in, int rows, int features, int out_dim,
+                        const char *weight_name, const char *bias_name, const char *layer_name, int *out, char *err)
 {
-    int features = (int)e->tensors[in].numel;
     const movl_tensor_info *ti = w ? movl_weights_find(w, weight_name) : NULL;
-    int classes = ti && ti->ndim == 2 && ti->shape[0] > 0 && ti->shape[0] < (1 << 20) ? (int)ti->shape[0] : 1000;
+    int classes = out_dim > 0 ? out_dim
+                  : ti && ti->ndim == 2 && ti->shape[0] > 0 && ti->shape[0] < (1 << 20) ? (int)ti->shape[0]
+                                                                                         : 1000;
     const int64_t wshape[2] = {classes, features}, bshape[1] = {classes};
     float *hw = malloc(sizeof(float) * ((size_t)classes * features + (size_t)classes));
     if (!hw) {
         movl_set_error(err, "out of host memory reading '%s'", weight_name);
         return MOVL_ERR_RUN;
     }
-    int rc = movl_read_shaped(w, weight_name, 2, wshape, hw, err);
+    /* A conv weight [out][c][k][k] over patch rows of c * k * k is the same matrix (the patch embedding). */
+    int conv = ti && ti->ndim == 4 && ti->shape[0] == classes && ti->shape[1] * ti->shape[2] * ti->shape[3] == features;
+    const int64_t cshape[4] = {classes, conv ? ti->shape[1] : 0, conv ? ti->shape[2] : 0, conv ? ti->shape[3] : 0};
+    int rc = conv ? movl_read_shaped(w, weight_name, 4, cshape, hw, err)
+                  : movl_read_shaped(w, weight_name, 2, wshape, hw, err);
     if (rc == MOVL_OK)
         rc = movl_read_shaped(w, bias_name, 1, bshape, hw + (size_t)classes * features, err);
     enc_layer *l = NULL;
     if (rc == MOVL_OK) {
-        l = enc_new_layer(e, ENC_LINEAR, layer_name, in, -1, classes, 1, 1, err);
+        /* a classifier's output is [classes]; a token projection's [rows][classes] (c = features, h = tokens) */
+        l = rows == 1 ? enc_new_layer(e, ENC_LINEAR, layer_name, in, -1, classes, 1, 1, err)
+                      : enc_new_layer(e, ENC_LINEAR, layer_name, in, -1, classes, rows, 1, err);
         rc = l ? MOVL_OK : MOVL_ERR_RUN;
     }
     if (rc == MOVL_OK) {
         enc_linear_params *p = &l->p.linear;
         p->in = features;
         p->out = classes;
+        p->rows = rows;
         p->weight = enc_upload_new(e, hw, (size_t)classes * features, err);
         p->bias = p->weight ? enc_upload_new(e, hw + (size_t)classes * features, (size_t)classes, err) : NULL;
         rc = p->bias ? MOVL_OK : MOVL_ERR_RUN;
@@ -86,4 +97,17 @@ int enc_linear(movl_encoder *e, const movl_weights *w, int in, const char *weigh
     }
     free(hw);
     return rc;
+}
+
+int enc_linear(movl_encoder *e, const movl_weights *w, int in, const char *weight_name, const char *bias_name,
+               const char *layer_name, int *out, char *err)
+{
+    return linear_layer(e, w, in, 1, (int)e->tensors[in].numel, 0, weight_name, bias_name, layer_name, out, err);
+}
+
+int enc_linear_tokens(movl_encoder *e, const movl_weights *w, int in, const char *weight_name, const char *bias_name,
+                      int out_dim, const char *layer_name, int *out, char *err)
+{
+    const enc_tensor *x = &e->tensors[in];
+    return linear_layer(e, w, in, x->h, x->c, out_dim, weight_name, bias_name, layer_name, out, err);
 }

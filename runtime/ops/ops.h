@@ -119,12 +119,22 @@ int movl_layernorm_backward_params(movl_device *dev, int rows, int dim, cl_mem x
 /* y = gelu(x) (y may equal x); dx = dy * gelu'(x) from the INPUT x (dx may equal dy). */
 int movl_gelu_forward(movl_device *dev, movl_gelu kind, size_t count, cl_mem x, cl_mem y, char *err);
 int movl_gelu_backward(movl_device *dev, movl_gelu kind, size_t count, cl_mem x, cl_mem dy, cl_mem dx, char *err);
-/* y = softmax of scale * x over each row; causal: row r is query r % dim and keys after it get 0 (rows a
- * multiple of dim). dx = scale * y * (dy - sum(dy * y)) from the output y (dx may equal dy). */
+/* y = softmax of scale * x over each row (y may equal x); causal: row r is query r % dim and keys after it
+ * get 0 (rows a multiple of dim). dx = scale * y * (dy - sum(dy * y)) from the output y (dx may equal dy). */
 int movl_softmax_forward(movl_device *dev, int rows, int dim, float scale, int causal, cl_mem x, cl_mem y,
                          char *err);
 int movl_softmax_backward(movl_device *dev, int rows, int dim, float scale, cl_mem y, cl_mem dy, cl_mem dx,
                           char *err);
+/* ViT's patches: rows[n][p][ch * k * k + ky * k + kx] = x[n][ch][py * k + ky][px * k + kx], p = py * (size / k)
+ * + px (size a multiple of k): the patch embedding is then a linear layer over the rows. The backward is the
+ * inverse copy (every pixel is in one patch). */
+int movl_patchify(movl_device *dev, int n, int c, int size, int k, cl_mem x, cl_mem rows, char *err);
+int movl_patchify_backward(movl_device *dev, int n, int c, int size, int k, cl_mem drows, cl_mem dx, char *err);
+/* ViT's token embedding: tok[n][0][:] = cls + pos[0]; tok[n][1 + p][:] = patch[n][p][:] + pos[1 + p], from the
+ * embedded patches [n][patches][dim]. Backward: dpatch[n][p][:] = dtok[n][1 + p][:]. */
+int movl_tokens_embed(movl_device *dev, int n, int dim, int patches, cl_mem patch, cl_mem cls, cl_mem pos, cl_mem tok,
+                      char *err);
+int movl_tokens_embed_backward(movl_device *dev, int n, int dim, int patches, cl_mem dtok, cl_mem dpatch, char *err);
 /* The batched GEMM of d (ops/desc/op_desc.h); C may not overlap A or B. */
 int movl_gemm_batched(movl_device *dev, const movl_gemm_batch_desc *d, cl_mem A, cl_mem B, cl_mem C, char *err);
 

@@ -62,7 +62,11 @@ except ImportError as exc:  # the C test turns this into a skip
     print("make_golden.py: %s (needs python3-torch, python3-torchvision, python3-numpy)" % exc, file=sys.stderr)
     sys.exit(SKIP)
 
-ARCHS = ["resnet18", "resnet34", "resnet50"] + ["efficientnet_lite%d" % i for i in range(5)]
+ARCHS = ["resnet18", "resnet34", "resnet50"] + ["efficientnet_lite%d" % i for i in range(5)] + [
+    "vit_b_16", "vit_b_32", "vit_b_16_tiny", "vit_b_32_tiny"]
+# torchvision ViTs; the _tiny ones keep B's patch and head width (64) at 2 layers of width 128 (2 heads) and
+# MLP 256, which movl loads as vit_b_16 / vit_b_32 (it reads the width, depth and MLP size from the file).
+TINY_VIT = dict(num_layers=2, num_heads=2, hidden_dim=128, mlp_dim=256)
 
 
 def write_safetensors(path, tensors):
@@ -101,6 +105,11 @@ def build(arch, size):
     size the C side is loaded with."""
     if arch.startswith("resnet"):
         return getattr(torchvision.models, arch)()
+    if arch.startswith("vit_"):
+        patch = 16 if arch.startswith("vit_b_16") else 32
+        if arch.endswith("_tiny"):
+            return torchvision.models.VisionTransformer(image_size=size, patch_size=patch, **TINY_VIT)
+        return getattr(torchvision.models, arch)(image_size=size)
     EfficientNet = import_lite()
     return EfficientNet.from_name(arch.replace("_", "-"), image_size=size)
 
@@ -114,6 +123,11 @@ def features_and_logits(arch, model, x):
         h = m.layer4(m.layer3(m.layer2(m.layer1(h))))
         f = torch.flatten(m.avgpool(h), 1)
         return f, m.fc(f)
+    if arch.startswith("vit_"):  # VisionTransformer.forward up to the head: encoder.ln'd class token
+        h = model._process_input(x)
+        h = torch.cat([model.class_token.expand(h.shape[0], -1, -1), h], dim=1)
+        f = model.encoder(h)[:, 0]
+        return f, model.heads(f)
     h = model.extract_features(x)
     f = torch.flatten(model._avg_pooling(h), 1)
     return f, model._fc(f)
@@ -132,6 +146,9 @@ def randomize(arch, model, size, gen):
                 p.copy_((torch.rand(p.shape, generator=gen) * 2 - 1) * bound)
             else:
                 p.copy_((torch.rand(p.shape, generator=gen) * 2 - 1) * 0.1)
+        for m in model.modules():  # layer norms: gammas 0.5..1.5 (0 +- 0.1 would silence the residual branches)
+            if isinstance(m, torch.nn.LayerNorm):
+                m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=gen))
         lite = arch.startswith("efficientnet")
         for bn in bns:
             # Lite: gammas up to 3 so that some ReLU6 outputs clip at 6.

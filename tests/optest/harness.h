@@ -41,8 +41,24 @@ typedef struct rows_row { /* token rows: layer norm, GELU, softmax */
 typedef struct bgemm_row {
     int batch1, batch2, m, n, k, trans_a, trans_b, flags;
 } bgemm_row;
+typedef struct tok_row { /* ViT token embedding */
+    int n, dim, patches, flags;
+} tok_row;
+typedef struct patch_row { /* ViT patch rows */
+    int n, c, size, k, flags;
+} patch_row;
 
-typedef enum { SHAPE_conv, SHAPE_elt, SHAPE_pool, SHAPE_gap, SHAPE_linear, SHAPE_rows, SHAPE_bgemm } shape_kind;
+typedef enum {
+    SHAPE_conv,
+    SHAPE_elt,
+    SHAPE_pool,
+    SHAPE_gap,
+    SHAPE_linear,
+    SHAPE_rows,
+    SHAPE_bgemm,
+    SHAPE_tok,
+    SHAPE_patch
+} shape_kind;
 
 /* The reference of each op, typed, so the table's reference column is checked
  * by the compiler (the member is named after the op). */
@@ -68,6 +84,10 @@ typedef union op_reference {
     void (*softmax_forward)(int, int, double, int, const double *, double *);
     void (*softmax_backward)(int, int, double, const double *, const double *, double *);
     void (*gemm_batched)(const movl_gemm_batch_desc *, const double *, const double *, double *);
+    void (*tokens_embed)(int, int, int, const double *, const double *, const double *, double *);
+    void (*tokens_embed_backward)(int, int, int, const double *, double *);
+    void (*patchify)(int, int, int, int, const double *, double *);
+    void (*patchify_backward)(int, int, int, int, const double *, double *);
 } op_reference;
 
 typedef struct op_run op_run;

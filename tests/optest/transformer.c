@@ -599,3 +599,170 @@ void run_gemm_batched(op_run *r, const void *row)
     for (size_t i = 0; i < sizeof mem / sizeof mem[0]; i++)
         free(mem[i]);
 }
+
+/* ---- ViT token embedding ---- */
+
+typedef struct tok_loss {
+    int n, dim, patches;
+    double *patch, *cls, *pos, *w;
+} tok_loss;
+static double tok_loss_of(void *ctx, size_t i)
+{
+    (void)i;
+    tok_loss *l = ctx;
+    size_t nt = (size_t)l->n * (l->patches + 1) * l->dim;
+    double *tok = dalloc(nt), s = 0;
+    movl_ref_tokens_embed(l->n, l->dim, l->patches, l->patch, l->cls, l->pos, tok);
+    for (size_t j = 0; j < nt; j++)
+        s += l->w[j] * tok[j];
+    free(tok);
+    return s;
+}
+
+/* Exact ops: every element equal to the reference rounded to float. */
+static void check_bits(op_run *r, test_guarded *g, const double *ref, const char *what)
+{
+    float *got = check_against_ref(r, g, ref, what);
+    size_t differ = 0;
+    for (size_t i = 0; i < g->n; i++)
+        differ += got[i] != (float)ref[i];
+    CHECK(differ == 0, "%s: %s: %zu of %zu elements differ from the reference", r->label, what, differ, g->n);
+    free(got);
+}
+
+static void run_tokens(op_run *r, const tok_row *c, int backward)
+{
+    char err[MOVL_ERRLEN] = "";
+    size_t np = (size_t)c->n * c->dim * c->patches, nt = (size_t)c->n * (c->patches + 1) * c->dim,
+           npos = (size_t)(c->patches + 1) * c->dim;
+    float *patch = random_floats(np, -2, 2), *cls = random_floats((size_t)c->dim, -1, 1),
+          *pos = random_floats(npos, -1, 1), *w = random_floats(nt, -1, 1);
+    double *pd = to_double_new(patch, np), *cd = to_double_new(cls, (size_t)c->dim), *qd = to_double_new(pos, npos),
+           *wd = to_double_new(w, nt);
+    snprintf(r->label, sizeof r->label, "%s n=%d dim=%d patches=%d", r->op->name, c->n, c->dim, c->patches);
+    test_guarded gp = upload_new(r->dev, patch, np), gc = upload_new(r->dev, cls, (size_t)c->dim),
+                 gq = upload_new(r->dev, pos, npos), gt = test_guarded_alloc(r->dev, nt), gw = upload_new(r->dev, w, nt),
+                 gd = test_guarded_alloc(r->dev, np);
+    if (!backward && r->eval) {
+        double *ref = dalloc(nt);
+        r->op->ref.tokens_embed(c->n, c->dim, c->patches, pd, cd, qd, ref);
+        CHECK(movl_tokens_embed(r->dev, c->n, c->dim, c->patches, gp.buf, gc.buf, gq.buf, gt.buf, err) == MOVL_OK,
+              "%s failed: %s", r->label, err);
+        check_bits(r, &gt, ref, "tokens");
+        free(ref);
+    }
+    if (backward && (r->eval || r->grad)) {
+        CHECK(movl_tokens_embed_backward(r->dev, c->n, c->dim, c->patches, gw.buf, gd.buf, err) == MOVL_OK,
+              "%s failed: %s", r->label, err);
+        float *dp = test_guarded_read(r->dev, &gd);
+        if (r->eval) {
+            double *ref = dalloc(np);
+            r->op->ref.tokens_embed_backward(c->n, c->dim, c->patches, wd, ref);
+            check_bits(r, &gd, ref, "dpatch");
+            free(ref);
+        }
+        if (r->grad && (c->flags & FD)) {
+            tok_loss l = {c->n, c->dim, c->patches, pd, cd, qd, wd};
+            fd_probe p = {tok_loss_of, &l, pd, np, {dp}, {"dpatch"}, 1e-3, 1.0, 8, 8, NULL};
+            check_fd(r, &p);
+        }
+        free(dp);
+    }
+    test_guarded *all[] = {&gp, &gc, &gq, &gt, &gw, &gd};
+    check_canaries(r, all, 6, "buffers");
+    for (int i = 0; i < 6; i++)
+        test_guarded_free(all[i]);
+    void *mem[] = {patch, cls, pos, w, pd, cd, qd, wd};
+    for (size_t i = 0; i < sizeof mem / sizeof mem[0]; i++)
+        free(mem[i]);
+}
+
+void run_tokens_embed(op_run *r, const void *row)
+{
+    if (!row) {
+        char err[MOVL_ERRLEN] = "";
+        int rc = movl_tokens_embed(r->dev, 1, 8, 0, NULL, NULL, NULL, NULL, err);
+        CHECK(rc == MOVL_ERR_RUN && strstr(err, "0 patches"), "zero patches are rejected (got '%s')", err);
+        return;
+    }
+    run_tokens(r, row, 0);
+}
+void run_tokens_embed_backward(op_run *r, const void *row)
+{
+    if (row)
+        run_tokens(r, row, 1);
+}
+
+/* ---- ViT patch rows ---- */
+
+typedef struct patch_loss {
+    int n, c, size, k;
+    double *x, *w;
+} patch_loss;
+static double patch_loss_of(void *ctx, size_t i)
+{
+    (void)i;
+    patch_loss *l = ctx;
+    size_t nr = (size_t)l->n * l->c * l->size * l->size;
+    double *rows = dalloc(nr), s = 0;
+    movl_ref_patchify(l->n, l->c, l->size, l->k, l->x, rows);
+    for (size_t j = 0; j < nr; j++)
+        s += l->w[j] * rows[j];
+    free(rows);
+    return s;
+}
+
+static void run_patches(op_run *r, const patch_row *c, int backward)
+{
+    char err[MOVL_ERRLEN] = "";
+    size_t nx = (size_t)c->n * c->c * c->size * c->size; /* size a multiple of k: as many row elements */
+    float *x = random_floats(nx, -2, 2), *w = random_floats(nx, -1, 1);
+    double *xd = to_double_new(x, nx), *wd = to_double_new(w, nx), *ref = dalloc(nx);
+    snprintf(r->label, sizeof r->label, "%s n=%d c=%d size=%d k=%d", r->op->name, c->n, c->c, c->size, c->k);
+    test_guarded gx = upload_new(r->dev, x, nx), gw = upload_new(r->dev, w, nx), go = test_guarded_alloc(r->dev, nx);
+    if (!backward && r->eval) {
+        r->op->ref.patchify(c->n, c->c, c->size, c->k, xd, ref);
+        CHECK(movl_patchify(r->dev, c->n, c->c, c->size, c->k, gx.buf, go.buf, err) == MOVL_OK, "%s failed: %s",
+              r->label, err);
+        check_bits(r, &go, ref, "rows");
+    }
+    if (backward && (r->eval || r->grad)) {
+        CHECK(movl_patchify_backward(r->dev, c->n, c->c, c->size, c->k, gw.buf, go.buf, err) == MOVL_OK,
+              "%s failed: %s", r->label, err);
+        if (r->eval) {
+            r->op->ref.patchify_backward(c->n, c->c, c->size, c->k, wd, ref);
+            check_bits(r, &go, ref, "dx");
+        }
+        if (r->grad && (c->flags & FD)) {
+            float *dx = test_guarded_read(r->dev, &go);
+            patch_loss l = {c->n, c->c, c->size, c->k, xd, wd};
+            fd_probe p = {patch_loss_of, &l, xd, nx, {dx}, {"dx"}, 1e-3, 1.0, 8, 8, NULL};
+            check_fd(r, &p);
+            free(dx);
+        }
+    }
+    test_guarded *all[] = {&gx, &gw, &go};
+    check_canaries(r, all, 3, "buffers");
+    for (int i = 0; i < 3; i++)
+        test_guarded_free(all[i]);
+    void *mem[] = {x, w, xd, wd, ref};
+    for (size_t i = 0; i < sizeof mem / sizeof mem[0]; i++)
+        free(mem[i]);
+}
+
+void run_patchify(op_run *r, const void *row)
+{
+    if (!row) {
+        char err[MOVL_ERRLEN] = "";
+        int rc = movl_patchify(r->dev, 1, 3, 30, 16, NULL, NULL, err);
+        CHECK(rc == MOVL_ERR_RUN && strstr(err, "multiple of the patch"), "a size off the patch grid is rejected "
+              "(got '%s')", err);
+        return;
+    }
+    run_patches(r, row, 0);
+}
+void run_patchify_backward(op_run *r, const void *row)
+{
+    if (row)
+        run_patches(r, row, 1);
+}

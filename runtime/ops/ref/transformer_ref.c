@@ -140,3 +140,49 @@ void movl_ref_gemm_batched(const movl_gemm_batch_desc *d, const double *A, const
                 }
         }
 }
+
+void movl_ref_tokens_embed(int n, int dim, int patches, const double *patch, const double *cls, const double *pos,
+                           double *tok)
+{
+    int t = patches + 1;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < t; k++)
+            for (int d = 0; d < dim; d++) {
+                double v = k == 0 ? cls[d] : patch[((size_t)i * patches + (k - 1)) * dim + d];
+                tok[((size_t)i * t + k) * dim + d] = v + pos[(size_t)k * dim + d];
+            }
+}
+
+void movl_ref_tokens_embed_backward(int n, int dim, int patches, const double *dtok, double *dpatch)
+{
+    int t = patches + 1;
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < patches; p++)
+            for (int d = 0; d < dim; d++)
+                dpatch[((size_t)i * patches + p) * dim + d] = dtok[((size_t)i * t + 1 + p) * dim + d];
+}
+
+/* Written from the image's side (each pixel to its patch row), where the kernel writes from the patch's. */
+void movl_ref_patchify(int n, int c, int size, int k, const double *x, double *rows)
+{
+    int g = size / k, cols = c * k * k;
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++)
+            for (int y = 0; y < size; y++)
+                for (int xx = 0; xx < size; xx++) {
+                    int p = (y / k) * g + xx / k, col = ch * k * k + (y % k) * k + xx % k;
+                    rows[((size_t)i * g * g + p) * cols + col] = x[(((size_t)i * c + ch) * size + y) * size + xx];
+                }
+}
+
+void movl_ref_patchify_backward(int n, int c, int size, int k, const double *drows, double *dx)
+{
+    int g = size / k, cols = c * k * k;
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++)
+            for (int y = 0; y < size; y++)
+                for (int xx = 0; xx < size; xx++) {
+                    int p = (y / k) * g + xx / k, col = ch * k * k + (y % k) * k + xx % k;
+                    dx[(((size_t)i * c + ch) * size + y) * size + xx] = drows[((size_t)i * g * g + p) * cols + col];
+                }
+}

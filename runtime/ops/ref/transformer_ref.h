@@ -28,6 +28,13 @@ void movl_ref_softmax_forward(int rows, int dim, double scale, int causal, const
 /* dx = scale * y * (dy - sum_j dy * y), from the forward's output y. */
 void movl_ref_softmax_backward(int rows, int dim, double scale, const double *y, const double *dy, double *dx);
 
+/* ViT's patch rows and token embedding, and their backward (ops.h). */
+void movl_ref_patchify(int n, int c, int size, int k, const double *x, double *rows);
+void movl_ref_patchify_backward(int n, int c, int size, int k, const double *drows, double *dx);
+void movl_ref_tokens_embed(int n, int dim, int patches, const double *patch, const double *cls, const double *pos,
+                           double *tok);
+void movl_ref_tokens_embed_backward(int n, int dim, int patches, const double *dtok, double *dpatch);
+
 /* The batched GEMM of movl_gemm_batch_desc on double arrays (C read only when beta != 0). */
 void movl_ref_gemm_batched(const movl_gemm_batch_desc *d, const double *A, const double *B, double *C);
 

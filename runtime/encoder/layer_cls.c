@@ -1,0 +1,73 @@
+/* Layer kind "cls": each image's class token (token 0 of [tokens][dim]), a
+ * strided copy; the backward puts the gradient back in token 0 and zeros in
+ * the others. Buffer copies only, no kernel. */
+#include "core/common.h"
+#include "encoder/encoder_internal.h"
+
+/* Copies `batch` rows of dim floats, src rows src_pitch floats apart, into rows dst_pitch apart. */
+static int copy_rows(movl_encoder *e, int batch, int dim, cl_mem src, size_t src_pitch, cl_mem dst, size_t dst_pitch,
+                     char *err)
+{
+    const size_t origin[3] = {0, 0, 0}, region[3] = {sizeof(float) * (size_t)dim, (size_t)batch, 1};
+    cl_int rc = clEnqueueCopyBufferRect(e->dev->queue, src, dst, origin, origin, region, sizeof(float) * src_pitch, 0,
+                                        sizeof(float) * dst_pitch, 0, 0, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        movl_set_error(err, "%s: class-token copy failed: %s", e->arch, movl_cl_error_name(rc));
+        return MOVL_ERR_RUN;
+    }
+    return MOVL_OK;
+}
+
+static int cls_forward(movl_encoder *e, enc_layer *l, int batch, char *err)
+{
+    const enc_tensor *x = &e->tensors[l->in[0]];
+    return copy_rows(e, batch, x->c, x->buf, x->numel, e->tensors[l->out].buf, (size_t)x->c, err);
+}
+
+static int cls_backward(movl_encoder *e, enc_layer *l, int slot, int batch, cl_mem dz, cl_mem dx, char *err)
+{
+    (void)slot;
+    const enc_tensor *x = &e->tensors[l->in[0]];
+    int rc = movl_fill_zero(e->dev, dx, sizeof(float) * (size_t)batch * x->numel, err);
+    return rc ? rc : copy_rows(e, batch, x->c, dz, (size_t)x->c, dx, x->numel, err);
+}
+
+static double cls_flops(const movl_encoder *e, const enc_layer *l)
+{
+    (void)e;
+    (void)l;
+    return 0;
+}
+
+static void cls_floats_moved(const movl_encoder *e, const enc_layer *l, double *per_image, double *fixed)
+{
+    *per_image = 2.0 * (double)e->tensors[l->out].numel;
+    *fixed = 0;
+}
+
+static const char *cls_group(const enc_layer *l)
+{
+    (void)l;
+    return "pool";
+}
+
+static void cls_release(enc_layer *l) { (void)l; }
+
+const enc_layer_kind enc_kind_cls = {
+    .name = "cls",
+    .forward = cls_forward,
+    .backward_input = cls_backward,
+    .flops = cls_flops,
+    .floats_moved = cls_floats_moved,
+    .profile_group = cls_group,
+    .release = cls_release,
+};
+
+int enc_cls(movl_encoder *e, int in, const char *layer_name, int *out, char *err)
+{
+    enc_layer *l = enc_new_layer(e, ENC_CLS, layer_name, in, -1, e->tensors[in].c, 1, 1, err);
+    if (!l)
+        return MOVL_ERR_INPUT;
+    *out = l->out;
+    return MOVL_OK;
+}

@@ -1,0 +1,95 @@
+/* Layer kind "tokens" (ViT): the embedded patches [gh * gw][dim] become
+ * [1 + gh * gw][dim] token rows, the class token first, plus the position
+ * embedding. The checkpoint's embedding must match the patch grid of the
+ * input size (no interpolation yet). */
+#include <stdlib.h>
+
+#include "core/common.h"
+#include "core/weights.h"
+#include "encoder/bn_fold.h"
+#include "encoder/encoder_internal.h"
+
+static int tokens_forward(movl_encoder *e, enc_layer *l, int batch, char *err)
+{
+    const enc_tokens_params *p = &l->p.tokens;
+    return movl_tokens_embed(e->dev, batch, p->dim, p->patches, e->tensors[l->in[0]].buf, p->cls, p->pos,
+                             e->tensors[l->out].buf, err);
+}
+
+static int tokens_backward(movl_encoder *e, enc_layer *l, int slot, int batch, cl_mem dz, cl_mem dx, char *err)
+{
+    (void)slot;
+    return movl_tokens_embed_backward(e->dev, batch, l->p.tokens.dim, l->p.tokens.patches, dz, dx, err);
+}
+
+static double tokens_flops(const movl_encoder *e, const enc_layer *l)
+{
+    return (double)e->tensors[l->out].numel;
+}
+
+static void tokens_floats_moved(const movl_encoder *e, const enc_layer *l, double *per_image, double *fixed)
+{
+    *per_image = (double)e->tensors[l->in[0]].numel + (double)e->tensors[l->out].numel;
+    *fixed = (double)e->tensors[l->out].numel + l->p.tokens.dim;
+}
+
+static const char *tokens_group(const enc_layer *l)
+{
+    (void)l;
+    return "eltwise";
+}
+
+static void tokens_release(enc_layer *l)
+{
+    if (l->p.tokens.cls)
+        clReleaseMemObject(l->p.tokens.cls);
+    if (l->p.tokens.pos)
+        clReleaseMemObject(l->p.tokens.pos);
+}
+
+const enc_layer_kind enc_kind_tokens = {
+    .name = "tokens",
+    .forward = tokens_forward,
+    .backward_input = tokens_backward,
+    .flops = tokens_flops,
+    .floats_moved = tokens_floats_moved,
+    .profile_group = tokens_group,
+    .release = tokens_release,
+};
+
+int enc_tokens(movl_encoder *e, const movl_weights *w, int in, const char *cls_name, const char *pos_name,
+               const char *layer_name, int *out, char *err)
+{
+    const enc_tensor x = e->tensors[in];
+    int dim = x.c, patches = x.h, tokens = patches + 1;
+    const movl_tensor_info *pi = w ? movl_weights_find(w, pos_name) : NULL;
+    if (pi && pi->ndim == 3 && pi->shape[1] != tokens) {
+        movl_set_error(err, "%s: tensor '%s' has %lld positions, the input size %d gives %d (%d patches + the class "
+                       "token): use the size the weights were trained at",
+                       movl_weights_path(w), pos_name, (long long)pi->shape[1], e->size, tokens, patches);
+        return MOVL_ERR_INPUT;
+    }
+    const int64_t cshape[3] = {1, 1, dim}, pshape[3] = {1, tokens, dim};
+    float *h = malloc(sizeof(float) * (size_t)(tokens + 1) * dim);
+    if (!h) {
+        movl_set_error(err, "out of host memory reading '%s'", pos_name);
+        return MOVL_ERR_RUN;
+    }
+    int rc = movl_read_shaped(w, cls_name, 3, cshape, h, err);
+    if (rc == MOVL_OK)
+        rc = movl_read_shaped(w, pos_name, 3, pshape, h + dim, err);
+    enc_layer *l = NULL;
+    if (rc == MOVL_OK && !(l = enc_new_layer(e, ENC_TOKENS, layer_name, in, -1, dim, tokens, 1, err)))
+        rc = MOVL_ERR_INPUT;
+    if (rc == MOVL_OK) {
+        enc_tokens_params *p = &l->p.tokens;
+        p->dim = dim;
+        p->patches = patches;
+        p->cls = enc_upload_new(e, h, (size_t)dim, err);
+        p->pos = p->cls ? enc_upload_new(e, h + dim, (size_t)tokens * dim, err) : NULL;
+        rc = p->pos ? MOVL_OK : MOVL_ERR_RUN;
+        *out = l->out;
+    }
+    free(h);
+    return rc;
+}
