@@ -22,6 +22,7 @@
 
 #include "core/common.h"
 #include "encoder/encoder.h"
+#include "encoder/pos_embed_resize.h"
 #include "test_util.h"
 #include "core/weights.h"
 
@@ -44,6 +45,9 @@ static const golden_case cases[] = {
     {"vit_b_32", 2, 64, "vit_b_32_tiny"}, /* 2 blocks of width 128: 4 patches + the class token */
     {"vit_b_16", 2, 48, "vit_b_16_tiny"}, /* 9 patches */
     {"vit_b_32", 1, 224, NULL},          /* the real ViT-B/32 shape (random weights): 50 tokens, 12 blocks */
+    /* position embeddings of one more patch per side, resized at load (torchvision's interpolate_embeddings) */
+    {"vit_b_32", 2, 64, "vit_b_32_tiny_interp"}, /* 3x3 -> 2x2 */
+    {"vit_b_16", 1, 48, "vit_b_16_tiny_interp"}, /* 4x4 -> 3x3 */
 };
 
 /* Runs the generator; returns its exit status (SKIP_CODE: no torch). */
@@ -133,6 +137,35 @@ static void compare(const char *arch, const char *what, const float *ref, const 
 static void weight_grads(movl_device *dev, const golden_case *c, const movl_weights *g, const float *x, size_t nx,
                          const float *gf, size_t ngf, const float *gz, size_t ngz, const float *dxr);
 
+/* A case whose weights hold the position embedding of another grid: movl's resize of it against
+ * torchvision's interpolate_embeddings (golden "pos_embedding_resized"), directly: the embedding is small
+ * next to the patch embeddings, so a wrong resize would hide in the features' tolerance. */
+static void check_pos_resize(const golden_case *c, const movl_weights *g)
+{
+    if (!movl_weights_find(g, "pos_embedding_resized"))
+        return;
+    char err[MOVL_ERRLEN];
+    movl_weights *w = NULL;
+    if (movl_weights_open(path_in_tmp("weights.safetensors"), &w, err) != MOVL_OK) {
+        CHECK(0, "%s: %s", c->arch, err);
+        return;
+    }
+    size_t n_in, n_ref;
+    float *in = read_tensor(w, "encoder.pos_embedding", &n_in), *ref = read_tensor(g, "pos_embedding_resized", &n_ref);
+    const movl_tensor_info *t = movl_weights_find(w, "encoder.pos_embedding");
+    int dim = (int)t->shape[2], grid_in = (int)lround(sqrt((double)(t->shape[1] - 1)));
+    int grid_out = (int)lround(sqrt((double)(n_ref / (size_t)dim - 1)));
+    float *got = malloc(sizeof(float) * n_ref);
+    CHECK(enc_pos_embed_resize(in, grid_in, grid_out, dim, got) == 0, "%s: resize failed", c->arch);
+    char what[32];
+    snprintf(what, sizeof what, "pos %dx%d->%dx%d", grid_in, grid_in, grid_out, grid_out);
+    compare(c->arch, what, ref, got, n_ref, -1, 1e-6);
+    free(in);
+    free(ref);
+    free(got);
+    movl_weights_close(w);
+}
+
 static void run_case(movl_device *dev, const golden_case *c)
 {
     char err[MOVL_ERRLEN];
@@ -142,6 +175,7 @@ static void run_case(movl_device *dev, const golden_case *c)
         CHECK(0, "%s: %s", c->arch, err);
         return;
     }
+    check_pos_resize(c, g);
     movl_encoder *e = NULL;
     /* One more than the batch run: the encoder must work below its max_batch. */
     int rc = movl_encoder_load(dev, c->arch, path_in_tmp("weights.safetensors"), c->batch + 1, c->size, &e, err);
@@ -364,11 +398,9 @@ static void bad_weights(movl_device *dev)
     expect_bad(dev, "resnet18", path_in_tmp("weights.safetensors"), 4, "size 4");
 }
 
-/* Weights of the ViT-B/32 case in tmpdir (224 px): the position embedding fixes the input size, a size off
- * the patch grid is refused, a missing block tensor is named, and full fine-tuning is refused (not yet built). */
+/* Weights of the ViT-B/32 case in tmpdir (224 px): a size off the patch grid is refused, a missing block tensor is named, and full fine-tuning is refused (not yet built). */
 static void vit_bad_input(movl_device *dev)
 {
-    expect_bad(dev, "vit_b_32", path_in_tmp("weights.safetensors"), 64, "encoder.pos_embedding");
     expect_bad(dev, "vit_b_32", path_in_tmp("weights.safetensors"), 100, "not a multiple of the patch size 32");
     write_bad("encoder.layers.encoder_layer_3.self_attention.out_proj.bias", NULL);
     expect_bad(dev, "vit_b_32", path_in_tmp("bad.safetensors"), 224,

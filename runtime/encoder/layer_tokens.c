@@ -1,13 +1,16 @@
 /* Layer kind "tokens" (ViT): the embedded patches [gh * gw][dim] become
  * [1 + gh * gw][dim] token rows, the class token first, plus the position
- * embedding. The checkpoint's embedding must match the patch grid of the
- * input size (no interpolation yet). */
+ * embedding, resized at load when the input size gives another patch grid
+ * than the checkpoint's. */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/common.h"
 #include "core/weights.h"
 #include "encoder/bn_fold.h"
 #include "encoder/encoder_internal.h"
+#include "encoder/pos_embed_resize.h"
 
 static int tokens_forward(movl_encoder *e, enc_layer *l, int batch, char *err)
 {
@@ -57,19 +60,46 @@ const enc_layer_kind enc_kind_tokens = {
     .release = tokens_release,
 };
 
+/* The position embedding for `tokens` positions into dst: as stored, or resized from the checkpoint's own
+ * square grid (torchvision's interpolate_embeddings) when the input size gives another grid. */
+static int read_positions(movl_encoder *e, const movl_weights *w, const char *pos_name, int tokens, int dim,
+                          float *dst, char *err)
+{
+    const movl_tensor_info *pi = w ? movl_weights_find(w, pos_name) : NULL;
+    const int64_t pshape[3] = {1, tokens, dim};
+    if (!pi || pi->ndim != 3 || pi->shape[1] == tokens)
+        return movl_read_shaped(w, pos_name, 3, pshape, dst, err); /* names a missing or mis-shaped tensor */
+    int64_t stored = pi->shape[1];
+    int grid_in = (int)lround(sqrt((double)(stored - 1))), grid_out = (int)lround(sqrt((double)(tokens - 1)));
+    if (stored < 2 || (int64_t)grid_in * grid_in != stored - 1 || pi->shape[0] != 1 || pi->shape[2] != dim) {
+        movl_set_error(err, "%s: tensor '%s' has shape [%lld,%lld,%lld], expected [1, 1 + a square grid, %d]",
+                       movl_weights_path(w), pos_name, (long long)pi->shape[0], (long long)stored,
+                       (long long)pi->shape[2], dim);
+        return MOVL_ERR_INPUT;
+    }
+    const int64_t sshape[3] = {1, stored, dim};
+    float *src = malloc(sizeof(float) * (size_t)stored * dim);
+    if (!src) {
+        movl_set_error(err, "out of host memory reading '%s'", pos_name);
+        return MOVL_ERR_RUN;
+    }
+    int rc = movl_read_shaped(w, pos_name, 3, sshape, src, err);
+    if (rc == MOVL_OK) {
+        enc_pos_embed_resize(src, grid_in, grid_out, dim, dst);
+        if (movl_verbose)
+            fprintf(stderr, "%s: position embedding resized from %dx%d to %dx%d patches (input size %d)\n", e->arch,
+                    grid_in, grid_in, grid_out, grid_out, e->size);
+    }
+    free(src);
+    return rc;
+}
+
 int enc_tokens(movl_encoder *e, const movl_weights *w, int in, const char *cls_name, const char *pos_name,
                const char *layer_name, int *out, char *err)
 {
     const enc_tensor x = e->tensors[in];
     int dim = x.c, patches = x.h, tokens = patches + 1;
-    const movl_tensor_info *pi = w ? movl_weights_find(w, pos_name) : NULL;
-    if (pi && pi->ndim == 3 && pi->shape[1] != tokens) {
-        movl_set_error(err, "%s: tensor '%s' has %lld positions, the input size %d gives %d (%d patches + the class "
-                       "token): use the size the weights were trained at",
-                       movl_weights_path(w), pos_name, (long long)pi->shape[1], e->size, tokens, patches);
-        return MOVL_ERR_INPUT;
-    }
-    const int64_t cshape[3] = {1, 1, dim}, pshape[3] = {1, tokens, dim};
+    const int64_t cshape[3] = {1, 1, dim};
     float *h = malloc(sizeof(float) * (size_t)(tokens + 1) * dim);
     if (!h) {
         movl_set_error(err, "out of host memory reading '%s'", pos_name);
@@ -77,7 +107,7 @@ int enc_tokens(movl_encoder *e, const movl_weights *w, int in, const char *cls_n
     }
     int rc = movl_read_shaped(w, cls_name, 3, cshape, h, err);
     if (rc == MOVL_OK)
-        rc = movl_read_shaped(w, pos_name, 3, pshape, h + dim, err);
+        rc = read_positions(e, w, pos_name, tokens, dim, h + dim, err);
     enc_layer *l = NULL;
     if (rc == MOVL_OK && !(l = enc_new_layer(e, ENC_TOKENS, layer_name, in, -1, dim, tokens, 1, err)))
         rc = MOVL_ERR_INPUT;

@@ -63,7 +63,9 @@ except ImportError as exc:  # the C test turns this into a skip
     sys.exit(SKIP)
 
 ARCHS = ["resnet18", "resnet34", "resnet50"] + ["efficientnet_lite%d" % i for i in range(5)] + [
-    "vit_b_16", "vit_b_32", "vit_b_16_tiny", "vit_b_32_tiny"]
+    "vit_b_16", "vit_b_32", "vit_b_16_tiny", "vit_b_32_tiny", "vit_b_16_tiny_interp", "vit_b_32_tiny_interp"]
+# _interp: the weights file holds a model built for one more patch per side (SIZE + patch); the reference
+# is that model with torchvision's interpolate_embeddings to SIZE, as movl resizes the position embedding.
 # torchvision ViTs; the _tiny ones keep B's patch and head width (64) at 2 layers of width 128 (2 heads) and
 # MLP 256, which movl loads as vit_b_16 / vit_b_32 (it reads the width, depth and MLP size from the file).
 TINY_VIT = dict(num_layers=2, num_heads=2, hidden_dim=128, mlp_dim=256)
@@ -107,7 +109,7 @@ def build(arch, size):
         return getattr(torchvision.models, arch)()
     if arch.startswith("vit_"):
         patch = 16 if arch.startswith("vit_b_16") else 32
-        if arch.endswith("_tiny"):
+        if "_tiny" in arch:
             return torchvision.models.VisionTransformer(image_size=size, patch_size=patch, **TINY_VIT)
         return getattr(torchvision.models, arch)(image_size=size)
     EfficientNet = import_lite()
@@ -258,11 +260,21 @@ def golden(arch, seed, batch, size, outdir):
         sys.exit("make_golden.py: unknown arch '%s' (expected one of %s)" % (arch, ", ".join(ARCHS)))
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    model = build(arch, size)
-    randomize(arch, model, size, gen)
+    interp = arch.endswith("_interp")
+    patch = 16 if arch.startswith("vit_b_16") else 32
+    built = size + patch if interp else size
+    model = build(arch, built)
+    randomize(arch, model, built, gen)
     # Round everything to float32 first: the float64 reference then computes
     # exactly on the values the C side reads.
     model = model.float().double()
+    stored = state_tensors(model) if interp else None  # else written after clear_kinks has moved the betas
+    if interp:
+        from torchvision.models.vision_transformer import interpolate_embeddings
+        state = interpolate_embeddings(size, patch, model.state_dict())
+        model = build(arch, size).double()
+        model.load_state_dict(state)
+        model.eval()
     for _ in range(20):  # a new input while a max-pool window has two near-equal winners
         x = torch.randn(batch, 3, size, size, generator=gen).float().double()
         moved = clear_kinks(model, x)
@@ -279,11 +291,12 @@ def golden(arch, seed, batch, size, outdir):
     ((f * gf).sum() + (z * gz).sum()).backward()
     fp32_error = torch_fp32_error(arch, model, x.detach(), gf, gz, (f.detach(), z.detach(), x.grad))
     os.makedirs(outdir, exist_ok=True)
-    write_safetensors(os.path.join(outdir, "weights.safetensors"), state_tensors(model))
+    write_safetensors(os.path.join(outdir, "weights.safetensors"), stored or state_tensors(model))
     write_safetensors(os.path.join(outdir, "golden.safetensors"), [
         ("input", x.detach().numpy()), ("features", f.detach().numpy()), ("logits", z.detach().numpy()),
         ("dfeatures", gf.numpy()), ("dlogits", gz.numpy()), ("dinput", x.grad.numpy()),
-        ("torch_fp32_error", np.array(fp32_error))] + folded_weight_grads(model))
+        ("torch_fp32_error", np.array(fp32_error))] + folded_weight_grads(model) +
+        ([("pos_embedding_resized", model.encoder.pos_embedding.detach().numpy())] if interp else []))
     relu6_clipped = 0
     if arch.startswith("efficientnet"):
         relu6_clipped = count_relu6_clipping(model, x.detach())
