@@ -12,7 +12,7 @@
  * every max-pool winner clear of its runner-up, so float32 cannot flip a
  * mask: see make_golden.py.)
  * Needs /usr/bin/python3 with torch (else exit 77, skipped); the
- * efficientnet_lite_pytorch package must be on PYTHONPATH. */
+ * efficientnet_lite_pytorch and open_clip_torch packages must be on PYTHONPATH. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +48,10 @@ static const golden_case cases[] = {
     /* position embeddings of one more patch per side, resized at load (torchvision's interpolate_embeddings) */
     {"vit_b_32", 2, 64, "vit_b_32_tiny_interp"}, /* 3x3 -> 2x2 */
     {"vit_b_16", 1, 48, "vit_b_16_tiny_interp"}, /* 4x4 -> 3x3 */
+    /* CLIP image towers (open_clip's code, QuickGELU, names under "visual."): ln_pre, ln_post, x @ proj */
+    {"clip_vit_b_32", 2, 64, "clip_vit_b_32_tiny"},
+    {"clip_vit_b_16", 1, 48, "clip_vit_b_16_tiny"},
+    {"clip_vit_b_32", 1, 224, NULL}, /* ViT-B/32 at 224, 12 blocks, embedding 512 */
 };
 
 /* Runs the generator; returns its exit status (SKIP_CODE: no torch). */
@@ -192,7 +196,9 @@ static void run_case(movl_device *dev, const golden_case *c)
     size_t nerr;
     float *torch_err = read_tensor(g, "torch_fp32_error", &nerr); /* features, logits, dinput */
     int dim = movl_encoder_feature_dim(e), classes = movl_encoder_num_classes(e);
-    CHECK(nf == (size_t)c->batch * dim && nz == (size_t)c->batch * classes && classes == 1000,
+    /* CLIP's image tower has no classifier: its embedding is also its logits */
+    int clip = strncmp(c->arch, "clip_", 5) == 0;
+    CHECK(nf == (size_t)c->batch * dim && nz == (size_t)c->batch * classes && classes == (clip ? dim : 1000),
           "%s: %d features, %d classes; golden has %zu and %zu values", c->arch, dim, classes, nf, nz);
     CHECK(movl_encoder_input_size(e) == c->size, "%s: input size %d", c->arch, movl_encoder_input_size(e));
 
@@ -242,7 +248,7 @@ static void run_case(movl_device *dev, const golden_case *c)
         free(again);
         free(only_f);
         free(sum);
-        if (strncmp(c->arch, "vit_", 4) != 0) /* ViT: no full fine-tuning yet (load refuses it, tested below) */
+        if (!strstr(c->arch, "vit_")) /* ViT, CLIP: no full fine-tuning yet (load refuses it, tested below) */
             weight_grads(dev, c, g, x, nx, gf, ngf, gz, ngz, dxr);
     }
     test_guarded_free(&dx);

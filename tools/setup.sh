@@ -34,6 +34,13 @@ if [ $want_test = 1 ] && [ ! -d .deps/python/efficientnet_lite_pytorch ]; then
     || python3 -m pip install -q --no-deps --target .deps/python efficientnet_lite_pytorch==0.1.0
 fi
 
+# open_clip's model code (MIT), for the CLIP golden tests only: imported module by module without the
+# package's __init__ (which pulls in optional dependencies), on Debian's torch.
+if [ $want_test = 1 ] && [ ! -d .deps/python/open_clip ]; then
+  /usr/bin/python3 -m pip install -q --no-deps --target .deps/python open_clip_torch==3.3.0 \
+    || python3 -m pip install -q --no-deps --target .deps/python open_clip_torch==3.3.0
+fi
+
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
 

@@ -36,6 +36,7 @@ typedef enum {
     ENC_ATTENTION, /* multi-head attention core: packed q, k, v to the heads' outputs */
     ENC_GELU,
     ENC_CLS,       /* the class token (token 0) of each image */
+    ENC_COPY,      /* a copy; backward is the identity */
     ENC_KIND_COUNT
 } enc_kind_id;
 
@@ -70,7 +71,7 @@ typedef struct enc_layer_kind {
 
 extern const enc_layer_kind enc_kind_conv, enc_kind_add, enc_kind_maxpool, enc_kind_gap, enc_kind_linear;
 extern const enc_layer_kind enc_kind_patchify, enc_kind_tokens, enc_kind_layernorm, enc_kind_attention, enc_kind_gelu,
-    enc_kind_cls;
+    enc_kind_cls, enc_kind_copy;
 extern const enc_layer_kind *const enc_layer_kinds[]; /* [ENC_KIND_COUNT] */
 
 /* Parameters of each kind (the builder sets them; n of descriptors = max_batch). */
@@ -216,6 +217,11 @@ int enc_linear(movl_encoder *e, const movl_weights *w, int in, const char *weigh
  * [out_dim][c][k][k] with c * k * k = dim is read as that matrix: the patch embedding). */
 int enc_linear_tokens(movl_encoder *e, const movl_weights *w, int in, const char *weight_name, const char *bias_name,
                       int out_dim, const char *layer_name, int *out, char *err);
+/* y = x P for a file tensor P [features][out] (CLIP's visual.proj, text_projection): no bias. */
+int enc_linear_proj(movl_encoder *e, const movl_weights *w, int in, const char *weight_name, const char *layer_name,
+                    int *out, char *err);
+/* A copy of tensor in (its backward the identity): CLIP's image embedding doubles as the encoder's logits. */
+int enc_copy(movl_encoder *e, int in, const char *layer_name, int *out, char *err);
 /* The image to [gh * gw][c * k * k] patch rows (size a multiple of k). */
 int enc_patchify(movl_encoder *e, int in, int k, const char *layer_name, int *out, char *err);
 /* Embedded patches [patches][dim] to [1 + patches][dim] tokens with class token and position embedding. */
@@ -250,7 +256,8 @@ cl_mem enc_alloc(movl_encoder *e, size_t bytes, char *err);
 /* ---- architectures ---- */
 int enc_build_resnet(movl_encoder *e, const movl_weights *w, int depth, char *err);
 int enc_build_efficientnet_lite(movl_encoder *e, const movl_weights *w, int variant, char *err);
-int enc_build_vit(movl_encoder *e, const movl_weights *w, int patch, char *err);
+/* clip = 0: torchvision's ViT; 1: an OpenAI / open_clip CLIP image tower (QuickGELU). */
+int enc_build_vit(movl_encoder *e, const movl_weights *w, int patch, int clip, char *err);
 
 /* ---- graph runner (encoder_graph.c) ---- */
 int enc_run_forward(movl_encoder *e, int batch, char *err);

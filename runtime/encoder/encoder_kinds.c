@@ -9,7 +9,7 @@ const enc_layer_kind *const enc_layer_kinds[] = {
     [ENC_GAP] = &enc_kind_gap,         [ENC_LINEAR] = &enc_kind_linear, [ENC_PATCHIFY] = &enc_kind_patchify,
     [ENC_TOKENS] = &enc_kind_tokens,
     [ENC_LAYERNORM] = &enc_kind_layernorm, [ENC_ATTENTION] = &enc_kind_attention, [ENC_GELU] = &enc_kind_gelu,
-    [ENC_CLS] = &enc_kind_cls,
+    [ENC_CLS] = &enc_kind_cls,             [ENC_COPY] = &enc_kind_copy,
 };
 _Static_assert(sizeof enc_layer_kinds / sizeof enc_layer_kinds[0] == ENC_KIND_COUNT,
                "enc_layer_kinds[] needs one entry per enc_kind_id");

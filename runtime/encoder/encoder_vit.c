@@ -1,10 +1,18 @@
-/* torchvision's Vision Transformer (vit_b_16, vit_b_32 and the same layout at
- * other widths), tensor names as in its state_dict: a patch convolution
- * (conv_proj, with bias; run as patch rows times its weight matrix), the class token and position embedding, pre-LN
- * encoder blocks (ln_1, self_attention with packed in_proj, ln_2, mlp.0 / GELU
- * / mlp.3), the final encoder.ln on the class token, heads.head. Width, depth
- * and MLP size come from the weights file; heads = width / 64, as in every
- * published ViT (B: 768 / 12, L: 1024 / 16, H: 1280 / 16). */
+/* Vision Transformers, from two checkpoint layouts:
+ * - torchvision's ViT (vit_b_16, vit_b_32): conv_proj (with bias), class_token,
+ *   encoder.pos_embedding, pre-LN blocks encoder.layers.encoder_layer_N
+ *   (ln_1, self_attention.in_proj / out_proj, ln_2, mlp.0 / GELU / mlp.3, or
+ *   mlp.linear_1 / linear_2 in older files), encoder.ln on the class token,
+ *   heads.head (ImageNet logits); LayerNorm eps 1e-6.
+ * - CLIP's image tower, OpenAI / open_clip names under "visual." (clip_vit_b_16,
+ *   clip_vit_b_32): conv1 (no bias), class_embedding, positional_embedding,
+ *   ln_pre, transformer.resblocks.N (ln_1, attn.in_proj / out_proj, ln_2,
+ *   mlp.c_fc / QuickGELU / mlp.c_proj), ln_post on the class token, then
+ *   x @ proj: the image embedding, which is also the encoder's "logits" (CLIP
+ *   has no classifier); LayerNorm eps 1e-5. QuickGELU as in OpenAI's weights.
+ * The patch convolution runs as patch rows times its weight matrix. Width,
+ * depth and MLP size come from the weights file; heads = width / 64, as in
+ * every published ViT and CLIP tower (B: 768 / 12, L: 1024 / 16). */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,8 +20,38 @@
 #include "core/weights.h"
 #include "encoder/encoder_internal.h"
 
-#define LN_EPS 1e-6 /* torchvision's ViT: partial(nn.LayerNorm, eps=1e-6) */
 #define HEAD_DIM 64
+
+/* The tensor names and choices of one layout (names relative to `prefix`; a block's relative to `block`). */
+typedef struct vit_layout {
+    const char *prefix, *patch, *patch_bias, *cls, *pos, *ln_pre;
+    const char *block; /* printf format with the block index */
+    const char *ln_1, *qkv_weight, *qkv_bias, *out_proj, *ln_2, *fc1, *fc2, *fc1_old, *fc2_old;
+    const char *ln_final, *head, *proj; /* head: a classifier (weight, bias); proj: x @ P */
+    movl_gelu gelu;
+    double eps;
+    float mean[3], std[3];
+} vit_layout;
+
+static const vit_layout torchvision_vit = {
+    "", "conv_proj.weight", "conv_proj.bias", "class_token", "encoder.pos_embedding", NULL,
+    "encoder.layers.encoder_layer_%d.",
+    "ln_1", "self_attention.in_proj_weight", "self_attention.in_proj_bias", "self_attention.out_proj", "ln_2",
+    "mlp.0", "mlp.3", "mlp.linear_1", "mlp.linear_2",
+    "encoder.ln", "heads.head", NULL,
+    MOVL_GELU_ERF, 1e-6,
+    {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, /* ImageNet, torchvision's transforms for these weights */
+};
+
+static const vit_layout clip_vit = {
+    "visual.", "conv1.weight", NULL, "class_embedding", "positional_embedding", "ln_pre",
+    "transformer.resblocks.%d.",
+    "ln_1", "attn.in_proj_weight", "attn.in_proj_bias", "attn.out_proj", "ln_2",
+    "mlp.c_fc", "mlp.c_proj", NULL, NULL,
+    "ln_post", NULL, "proj",
+    MOVL_GELU_QUICK, 1e-5,
+    {0.48145466f, 0.4578275f, 0.40821073f}, {0.26862954f, 0.26130258f, 0.27577711f}, /* OPENAI_DATASET_MEAN/STD */
+};
 
 /* Dimension `axis` of tensor `name`, or `fallback` without weights (random stand-ins) or tensor. */
 static int dim_of(const movl_weights *w, const char *name, int axis, int fallback)
@@ -22,106 +60,127 @@ static int dim_of(const movl_weights *w, const char *name, int axis, int fallbac
     return t && axis < t->ndim && t->shape[axis] > 0 && t->shape[axis] < (1 << 20) ? (int)t->shape[axis] : fallback;
 }
 
-/* The number of encoder blocks in the file (12 without weights). */
-static int count_blocks(const movl_weights *w)
+/* "<prefix><block i><part><suffix>" into out. */
+static void block_name(const vit_layout *L, int i, const char *part, const char *suffix, char *out, size_t n)
+{
+    char block[64];
+    snprintf(block, sizeof block, L->block, i);
+    snprintf(out, n, "%s%s%s%s", L->prefix, block, part, suffix);
+}
+
+/* The number of blocks in the file (12 without weights). */
+static int count_blocks(const vit_layout *L, const movl_weights *w)
 {
     if (!w)
         return 12;
-    int n = 0;
-    char name[96];
-    for (;; n++) {
-        snprintf(name, sizeof name, "encoder.layers.encoder_layer_%d.ln_1.weight", n);
+    char name[160];
+    for (int n = 0;; n++) {
+        block_name(L, n, L->ln_1, ".weight", name, sizeof name);
         if (!movl_weights_find(w, name))
             return n;
     }
 }
 
-/* MLP linear `i` (1 or 2) of block prefix: "mlp.0"/"mlp.3" (torchvision >= 0.13), or "mlp.linear_1"/"mlp.linear_2". */
-static void mlp_name(const movl_weights *w, const char *prefix, int i, const char *part, char *out, size_t n)
+/* MLP linear fc (fc1 or fc2) of block i, falling back to the old spelling when the file has it. */
+static const char *mlp_part(const vit_layout *L, const movl_weights *w, int i, int second)
 {
-    char probe[128];
-    snprintf(probe, sizeof probe, "%smlp.linear_%d.weight", prefix, i);
-    if (w && movl_weights_find(w, probe))
-        snprintf(out, n, "%smlp.linear_%d.%s", prefix, i, part);
-    else
-        snprintf(out, n, "%smlp.%d.%s", prefix, i == 1 ? 0 : 3, part);
+    const char *now = second ? L->fc2 : L->fc1, *old = second ? L->fc2_old : L->fc1_old;
+    char probe[160];
+    if (old && w) {
+        block_name(L, i, old, ".weight", probe, sizeof probe);
+        if (movl_weights_find(w, probe))
+            return old;
+    }
+    return now;
 }
 
-static int block(movl_encoder *e, const movl_weights *w, int x, int i, int mlp, int *out, char *err)
+/* A linear layer over tokens named `part` of block i (part.weight, part.bias). */
+static int block_linear(movl_encoder *e, const vit_layout *L, const movl_weights *w, int i, int x, const char *part,
+                        int out_dim, int *out, char *err)
 {
-    char prefix[64], name[128], wn[160], bn[160];
-    snprintf(prefix, sizeof prefix, "encoder.layers.encoder_layer_%d.", i);
-    int dim = e->tensors[x].c, h, rc;
-    snprintf(name, sizeof name, "%sln_1", prefix);
-    if ((rc = enc_layernorm(e, w, x, name, LN_EPS, name, &h, err)))
-        return rc;
-    snprintf(name, sizeof name, "%sself_attention.in_proj", prefix);
-    snprintf(wn, sizeof wn, "%sself_attention.in_proj_weight", prefix);
-    snprintf(bn, sizeof bn, "%sself_attention.in_proj_bias", prefix);
-    if ((rc = enc_linear_tokens(e, w, h, wn, bn, 3 * dim, name, &h, err)))
-        return rc;
-    snprintf(name, sizeof name, "%sself_attention", prefix);
-    if ((rc = enc_attention(e, h, dim / HEAD_DIM, name, &h, err)))
-        return rc;
-    snprintf(name, sizeof name, "%sself_attention.out_proj", prefix);
+    char name[160], wn[176], bn[176];
+    block_name(L, i, part, "", name, sizeof name);
     snprintf(wn, sizeof wn, "%s.weight", name);
     snprintf(bn, sizeof bn, "%s.bias", name);
-    if ((rc = enc_linear_tokens(e, w, h, wn, bn, dim, name, &h, err)))
+    return enc_linear_tokens(e, w, x, wn, bn, out_dim, name, out, err);
+}
+
+static int block(movl_encoder *e, const vit_layout *L, const movl_weights *w, int x, int i, int mlp, int *out,
+                 char *err)
+{
+    char name[160], wn[176], bn[176];
+    int dim = e->tensors[x].c, h, rc;
+    block_name(L, i, L->ln_1, "", name, sizeof name);
+    if ((rc = enc_layernorm(e, w, x, name, L->eps, name, &h, err)))
         return rc;
-    snprintf(name, sizeof name, "%sadd_1", prefix);
+    block_name(L, i, L->qkv_weight, "", wn, sizeof wn);
+    block_name(L, i, L->qkv_bias, "", bn, sizeof bn);
+    block_name(L, i, "attn.qkv", "", name, sizeof name);
+    if ((rc = enc_linear_tokens(e, w, h, wn, bn, 3 * dim, name, &h, err)))
+        return rc;
+    block_name(L, i, "attn", "", name, sizeof name);
+    if ((rc = enc_attention(e, h, dim / HEAD_DIM, name, &h, err)) ||
+        (rc = block_linear(e, L, w, i, h, L->out_proj, dim, &h, err)))
+        return rc;
+    block_name(L, i, "add_1", "", name, sizeof name);
     if ((rc = enc_add(e, h, x, MOVL_ACT_NONE, name, &x, err)))
         return rc;
-    snprintf(name, sizeof name, "%sln_2", prefix);
-    if ((rc = enc_layernorm(e, w, x, name, LN_EPS, name, &h, err)))
+    block_name(L, i, L->ln_2, "", name, sizeof name);
+    if ((rc = enc_layernorm(e, w, x, name, L->eps, name, &h, err)) ||
+        (rc = block_linear(e, L, w, i, h, mlp_part(L, w, i, 0), mlp, &h, err)))
         return rc;
-    mlp_name(w, prefix, 1, "weight", wn, sizeof wn);
-    mlp_name(w, prefix, 1, "bias", bn, sizeof bn);
-    snprintf(name, sizeof name, "%smlp.0", prefix);
-    if ((rc = enc_linear_tokens(e, w, h, wn, bn, mlp, name, &h, err)))
+    block_name(L, i, "mlp.gelu", "", name, sizeof name);
+    if ((rc = enc_gelu(e, h, L->gelu, name, &h, err)) ||
+        (rc = block_linear(e, L, w, i, h, mlp_part(L, w, i, 1), dim, &h, err)))
         return rc;
-    snprintf(name, sizeof name, "%smlp.gelu", prefix);
-    if ((rc = enc_gelu(e, h, MOVL_GELU_ERF, name, &h, err)))
-        return rc;
-    mlp_name(w, prefix, 2, "weight", wn, sizeof wn);
-    mlp_name(w, prefix, 2, "bias", bn, sizeof bn);
-    snprintf(name, sizeof name, "%smlp.3", prefix);
-    if ((rc = enc_linear_tokens(e, w, h, wn, bn, dim, name, &h, err)))
-        return rc;
-    snprintf(name, sizeof name, "%sadd_2", prefix);
+    block_name(L, i, "add_2", "", name, sizeof name);
     return enc_add(e, h, x, MOVL_ACT_NONE, name, out, err);
 }
 
-int enc_build_vit(movl_encoder *e, const movl_weights *w, int patch, char *err)
+int enc_build_vit(movl_encoder *e, const movl_weights *w, int patch, int clip, char *err)
 {
-    const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    const vit_layout *L = clip ? &clip_vit : &torchvision_vit;
     for (int c = 0; c < 3; c++) {
-        e->mean[c] = mean[c];
-        e->std[c] = std[c];
+        e->mean[c] = L->mean[c];
+        e->std[c] = L->std[c];
     }
-    if (e->size % patch) {
-        movl_set_error(err, "%s: input size %d is not a multiple of the patch size %d", e->arch, e->size, patch);
-        return MOVL_ERR_INPUT;
-    }
-    int dim = dim_of(w, "conv_proj.weight", 0, 768), blocks = count_blocks(w);
+    char name[160], name2[176];
+#define TOP(part) (snprintf(name, sizeof name, "%s%s", L->prefix, part), name)
+    int dim = dim_of(w, TOP(L->patch), 0, 768), blocks = count_blocks(L, w);
     if (dim % HEAD_DIM || blocks < 1) {
-        movl_set_error(err, "%s: %s has width %d and %d encoder blocks (expected a multiple of %d and >= 1)", e->arch,
-                       w ? movl_weights_path(w) : "(random weights)", dim, blocks, HEAD_DIM);
+        movl_set_error(err, "%s: %s has width %d and %d blocks (expected a multiple of %d and >= 1; '%s' names them)",
+                       e->arch, w ? movl_weights_path(w) : "(random weights)", dim, blocks, HEAD_DIM, TOP(L->patch));
         return MOVL_ERR_INPUT;
     }
-    int mlp = dim_of(w, "encoder.layers.encoder_layer_0.mlp.0.weight", 0,
-                     dim_of(w, "encoder.layers.encoder_layer_0.mlp.linear_1.weight", 0, 4 * dim));
-    int x, rc;
+    block_name(L, 0, mlp_part(L, w, 0, 0), ".weight", name2, sizeof name2);
+    int mlp = dim_of(w, name2, 0, 4 * dim), x, rc;
+    char pw[160], pb[160];
+    snprintf(pw, sizeof pw, "%s%s", L->prefix, L->patch);
+    if (L->patch_bias)
+        snprintf(pb, sizeof pb, "%s%s", L->prefix, L->patch_bias);
     if ((rc = enc_input(e, err)) || (rc = enc_patchify(e, 0, patch, "patches", &x, err)) ||
-        (rc = enc_linear_tokens(e, w, x, "conv_proj.weight", "conv_proj.bias", dim, "conv_proj", &x, err)) ||
-        (rc = enc_tokens(e, w, x, "class_token", "encoder.pos_embedding", "tokens", &x, err)))
+        (rc = enc_linear_tokens(e, w, x, pw, L->patch_bias ? pb : NULL, dim, "patch_embed", &x, err)))
+        return rc;
+    snprintf(name2, sizeof name2, "%s%s", L->prefix, L->pos);
+    if ((rc = enc_tokens(e, w, x, TOP(L->cls), name2, "tokens", &x, err)))
+        return rc;
+    if (L->ln_pre && (rc = enc_layernorm(e, w, x, TOP(L->ln_pre), L->eps, TOP(L->ln_pre), &x, err)))
         return rc;
     for (int i = 0; i < blocks; i++)
-        if ((rc = block(e, w, x, i, mlp, &x, err)))
+        if ((rc = block(e, L, w, x, i, mlp, &x, err)))
             return rc;
-    /* encoder.ln normalises each token on its own, so it runs on the class token only */
+    /* the final norm normalises each token on its own, so it runs on the class token only */
     if ((rc = enc_cls(e, x, "class_token_out", &x, err)) ||
-        (rc = enc_layernorm(e, w, x, "encoder.ln", LN_EPS, "encoder.ln", &e->t_features, err)) ||
-        (rc = enc_linear(e, w, e->t_features, "heads.head.weight", "heads.head.bias", "heads.head", &e->t_logits, err)))
+        (rc = enc_layernorm(e, w, x, TOP(L->ln_final), L->eps, TOP(L->ln_final), &x, err)))
         return rc;
-    return MOVL_OK;
+    if (L->proj) { /* CLIP: the image embedding is the features, and stands in for the logits */
+        if ((rc = enc_linear_proj(e, w, x, TOP(L->proj), TOP(L->proj), &e->t_features, err)))
+            return rc;
+        return enc_copy(e, e->t_features, "logits", &e->t_logits, err);
+    }
+    e->t_features = x;
+    snprintf(pw, sizeof pw, "%s%s.weight", L->prefix, L->head);
+    snprintf(pb, sizeof pb, "%s%s.bias", L->prefix, L->head);
+    return enc_linear(e, w, e->t_features, pw, pb, L->head, &e->t_logits, err);
+#undef TOP
 }

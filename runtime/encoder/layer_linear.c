@@ -1,6 +1,7 @@
 /* Layer kind "linear": y = x W^T + b, the encoder's own classifier (one row
  * per image) or a transformer's per-token projection (one row per token). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/common.h"
 #include "encoder/bn_fold.h"
@@ -57,27 +58,39 @@ const enc_layer_kind enc_kind_linear = {
     .output_overwritable = 1, /* its backward reads W only: a residual add may write over its output */
 };
 
-/* A linear layer over `rows` rows of `features` per image; out_dim 0: the file's row count (a classifier). */
+/* A linear layer over `rows` rows of `features` per image; out_dim 0: the file's row count (a classifier).
+ * transposed: the file holds W^T [features][out] (CLIP's projections, applied as x @ P); bias_name NULL: no
+ * bias (zeros). */
 static int linear_layer(movl_encoder *e, const movl_weights *w, int in, int rows, int features, int out_dim,
-                        const char *weight_name, const char *bias_name, const char *layer_name, int *out, char *err)
+                        int transposed, const char *weight_name, const char *bias_name, const char *layer_name,
+                        int *out, char *err)
 {
     const movl_tensor_info *ti = w ? movl_weights_find(w, weight_name) : NULL;
-    int classes = out_dim > 0 ? out_dim
-                  : ti && ti->ndim == 2 && ti->shape[0] > 0 && ti->shape[0] < (1 << 20) ? (int)ti->shape[0]
-                                                                                         : 1000;
-    const int64_t wshape[2] = {classes, features}, bshape[1] = {classes};
-    float *hw = malloc(sizeof(float) * ((size_t)classes * features + (size_t)classes));
+    int file_out = ti && ti->ndim == 2 && ti->shape[transposed] > 0 && ti->shape[transposed] < (1 << 20)
+                       ? (int)ti->shape[transposed]
+                       : 1000;
+    int classes = out_dim > 0 ? out_dim : file_out;
+    const int64_t wshape[2] = {transposed ? features : classes, transposed ? classes : features}, bshape[1] = {classes};
+    size_t nw = (size_t)classes * features;
+    float *hw = malloc(sizeof(float) * (2 * nw + (size_t)classes));
     if (!hw) {
         movl_set_error(err, "out of host memory reading '%s'", weight_name);
         return MOVL_ERR_RUN;
     }
+    float *bias = hw + nw, *stored = bias + classes;
     /* A conv weight [out][c][k][k] over patch rows of c * k * k is the same matrix (the patch embedding). */
     int conv = ti && ti->ndim == 4 && ti->shape[0] == classes && ti->shape[1] * ti->shape[2] * ti->shape[3] == features;
     const int64_t cshape[4] = {classes, conv ? ti->shape[1] : 0, conv ? ti->shape[2] : 0, conv ? ti->shape[3] : 0};
     int rc = conv ? movl_read_shaped(w, weight_name, 4, cshape, hw, err)
-                  : movl_read_shaped(w, weight_name, 2, wshape, hw, err);
-    if (rc == MOVL_OK)
-        rc = movl_read_shaped(w, bias_name, 1, bshape, hw + (size_t)classes * features, err);
+                  : movl_read_shaped(w, weight_name, 2, wshape, transposed ? stored : hw, err);
+    if (rc == MOVL_OK && transposed && !conv)
+        for (int i = 0; i < features; i++)
+            for (int o = 0; o < classes; o++)
+                hw[(size_t)o * features + i] = stored[(size_t)i * classes + o];
+    if (rc == MOVL_OK && bias_name)
+        rc = movl_read_shaped(w, bias_name, 1, bshape, bias, err);
+    else if (rc == MOVL_OK)
+        memset(bias, 0, sizeof(float) * (size_t)classes);
     enc_layer *l = NULL;
     if (rc == MOVL_OK) {
         /* a classifier's output is [classes]; a token projection's [rows][classes] (c = features, h = tokens) */
@@ -90,8 +103,8 @@ static int linear_layer(movl_encoder *e, const movl_weights *w, int in, int rows
         p->in = features;
         p->out = classes;
         p->rows = rows;
-        p->weight = enc_upload_new(e, hw, (size_t)classes * features, err);
-        p->bias = p->weight ? enc_upload_new(e, hw + (size_t)classes * features, (size_t)classes, err) : NULL;
+        p->weight = enc_upload_new(e, hw, nw, err);
+        p->bias = p->weight ? enc_upload_new(e, bias, (size_t)classes, err) : NULL;
         rc = p->bias ? MOVL_OK : MOVL_ERR_RUN;
         *out = l->out;
     }
@@ -102,12 +115,18 @@ static int linear_layer(movl_encoder *e, const movl_weights *w, int in, int rows
 int enc_linear(movl_encoder *e, const movl_weights *w, int in, const char *weight_name, const char *bias_name,
                const char *layer_name, int *out, char *err)
 {
-    return linear_layer(e, w, in, 1, (int)e->tensors[in].numel, 0, weight_name, bias_name, layer_name, out, err);
+    return linear_layer(e, w, in, 1, (int)e->tensors[in].numel, 0, 0, weight_name, bias_name, layer_name, out, err);
 }
 
 int enc_linear_tokens(movl_encoder *e, const movl_weights *w, int in, const char *weight_name, const char *bias_name,
                       int out_dim, const char *layer_name, int *out, char *err)
 {
     const enc_tensor *x = &e->tensors[in];
-    return linear_layer(e, w, in, x->h, x->c, out_dim, weight_name, bias_name, layer_name, out, err);
+    return linear_layer(e, w, in, x->h, x->c, out_dim, 0, weight_name, bias_name, layer_name, out, err);
+}
+
+int enc_linear_proj(movl_encoder *e, const movl_weights *w, int in, const char *weight_name, const char *layer_name,
+                    int *out, char *err)
+{
+    return linear_layer(e, w, in, 1, (int)e->tensors[in].numel, 0, 1, weight_name, NULL, layer_name, out, err);
 }

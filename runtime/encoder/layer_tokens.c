@@ -60,30 +60,32 @@ const enc_layer_kind enc_kind_tokens = {
     .release = tokens_release,
 };
 
-/* The position embedding for `tokens` positions into dst: as stored, or resized from the checkpoint's own
- * square grid (torchvision's interpolate_embeddings) when the input size gives another grid. */
+/* The position embedding for `tokens` positions into dst: as stored ([1][tokens][dim] in torchvision,
+ * [tokens][dim] in CLIP), or resized from the checkpoint's own square grid (torchvision's
+ * interpolate_embeddings) when the input size gives another grid. */
 static int read_positions(movl_encoder *e, const movl_weights *w, const char *pos_name, int tokens, int dim,
                           float *dst, char *err)
 {
     const movl_tensor_info *pi = w ? movl_weights_find(w, pos_name) : NULL;
-    const int64_t pshape[3] = {1, tokens, dim};
-    if (!pi || pi->ndim != 3 || pi->shape[1] == tokens)
-        return movl_read_shaped(w, pos_name, 3, pshape, dst, err); /* names a missing or mis-shaped tensor */
-    int64_t stored = pi->shape[1];
+    int nd = pi && pi->ndim == 2 ? 2 : 3;
+    int64_t stored = pi && pi->ndim >= 2 ? pi->shape[pi->ndim - 2] : tokens;
+    const int64_t pshape3[3] = {1, tokens, dim}, pshape2[2] = {tokens, dim};
+    if (!pi || (pi->ndim != 2 && pi->ndim != 3) || stored == tokens) /* names a missing or mis-shaped tensor */
+        return movl_read_shaped(w, pos_name, nd, nd == 2 ? pshape2 : pshape3, dst, err);
     int grid_in = (int)lround(sqrt((double)(stored - 1))), grid_out = (int)lround(sqrt((double)(tokens - 1)));
-    if (stored < 2 || (int64_t)grid_in * grid_in != stored - 1 || pi->shape[0] != 1 || pi->shape[2] != dim) {
-        movl_set_error(err, "%s: tensor '%s' has shape [%lld,%lld,%lld], expected [1, 1 + a square grid, %d]",
-                       movl_weights_path(w), pos_name, (long long)pi->shape[0], (long long)stored,
-                       (long long)pi->shape[2], dim);
+    if (stored < 2 || (int64_t)grid_in * grid_in != stored - 1 || (nd == 3 && pi->shape[0] != 1) ||
+        pi->shape[nd - 1] != dim) {
+        movl_set_error(err, "%s: tensor '%s' holds %lld positions of %lld, expected 1 + a square grid of %d",
+                       movl_weights_path(w), pos_name, (long long)stored, (long long)pi->shape[nd - 1], dim);
         return MOVL_ERR_INPUT;
     }
-    const int64_t sshape[3] = {1, stored, dim};
+    const int64_t sshape3[3] = {1, stored, dim}, sshape2[2] = {stored, dim};
     float *src = malloc(sizeof(float) * (size_t)stored * dim);
     if (!src) {
         movl_set_error(err, "out of host memory reading '%s'", pos_name);
         return MOVL_ERR_RUN;
     }
-    int rc = movl_read_shaped(w, pos_name, 3, sshape, src, err);
+    int rc = movl_read_shaped(w, pos_name, nd, nd == 2 ? sshape2 : sshape3, src, err);
     if (rc == MOVL_OK) {
         enc_pos_embed_resize(src, grid_in, grid_out, dim, dst);
         if (movl_verbose)
@@ -99,13 +101,16 @@ int enc_tokens(movl_encoder *e, const movl_weights *w, int in, const char *cls_n
 {
     const enc_tensor x = e->tensors[in];
     int dim = x.c, patches = x.h, tokens = patches + 1;
-    const int64_t cshape[3] = {1, 1, dim};
+    /* the class token: [1][1][dim] (torchvision) or [dim] (CLIP) */
+    const movl_tensor_info *ci = w ? movl_weights_find(w, cls_name) : NULL;
+    const int64_t cshape3[3] = {1, 1, dim}, cshape1[1] = {dim};
+    int cls_1d = ci && ci->ndim == 1;
     float *h = malloc(sizeof(float) * (size_t)(tokens + 1) * dim);
     if (!h) {
         movl_set_error(err, "out of host memory reading '%s'", pos_name);
         return MOVL_ERR_RUN;
     }
-    int rc = movl_read_shaped(w, cls_name, 3, cshape, h, err);
+    int rc = movl_read_shaped(w, cls_name, cls_1d ? 1 : 3, cls_1d ? cshape1 : cshape3, h, err);
     if (rc == MOVL_OK)
         rc = read_positions(e, w, pos_name, tokens, dim, h + dim, err);
     enc_layer *l = NULL;

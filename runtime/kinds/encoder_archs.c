@@ -6,9 +6,10 @@
 const char *const movl_encoder_archs[] = {"resnet18",           "resnet34",           "resnet50",
                                           "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2",
                                           "efficientnet_lite3", "efficientnet_lite4", "vit_b_16",
-                                          "vit_b_32",           NULL};
+                                          "vit_b_32",           "clip_vit_b_16",      "clip_vit_b_32",
+                                          NULL};
 
-static const int default_sizes[] = {224, 224, 224, 224, 240, 260, 280, 300, 224, 224};
+static const int default_sizes[] = {224, 224, 224, 224, 240, 260, 280, 300, 224, 224, 224, 224};
 
 static int arch_index(const char *arch)
 {

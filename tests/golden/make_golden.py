@@ -63,7 +63,8 @@ except ImportError as exc:  # the C test turns this into a skip
     sys.exit(SKIP)
 
 ARCHS = ["resnet18", "resnet34", "resnet50"] + ["efficientnet_lite%d" % i for i in range(5)] + [
-    "vit_b_16", "vit_b_32", "vit_b_16_tiny", "vit_b_32_tiny", "vit_b_16_tiny_interp", "vit_b_32_tiny_interp"]
+    "vit_b_16", "vit_b_32", "vit_b_16_tiny", "vit_b_32_tiny", "vit_b_16_tiny_interp", "vit_b_32_tiny_interp",
+    "clip_vit_b_32", "clip_vit_b_16_tiny", "clip_vit_b_32_tiny"]
 # _interp: the weights file holds a model built for one more patch per side (SIZE + patch); the reference
 # is that model with torchvision's interpolate_embeddings to SIZE, as movl resizes the position embedding.
 # torchvision ViTs; the _tiny ones keep B's patch and head width (64) at 2 layers of width 128 (2 heads) and
@@ -90,6 +91,22 @@ def write_safetensors(path, tensors):
     os.replace(tmp, path)
 
 
+def import_open_clip_vit():
+    """open_clip's VisionTransformer and QuickGELU, imported without the package's __init__ (which pulls in
+    optional dependencies); the package comes from PYTHONPATH (tools/setup.sh --test installs it)."""
+    import types
+    for d in sys.path:
+        if os.path.isdir(os.path.join(d, "open_clip")):
+            pkg = types.ModuleType("open_clip")
+            pkg.__path__ = [os.path.join(d, "open_clip")]
+            sys.modules["open_clip"] = pkg
+            from open_clip.transformer import VisionTransformer, QuickGELU
+            return VisionTransformer, QuickGELU
+    print("make_golden.py: open_clip is not on PYTHONPATH; install it with "
+          "'pip install --no-deps --target DIR open_clip_torch==3.3.0' and set PYTHONPATH=DIR", file=sys.stderr)
+    sys.exit(NO_LITE_PACKAGE)
+
+
 def import_lite():
     try:
         from efficientnet_lite_pytorch import EfficientNet
@@ -107,6 +124,12 @@ def build(arch, size):
     size the C side is loaded with."""
     if arch.startswith("resnet"):
         return getattr(torchvision.models, arch)()
+    if arch.startswith("clip_"):  # the image tower of OpenAI's CLIP (QuickGELU), open_clip's code
+        VisionTransformer, QuickGELU = import_open_clip_vit()
+        patch = 16 if arch.startswith("clip_vit_b_16") else 32
+        shape = dict(width=128, layers=2, heads=2, mlp_ratio=2.0, output_dim=64) if "_tiny" in arch else \
+            dict(width=768, layers=12, heads=12, mlp_ratio=4.0, output_dim=512)
+        return VisionTransformer(image_size=size, patch_size=patch, act_layer=QuickGELU, **shape)
     if arch.startswith("vit_"):
         patch = 16 if arch.startswith("vit_b_16") else 32
         if "_tiny" in arch:
@@ -125,6 +148,9 @@ def features_and_logits(arch, model, x):
         h = m.layer4(m.layer3(m.layer2(m.layer1(h))))
         f = torch.flatten(m.avgpool(h), 1)
         return f, m.fc(f)
+    if arch.startswith("clip_"):  # the image embedding; movl's CLIP encoder gives it as features and logits
+        f = model(x)
+        return f, f
     if arch.startswith("vit_"):  # VisionTransformer.forward up to the head: encoder.ln'd class token
         h = model._process_input(x)
         h = torch.cat([model.class_token.expand(h.shape[0], -1, -1), h], dim=1)
@@ -250,9 +276,10 @@ def near_ties(model, x):
     return count[0]
 
 
-def state_tensors(model):
-    """The model's float tensors under their state_dict names (num_batches_tracked is int64 and unused)."""
-    return [(k, v.detach().float().numpy()) for k, v in model.state_dict().items() if v.is_floating_point()]
+def state_tensors(model, prefix=""):
+    """The model's float tensors under their state_dict names (num_batches_tracked is int64 and unused);
+    prefix: "visual." for a CLIP image tower, as in a whole CLIP checkpoint."""
+    return [(prefix + k, v.detach().float().numpy()) for k, v in model.state_dict().items() if v.is_floating_point()]
 
 
 def golden(arch, seed, batch, size, outdir):
@@ -261,7 +288,7 @@ def golden(arch, seed, batch, size, outdir):
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     interp = arch.endswith("_interp")
-    patch = 16 if arch.startswith("vit_b_16") else 32
+    patch = 16 if "_b_16" in arch else 32
     built = size + patch if interp else size
     model = build(arch, built)
     randomize(arch, model, built, gen)
@@ -291,7 +318,8 @@ def golden(arch, seed, batch, size, outdir):
     ((f * gf).sum() + (z * gz).sum()).backward()
     fp32_error = torch_fp32_error(arch, model, x.detach(), gf, gz, (f.detach(), z.detach(), x.grad))
     os.makedirs(outdir, exist_ok=True)
-    write_safetensors(os.path.join(outdir, "weights.safetensors"), stored or state_tensors(model))
+    write_safetensors(os.path.join(outdir, "weights.safetensors"),
+                      stored or state_tensors(model, "visual." if arch.startswith("clip_") else ""))
     write_safetensors(os.path.join(outdir, "golden.safetensors"), [
         ("input", x.detach().numpy()), ("features", f.detach().numpy()), ("logits", z.detach().numpy()),
         ("dfeatures", gf.numpy()), ("dlogits", gz.numpy()), ("dinput", x.grad.numpy()),
