@@ -52,6 +52,18 @@ cat >"$tmp/c.py" <<'EOF'
 import csv, glob, json, math, os, re, sys
 
 cmd, a = sys.argv[1], sys.argv[2:]
+
+
+def cfg(path):  # a config.ini as {"section.key": value}
+    sec, out = None, {}
+    for l in open(path):
+        l = l.strip()
+        if l.startswith('['): sec = l.strip('[]')
+        elif '=' in l and not l.startswith('#'):
+            k, v = [x.strip() for x in l.split('=', 1)]; out[sec + '.' + k] = v
+    return out
+
+
 METHODS = ['lp', 'vp (flm)', 'vp_lp', 'lp_then_vp', 'vp_then_lp (flm)', 'movl (feature_mse)', 'movl (kl)', 'ff']
 if cmd == 'table':  # TABLE.md: 3 datasets x 8 methods, columns, 1 seed, shift filled, CI cells
     text = open(a[0]).read()
@@ -100,14 +112,6 @@ if cmd == 'used':  # STUDY: the final runs' config.ini hold the chosen values
     study = a[0]
     rows = [[c.strip() for c in l.strip().strip('|').split('|')] for l in open(study + '/chosen.md')
             if l.startswith('| ') and not l.startswith('| dataset')]
-    def cfg(path):
-        sec, out = None, {}
-        for l in open(path):
-            l = l.strip()
-            if l.startswith('['): sec = l.strip('[]')
-            elif '=' in l and not l.startswith('#'):
-                k, v = [x.strip() for x in l.split('=', 1)]; out[sec + '.' + k] = v
-        return out
     good = True
     for d, key, value, sweep, auc in rows:
         method = 'movl_kl' if '(movl_kl)' in key else {'loss.lambda': 'movl_mse', 'train.backbone_lr': 'ff'}.get(key, 'movl_mse')
@@ -130,14 +134,6 @@ if cmd == 'why':  # STUDY: why.md's factor tables against the runs in why/
         c = [x.strip() for x in l.strip().strip('|').split('|')]
         if len(c) == 5 and c[0] == 'breastmnist' and '(movl_kl)' not in c[1]:
             chosen[c[1]] = c[2]
-    def cfg(path):
-        sec, out = None, {}
-        for l in open(path):
-            l = l.strip()
-            if l.startswith('['): sec = l.strip('[]')
-            elif '=' in l and not l.startswith('#'):
-                k, v = [x.strip() for x in l.split('=', 1)]; out[sec + '.' + k] = v
-        return out
     for name, part in zip(['epochs', 'lambda', 'width', 'init'], parts):
         key = part.splitlines()[0].split(': ')[1]
         rows = [l for l in part.splitlines() if l.startswith('| ') and not l.startswith('| ' + key)]

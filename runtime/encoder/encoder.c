@@ -16,7 +16,7 @@ void movl_encoder_free(movl_encoder *e)
         return;
     for (int i = 0; i < e->nlayers; i++) {
         enc_layer *l = &e->layers[i];
-        if (l->kind)
+        if (l->kind && l->kind->release)
             l->kind->release(l);
     }
     for (int i = 1; i < e->ntensors; i++)
@@ -232,12 +232,17 @@ const char *movl_encoder_layer_name(const movl_encoder *e, int i)
 
 double movl_encoder_layer_flops(const movl_encoder *e, int i)
 {
-    return i >= 0 && i < e->nlayers ? e->layers[i].kind->flops(e, &e->layers[i]) : 0.0;
+    if (i < 0 || i >= e->nlayers || !e->layers[i].kind->flops)
+        return 0.0; /* kinds without arithmetic (copies) */
+    return e->layers[i].kind->flops(e, &e->layers[i]);
 }
 
 const char *movl_encoder_layer_kind(const movl_encoder *e, int i)
 {
-    return i >= 0 && i < e->nlayers ? e->layers[i].kind->profile_group(&e->layers[i]) : NULL;
+    if (i < 0 || i >= e->nlayers)
+        return NULL;
+    const enc_layer_kind *k = e->layers[i].kind;
+    return k->profile_group ? k->profile_group(&e->layers[i]) : k->group;
 }
 
 void movl_encoder_layer_bytes(const movl_encoder *e, int i, double *per_image, double *fixed)
@@ -246,7 +251,13 @@ void movl_encoder_layer_bytes(const movl_encoder *e, int i, double *per_image, d
     if (i < 0 || i >= e->nlayers)
         return;
     const enc_layer *l = &e->layers[i];
-    l->kind->floats_moved(e, l, per_image, fixed);
+    if (l->kind->floats_moved) {
+        l->kind->floats_moved(e, l, per_image, fixed);
+    } else { /* the default: each input and the output once, no weights */
+        for (int j = 0; j < l->nin; j++)
+            *per_image += (double)e->tensors[l->in[j]].numel;
+        *per_image += (double)e->tensors[l->out].numel;
+    }
     *per_image *= sizeof(float);
     *fixed *= sizeof(float);
 }

@@ -53,17 +53,20 @@ typedef struct enc_layer_kind {
     int (*forward)(movl_encoder *e, enc_layer *l, int batch, char *err);
     /* NULL: the identity (a residual add passes dz to both inputs) */
     int (*backward_input)(movl_encoder *e, enc_layer *l, int slot, int batch, cl_mem dz, cl_mem dx, char *err);
-    double (*flops)(const movl_encoder *e, const enc_layer *l); /* forward, per image */
+    double (*flops)(const movl_encoder *e, const enc_layer *l); /* forward, per image; NULL: none (copies) */
     /* Floats a forward moves if each tensor is touched once: per image
-     * (inputs, outputs, kept indices) and fixed (weights, bias). */
+     * (inputs, outputs, kept indices) and fixed (weights, bias). NULL: each
+     * input and the output once, nothing fixed. */
     void (*floats_moved)(const movl_encoder *e, const enc_layer *l, double *per_image, double *fixed);
-    /* The op family for profiles: "conv", "depthwise_conv", "pool", "eltwise", "linear". */
+    /* The op family for profiles: "conv", "depthwise_conv", "pool", "eltwise", "linear", "norm",
+     * "attention": group, or profile_group when it depends on the layer. */
     const char *(*profile_group)(const enc_layer *l);
+    const char *group;
     size_t (*workspace_bytes)(const enc_layer *l); /* shared scratch it needs; NULL: none */
     /* Trainable encoders: writes the gradients of the layer's weights given dz
      * (overwrites them). NULL: the kind has no trained weights. */
     int (*backward_params)(movl_encoder *e, enc_layer *l, int batch, cl_mem dz, char *err);
-    void (*release)(enc_layer *l);                 /* frees its parameters' buffers */
+    void (*release)(enc_layer *l);                 /* frees its parameters' buffers; NULL: it has none */
     /* 1: a residual add may overwrite this layer's output in place, because
      * its backward reads neither its output nor its input (convolutions). */
     int output_overwritable;

@@ -12,29 +12,12 @@ static int add_forward(movl_encoder *e, enc_layer *l, int batch, char *err)
 
 static double add_flops(const movl_encoder *e, const enc_layer *l) { return (double)e->tensors[l->out].numel; }
 
-static void add_floats_moved(const movl_encoder *e, const enc_layer *l, double *per_image, double *fixed)
-{
-    *per_image = (double)e->tensors[l->in[0]].numel + (double)e->tensors[l->in[1]].numel +
-                 (double)e->tensors[l->out].numel;
-    *fixed = 0;
-}
-
-static const char *add_group(const enc_layer *l)
-{
-    (void)l;
-    return "eltwise";
-}
-
-static void add_release(enc_layer *l) { (void)l; }
-
 const enc_layer_kind enc_kind_add = {
     .name = "add",
     .forward = add_forward,
     .backward_input = NULL,
     .flops = add_flops,
-    .floats_moved = add_floats_moved,
-    .profile_group = add_group,
-    .release = add_release,
+    .group = "eltwise",
 };
 
 int enc_add(movl_encoder *e, int a, int b, movl_act act, const char *layer_name, int *out, char *err)

@@ -98,12 +98,6 @@ static void attention_floats_moved(const movl_encoder *e, const enc_layer *l, do
     *fixed = 0;
 }
 
-static const char *attention_group(const enc_layer *l)
-{
-    (void)l;
-    return "attention";
-}
-
 /* The backward's dP/dS scratch, [max_batch][heads][tokens][tokens] (the probabilities' size). */
 static size_t attention_workspace(const enc_layer *l) { return l->p.attention.probs_bytes; }
 
@@ -119,9 +113,9 @@ const enc_layer_kind enc_kind_attention = {
     .backward_input = attention_backward,
     .flops = attention_flops,
     .floats_moved = attention_floats_moved,
-    .profile_group = attention_group,
-    .workspace_bytes = attention_workspace,
+    .group = "attention",
     .release = attention_release,
+    .workspace_bytes = attention_workspace,
 };
 
 int enc_attention(movl_encoder *e, int in, int heads, const char *layer_name, int *out, char *err)

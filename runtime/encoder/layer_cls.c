@@ -32,35 +32,19 @@ static int cls_backward(movl_encoder *e, enc_layer *l, int slot, int batch, cl_m
     return rc ? rc : copy_rows(e, batch, x->c, dz, (size_t)x->c, dx, x->numel, err);
 }
 
-static double cls_flops(const movl_encoder *e, const enc_layer *l)
-{
-    (void)e;
-    (void)l;
-    return 0;
-}
-
+/* Only the class token is read: the output's size twice, not the whole token tensor. */
 static void cls_floats_moved(const movl_encoder *e, const enc_layer *l, double *per_image, double *fixed)
 {
     *per_image = 2.0 * (double)e->tensors[l->out].numel;
     *fixed = 0;
 }
 
-static const char *cls_group(const enc_layer *l)
-{
-    (void)l;
-    return "pool";
-}
-
-static void cls_release(enc_layer *l) { (void)l; }
-
 const enc_layer_kind enc_kind_cls = {
     .name = "cls",
     .forward = cls_forward,
     .backward_input = cls_backward,
-    .flops = cls_flops,
     .floats_moved = cls_floats_moved,
-    .profile_group = cls_group,
-    .release = cls_release,
+    .group = "pool",
 };
 
 int enc_cls(movl_encoder *e, int in, const char *layer_name, int *out, char *err)

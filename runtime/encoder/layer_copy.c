@@ -17,35 +17,11 @@ static int copy_forward(movl_encoder *e, enc_layer *l, int batch, char *err)
     return MOVL_OK;
 }
 
-static double copy_flops(const movl_encoder *e, const enc_layer *l)
-{
-    (void)e;
-    (void)l;
-    return 0;
-}
-
-static void copy_floats_moved(const movl_encoder *e, const enc_layer *l, double *per_image, double *fixed)
-{
-    *per_image = 2.0 * (double)e->tensors[l->out].numel;
-    *fixed = 0;
-}
-
-static const char *copy_group(const enc_layer *l)
-{
-    (void)l;
-    return "eltwise";
-}
-
-static void copy_release(enc_layer *l) { (void)l; }
-
 const enc_layer_kind enc_kind_copy = {
     .name = "copy",
     .forward = copy_forward,
     .backward_input = NULL,
-    .flops = copy_flops,
-    .floats_moved = copy_floats_moved,
-    .profile_group = copy_group,
-    .release = copy_release,
+    .group = "eltwise",
 };
 
 int enc_copy(movl_encoder *e, int in, const char *layer_name, int *out, char *err)

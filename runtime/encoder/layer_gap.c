@@ -17,28 +17,12 @@ static int gap_backward(movl_encoder *e, enc_layer *l, int slot, int batch, cl_m
 
 static double gap_flops(const movl_encoder *e, const enc_layer *l) { return (double)e->tensors[l->in[0]].numel; }
 
-static void gap_floats_moved(const movl_encoder *e, const enc_layer *l, double *per_image, double *fixed)
-{
-    *per_image = (double)e->tensors[l->in[0]].numel + (double)e->tensors[l->out].numel;
-    *fixed = 0;
-}
-
-static const char *gap_group(const enc_layer *l)
-{
-    (void)l;
-    return "pool";
-}
-
-static void gap_release(enc_layer *l) { (void)l; }
-
 const enc_layer_kind enc_kind_gap = {
     .name = "gap",
     .forward = gap_forward,
     .backward_input = gap_backward,
     .flops = gap_flops,
-    .floats_moved = gap_floats_moved,
-    .profile_group = gap_group,
-    .release = gap_release,
+    .group = "pool",
 };
 
 int enc_gap(movl_encoder *e, int in, const char *layer_name, int *out, char *err)

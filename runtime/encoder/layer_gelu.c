@@ -18,28 +18,12 @@ static int gelu_backward(movl_encoder *e, enc_layer *l, int slot, int batch, cl_
 
 static double gelu_flops(const movl_encoder *e, const enc_layer *l) { return 10.0 * (double)e->tensors[l->out].numel; }
 
-static void gelu_floats_moved(const movl_encoder *e, const enc_layer *l, double *per_image, double *fixed)
-{
-    *per_image = 2.0 * (double)e->tensors[l->out].numel;
-    *fixed = 0;
-}
-
-static const char *gelu_group(const enc_layer *l)
-{
-    (void)l;
-    return "eltwise";
-}
-
-static void gelu_release(enc_layer *l) { (void)l; }
-
 const enc_layer_kind enc_kind_gelu = {
     .name = "gelu",
     .forward = gelu_forward,
     .backward_input = gelu_backward,
     .flops = gelu_flops,
-    .floats_moved = gelu_floats_moved,
-    .profile_group = gelu_group,
-    .release = gelu_release,
+    .group = "eltwise",
 };
 
 int enc_gelu(movl_encoder *e, int in, movl_gelu kind, const char *layer_name, int *out, char *err)

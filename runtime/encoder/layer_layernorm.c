@@ -33,12 +33,6 @@ static void ln_floats_moved(const movl_encoder *e, const enc_layer *l, double *p
     *fixed = 2.0 * l->p.layernorm.dim;
 }
 
-static const char *ln_group(const enc_layer *l)
-{
-    (void)l;
-    return "norm";
-}
-
 static void ln_release(enc_layer *l)
 {
     cl_mem m[3] = {l->p.layernorm.gamma, l->p.layernorm.beta, l->p.layernorm.stats};
@@ -53,7 +47,7 @@ const enc_layer_kind enc_kind_layernorm = {
     .backward_input = ln_backward,
     .flops = ln_flops,
     .floats_moved = ln_floats_moved,
-    .profile_group = ln_group,
+    .group = "norm",
     .release = ln_release,
 };
 

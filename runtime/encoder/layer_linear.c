@@ -33,12 +33,6 @@ static void linear_floats_moved(const movl_encoder *e, const enc_layer *l, doubl
     *fixed = (double)l->p.linear.in * l->p.linear.out + l->p.linear.out;
 }
 
-static const char *linear_group(const enc_layer *l)
-{
-    (void)l;
-    return "linear";
-}
-
 static void linear_release(enc_layer *l)
 {
     if (l->p.linear.weight)
@@ -53,7 +47,7 @@ const enc_layer_kind enc_kind_linear = {
     .backward_input = linear_backward,
     .flops = linear_flops,
     .floats_moved = linear_floats_moved,
-    .profile_group = linear_group,
+    .group = "linear",
     .release = linear_release,
     .output_overwritable = 1, /* its backward reads W only: a residual add may write over its output */
 };

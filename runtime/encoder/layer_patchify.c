@@ -17,35 +17,11 @@ static int patchify_backward(movl_encoder *e, enc_layer *l, int slot, int batch,
     return movl_patchify_backward(e->dev, batch, x->c, x->h, l->p.patch.k, dz, dx, err);
 }
 
-static double patchify_flops(const movl_encoder *e, const enc_layer *l)
-{
-    (void)e;
-    (void)l;
-    return 0;
-}
-
-static void patchify_floats_moved(const movl_encoder *e, const enc_layer *l, double *per_image, double *fixed)
-{
-    *per_image = 2.0 * (double)e->tensors[l->out].numel;
-    *fixed = 0;
-}
-
-static const char *patchify_group(const enc_layer *l)
-{
-    (void)l;
-    return "eltwise";
-}
-
-static void patchify_release(enc_layer *l) { (void)l; }
-
 const enc_layer_kind enc_kind_patchify = {
     .name = "patchify",
     .forward = patchify_forward,
     .backward_input = patchify_backward,
-    .flops = patchify_flops,
-    .floats_moved = patchify_floats_moved,
-    .profile_group = patchify_group,
-    .release = patchify_release,
+    .group = "eltwise",
 };
 
 int enc_patchify(movl_encoder *e, int in, int k, const char *layer_name, int *out, char *err)

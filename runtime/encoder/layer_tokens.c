@@ -36,12 +36,6 @@ static void tokens_floats_moved(const movl_encoder *e, const enc_layer *l, doubl
     *fixed = (double)e->tensors[l->out].numel + l->p.tokens.dim;
 }
 
-static const char *tokens_group(const enc_layer *l)
-{
-    (void)l;
-    return "eltwise";
-}
-
 static void tokens_release(enc_layer *l)
 {
     if (l->p.tokens.cls)
@@ -56,7 +50,7 @@ const enc_layer_kind enc_kind_tokens = {
     .backward_input = tokens_backward,
     .flops = tokens_flops,
     .floats_moved = tokens_floats_moved,
-    .profile_group = tokens_group,
+    .group = "eltwise",
     .release = tokens_release,
 };
 

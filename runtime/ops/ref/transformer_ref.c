@@ -162,27 +162,31 @@ void movl_ref_tokens_embed_backward(int n, int dim, int patches, const double *d
                 dpatch[((size_t)i * patches + p) * dim + d] = dtok[((size_t)i * t + 1 + p) * dim + d];
 }
 
-/* Written from the image's side (each pixel to its patch row), where the kernel writes from the patch's. */
+/* Where pixel (ch, y, x) of an image lands in its patch rows (row-major patches, [ch][ky][kx] within a row),
+ * as an offset from the image's first row; written from the image's side, where the kernel writes from
+ * the patch's. */
+static size_t patch_offset(int c, int size, int k, int ch, int y, int x)
+{
+    int g = size / k, p = (y / k) * g + x / k;
+    return (size_t)p * c * k * k + (size_t)ch * k * k + (size_t)(y % k) * k + x % k;
+}
+
 void movl_ref_patchify(int n, int c, int size, int k, const double *x, double *rows)
 {
-    int g = size / k, cols = c * k * k;
+    size_t plane = (size_t)c * size * size;
     for (int i = 0; i < n; i++)
         for (int ch = 0; ch < c; ch++)
             for (int y = 0; y < size; y++)
-                for (int xx = 0; xx < size; xx++) {
-                    int p = (y / k) * g + xx / k, col = ch * k * k + (y % k) * k + xx % k;
-                    rows[((size_t)i * g * g + p) * cols + col] = x[(((size_t)i * c + ch) * size + y) * size + xx];
-                }
+                for (int xx = 0; xx < size; xx++)
+                    rows[i * plane + patch_offset(c, size, k, ch, y, xx)] = x[i * plane + ((size_t)ch * size + y) * size + xx];
 }
 
 void movl_ref_patchify_backward(int n, int c, int size, int k, const double *drows, double *dx)
 {
-    int g = size / k, cols = c * k * k;
+    size_t plane = (size_t)c * size * size;
     for (int i = 0; i < n; i++)
         for (int ch = 0; ch < c; ch++)
             for (int y = 0; y < size; y++)
-                for (int xx = 0; xx < size; xx++) {
-                    int p = (y / k) * g + xx / k, col = ch * k * k + (y % k) * k + xx % k;
-                    dx[(((size_t)i * c + ch) * size + y) * size + xx] = drows[((size_t)i * g * g + p) * cols + col];
-                }
+                for (int xx = 0; xx < size; xx++)
+                    dx[i * plane + ((size_t)ch * size + y) * size + xx] = drows[i * plane + patch_offset(c, size, k, ch, y, xx)];
 }
