@@ -3,7 +3,8 @@
 # torch.save in the zip and the legacy format (views with offsets and strides,
 # expanded and channels-last tensors, F16/BF16/F64 with special values, 0-d
 # and empty tensors), a hand-built legacy file with storage views, wrapped
-# checkpoints with a 'module.' prefix and a torchvision ResNet-18; every
+# checkpoints with a 'module.' prefix, a torchvision ResNet-18 and a
+# TorchScript archive (torch.jit.save, the format of OpenAI's CLIP files); every
 # tensor must match torch bit-exactly. Malicious pickles must be refused with
 # exit code 2 and nothing written. The converter runs with torch and numpy
 # blocked, to prove it needs neither.
@@ -208,6 +209,37 @@ def main():
             compare("resnet18", torch.load(src), out)
             check(len(read_safetensors(out)[1]) == 102 + 1, "resnet18: 102 float tensors expected")
 
+        # a TorchScript archive (torch.jit.save, as OpenAI's CLIP .pt files): nested modules, an F16
+        # parameter and an int buffer (left out); names and order as state_dict() gives them
+        class Inner(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.attn = torch.nn.MultiheadAttention(8, 2)
+                self.ln_1 = torch.nn.LayerNorm(8)
+                self.register_buffer("input_resolution", torch.tensor(224))
+
+            def forward(self, x):
+                return self.ln_1(self.attn(x, x, x, need_weights=False)[0])
+
+        class Outer(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.visual = Inner()
+                self.proj = torch.nn.Parameter(torch.randn(8, 4, generator=g).half())
+                self.class_embedding = torch.nn.Parameter(torch.randn(8, generator=g))
+
+            def forward(self, x):
+                return self.visual(x + self.class_embedding) @ self.proj.float()
+
+        script = torch.jit.trace(Outer().eval(), torch.randn(3, 1, 8, generator=g))  # script() needs a source file
+        src, out = os.path.join(d, "script.pt"), os.path.join(d, "script.safetensors")
+        torch.jit.save(script, src)
+        rc, _, err = convert(src, out)
+        check(rc == 0 and "TorchScript" in err and "left out 1 non-float tensors" in err,
+              "torchscript: rc %d: %s" % (rc, err.strip()))
+        if rc == 0:
+            compare("torchscript", torch.jit.load(src).state_dict(), out)
+
         rc, listing, _ = convert("--list", os.path.join(d, "legacy.pth"))
         check(rc == 0 and "conv.weight\tF32\t[8, 3, 3, 3]" in listing and "half\tF16\t[5, 7]" in listing
               and "bn.num_batches_tracked\tI64\t[]" in listing, "--list output: %s" % listing[:200])
@@ -236,6 +268,10 @@ def main():
             f.write(b"\x80\x02ctorch\nFloatStorage\nq\x00}q\x01X\x01\x00\x00\x00aq\x02K\x01sb.")
         expect_refused("BUILD on a non-dict", build, os.path.join(d, "build.safetensors"),
                        "refusing to BUILD a StorageType")
+        newobj = os.path.join(d, "newobj.pth")  # NEWOBJ of an allowed global that is not a module record
+        with open(newobj, "wb") as f:
+            f.write(b"\x80\x02ccollections\nOrderedDict\nq\x00)\x81q\x01.")
+        expect_refused("NEWOBJ of a non-module", newobj, os.path.join(d, "newobj.safetensors"), "refusing NEWOBJ")
         module = os.path.join(d, "module.pth")
         torch.save(torch.nn.Linear(2, 2), module)
         expect_refused("pickled nn.Module", module, os.path.join(d, "module.safetensors"),

@@ -11,6 +11,11 @@ refused. Both checkpoint formats of torch.save are read:
     number, protocol version and sys-info pickles, the main pickle, a pickle
     list of storage keys, then per key an 8-byte little-endian element count
     and the raw bytes.
+TorchScript archives (torch.jit.save, e.g. OpenAI's CLIP .pt files) are the
+zip layout with the module objects pickled: each __torch__.* class becomes an
+inert attribute record (nothing is looked up or run), and the tensors are
+named by their attribute paths, as state_dict() names them; the archive's code
+and constants are not read.
 Views (storage offset, non-contiguous strides) are gathered into contiguous
 row-major order. F16, BF16 and F64 tensors are converted to F32 (F64 rounds
 to nearest, as torch's .float() does). Integer and bool tensors (e.g. BatchNorm's
@@ -129,6 +134,19 @@ ALLOWED_GLOBALS = {
 }
 
 
+class ScriptModule:
+    """A module object of a TorchScript archive (OpenAI's CLIP .pt files): an inert record of the
+    attributes its pickle BUILDs onto it (tensors, submodules, flags). No class is looked up and no code
+    runs: every __torch__.* GLOBAL resolves to a subclass of this one, named after it."""
+
+    def __init__(self):
+        self.attrs = {}
+
+
+def _script_class(module, name):
+    return type("ScriptModule:%s.%s" % (module, name), (ScriptModule,), {})
+
+
 # Built on the pure-Python unpickler: its memo is a dict, so a corrupt memo
 # index cannot make it allocate gigabytes as the C one does.
 class RestrictedUnpickler(pickle._Unpickler):
@@ -137,17 +155,35 @@ class RestrictedUnpickler(pickle._Unpickler):
         self._persistent_load = persistent_load
 
     def _load_build(self):
-        # BUILD sets attributes; a state dict only needs it for OrderedDict's _metadata
-        if not isinstance(self.stack[-2], dict):
-            raise InputError("refusing to BUILD a %s" % type(self.stack[-2]).__name__)
+        # BUILD sets attributes: a state dict needs it for OrderedDict's _metadata, a TorchScript
+        # module record for its attribute dict; nothing else is allowed to receive it
+        target = self.stack[-2]
+        if isinstance(target, ScriptModule):
+            state = self.stack.pop()
+            if not isinstance(state, dict):
+                raise InputError("refusing to BUILD a TorchScript module from a %s" % type(state).__name__)
+            target.attrs.update(state)
+            return
+        if not isinstance(target, dict):
+            raise InputError("refusing to BUILD a %s" % type(target).__name__)
         pickle._Unpickler.load_build(self)
+
+    def _load_newobj(self):
+        # NEWOBJ only on a TorchScript module record, and only without arguments
+        args, cls = self.stack.pop(), self.stack.pop()
+        if not (isinstance(cls, type) and issubclass(cls, ScriptModule)) or args != ():
+            raise InputError("refusing NEWOBJ of %r" % (cls,))
+        self.append(cls())
 
     dispatch = dict(pickle._Unpickler.dispatch)
     dispatch[pickle.BUILD[0]] = _load_build
+    dispatch[pickle.NEWOBJ[0]] = _load_newobj
 
     def find_class(self, module, name):
         if module == "torch" and name in STORAGE_TYPES:
             return StorageType(name)
+        if module == "__torch__" or module.startswith("__torch__."):
+            return _script_class(module, name)
         found = ALLOWED_GLOBALS.get((module, name))
         if found is None:
             raise InputError("refusing to load GLOBAL %s.%s (only tensors and state dicts are allowed)"
@@ -363,8 +399,29 @@ def gather(elems, name, t):
             return out
 
 
+def script_state_dict(root):
+    """The state dict of a TorchScript module record: its tensor attributes under their dotted paths, in
+    the order the pickle gives them (as module.state_dict() names them); other attributes are left out."""
+    sd, seen = collections.OrderedDict(), set()
+
+    def walk(m, prefix):
+        if id(m) in seen:  # a module shared between two places is listed once
+            return
+        seen.add(id(m))
+        for key, value in m.attrs.items():
+            if isinstance(value, TensorRef):
+                sd[prefix + key] = value
+            elif isinstance(value, ScriptModule):
+                walk(value, prefix + key + ".")
+    walk(root, "")
+    return sd
+
+
 def state_dict_of(obj, notes):
     """Unwraps {'state_dict': ...} / {'model': ...} and returns the tensor dict."""
+    if isinstance(obj, ScriptModule):
+        notes.append("read the parameters and buffers of a TorchScript module")
+        return script_state_dict(obj)
     while isinstance(obj, dict):
         inner = next((k for k in ("state_dict", "model") if isinstance(obj.get(k), dict)), None)
         if inner is None:
