@@ -47,6 +47,32 @@ def build(arch, size):
                 return torch.flatten(model._avg_pooling(model.extract_features(x)), 1)
 
         return model, Trunk(), model._fc.in_features
+    if arch.startswith("vit_"):  # torchvision's ViT; features = the final-normed class token
+        model = getattr(torchvision.models, arch)(image_size=size)
+
+        class VitTrunk(torch.nn.Module):
+            def forward(self, x):
+                h = model._process_input(x)
+                h = torch.cat([model.class_token.expand(h.shape[0], -1, -1), h], dim=1)
+                return model.encoder(h)[:, 0]
+
+        return model, VitTrunk(), model.hidden_dim
+    if arch.startswith("clip_vit_"):  # open_clip's image tower (QuickGELU); features = the embedding
+        import types
+        for d in sys.path:
+            if os.path.isdir(os.path.join(d, "open_clip")):
+                pkg = types.ModuleType("open_clip")
+                pkg.__path__ = [os.path.join(d, "open_clip")]
+                sys.modules["open_clip"] = pkg
+                break
+        try:
+            from open_clip.transformer import QuickGELU, VisionTransformer
+        except ImportError:
+            sys.exit("bench_torch.py: open_clip not found (run tools/setup.sh --test and "
+                     "export PYTHONPATH=$PWD/.deps/python)")
+        model = VisionTransformer(image_size=size, patch_size=16 if "b_16" in arch else 32, width=768, layers=12,
+                                  heads=12, mlp_ratio=4.0, output_dim=512, act_layer=QuickGELU)
+        return model, model, 512
     sys.exit(f"bench_torch.py: unknown --arch {arch}")
 
 
