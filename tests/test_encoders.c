@@ -51,6 +51,7 @@ static const golden_case cases[] = {
     /* CLIP image towers (open_clip's code, QuickGELU, names under "visual."): ln_pre, ln_post, x @ proj */
     {"clip_vit_b_32", 2, 64, "clip_vit_b_32_tiny"},
     {"clip_vit_b_16", 1, 48, "clip_vit_b_16_tiny"},
+    {"clip_vit_b_32_gelu", 1, 64, "clip_vit_b_32_gelu_tiny"}, /* open_clip's GELU towers */
     {"clip_vit_b_32", 1, 224, NULL}, /* ViT-B/32 at 224, 12 blocks, embedding 512 */
 };
 

@@ -108,7 +108,7 @@ int movl_encoder_load_with(movl_device *dev, const char *arch, const char *weigh
             ai = i;
     if (ai < 0) {
         movl_set_error(err, "unknown encoder '%s' (expected resnet18, resnet34, resnet50, efficientnet_lite0..4, "
-                       "vit_b_16, vit_b_32, clip_vit_b_16 or clip_vit_b_32)",
+                       "vit_b_16, vit_b_32, clip_vit_b_16, clip_vit_b_32, clip_vit_b_16_gelu or clip_vit_b_32_gelu)",
                        arch ? arch : "(null)");
         return MOVL_ERR_INPUT;
     }
@@ -141,7 +141,8 @@ int movl_encoder_load_with(movl_device *dev, const char *arch, const char *weigh
                        arch);
         rc = MOVL_ERR_INPUT;
     } else if (vit) {
-        rc = enc_build_vit(e, w, ai % 2 == 0 ? 16 : 32, ai >= 10, err);
+        /* 8, 9: torchvision ViT-B/16, B/32; 10, 11: CLIP B/16, B/32 with QuickGELU; 12, 13: with GELU */
+        rc = enc_build_vit(e, w, ai % 2 == 0 ? 16 : 32, ai >= 12 ? 2 : ai >= 10, err);
     } else {
         rc = ai < 3 ? enc_build_resnet(e, w, ai == 0 ? 18 : ai == 1 ? 34 : 50, err)
                     : enc_build_efficientnet_lite(e, w, ai - 3, err);

@@ -259,7 +259,8 @@ cl_mem enc_alloc(movl_encoder *e, size_t bytes, char *err);
 /* ---- architectures ---- */
 int enc_build_resnet(movl_encoder *e, const movl_weights *w, int depth, char *err);
 int enc_build_efficientnet_lite(movl_encoder *e, const movl_weights *w, int variant, char *err);
-/* clip = 0: torchvision's ViT; 1: an OpenAI / open_clip CLIP image tower (QuickGELU). */
+/* clip = 0: torchvision's ViT; 1: an OpenAI / open_clip CLIP image tower with QuickGELU (OpenAI's weights);
+ * 2: the same with GELU (open_clip's own trainings, e.g. its LAION ones). */
 int enc_build_vit(movl_encoder *e, const movl_weights *w, int patch, int clip, char *err);
 
 /* ---- graph runner (encoder_graph.c) ---- */

@@ -9,7 +9,8 @@
  *   ln_pre, transformer.resblocks.N (ln_1, attn.in_proj / out_proj, ln_2,
  *   mlp.c_fc / QuickGELU / mlp.c_proj), ln_post on the class token, then
  *   x @ proj: the image embedding, which is also the encoder's "logits" (CLIP
- *   has no classifier); LayerNorm eps 1e-5. QuickGELU as in OpenAI's weights.
+ *   has no classifier); LayerNorm eps 1e-5. QuickGELU as in OpenAI's weights, GELU
+ *   for open_clip's own trainings (the _gelu archs: the files do not say which).
  * The patch convolution runs as patch rows times its weight matrix. Width,
  * depth and MLP size come from the weights file; heads = width / 64, as in
  * every published ViT and CLIP tower (B: 768 / 12, L: 1024 / 16). */
@@ -139,7 +140,9 @@ static int block(movl_encoder *e, const vit_layout *L, const movl_weights *w, in
 
 int enc_build_vit(movl_encoder *e, const movl_weights *w, int patch, int clip, char *err)
 {
-    const vit_layout *L = clip ? &clip_vit : &torchvision_vit;
+    vit_layout clip_gelu = clip_vit;
+    clip_gelu.gelu = MOVL_GELU_ERF;
+    const vit_layout *L = clip == 2 ? &clip_gelu : clip ? &clip_vit : &torchvision_vit;
     for (int c = 0; c < 3; c++) {
         e->mean[c] = L->mean[c];
         e->std[c] = L->std[c];

@@ -7,9 +7,9 @@ const char *const movl_encoder_archs[] = {"resnet18",           "resnet34",     
                                           "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2",
                                           "efficientnet_lite3", "efficientnet_lite4", "vit_b_16",
                                           "vit_b_32",           "clip_vit_b_16",      "clip_vit_b_32",
-                                          NULL};
+                                          "clip_vit_b_16_gelu", "clip_vit_b_32_gelu", NULL};
 
-static const int default_sizes[] = {224, 224, 224, 224, 240, 260, 280, 300, 224, 224, 224, 224};
+static const int default_sizes[] = {224, 224, 224, 224, 240, 260, 280, 300, 224, 224, 224, 224, 224, 224};
 
 static int arch_index(const char *arch)
 {

@@ -4,7 +4,8 @@
 #define MOVL_ENCODER_ARCHS_H
 
 /* Supported architectures, NULL-terminated: resnet18, resnet34, resnet50,
- * efficientnet_lite0 .. efficientnet_lite4, vit_b_16, vit_b_32, clip_vit_b_16, clip_vit_b_32. */
+ * efficientnet_lite0 .. efficientnet_lite4, vit_b_16, vit_b_32, clip_vit_b_16, clip_vit_b_32 (QuickGELU:
+ * OpenAI's weights), clip_vit_b_16_gelu, clip_vit_b_32_gelu (GELU: open_clip's own trainings). */
 extern const char *const movl_encoder_archs[];
 int movl_encoder_default_size(const char *arch); /* 224, 240 (lite1), 260, 280, 300; 0 if unknown */
 

@@ -64,7 +64,7 @@ except ImportError as exc:  # the C test turns this into a skip
 
 ARCHS = ["resnet18", "resnet34", "resnet50"] + ["efficientnet_lite%d" % i for i in range(5)] + [
     "vit_b_16", "vit_b_32", "vit_b_16_tiny", "vit_b_32_tiny", "vit_b_16_tiny_interp", "vit_b_32_tiny_interp",
-    "clip_vit_b_32", "clip_vit_b_16_tiny", "clip_vit_b_32_tiny"]
+    "clip_vit_b_32", "clip_vit_b_16_tiny", "clip_vit_b_32_tiny", "clip_vit_b_32_gelu_tiny"]
 # _interp: the weights file holds a model built for one more patch per side (SIZE + patch); the reference
 # is that model with torchvision's interpolate_embeddings to SIZE, as movl resizes the position embedding.
 # torchvision ViTs; the _tiny ones keep B's patch and head width (64) at 2 layers of width 128 (2 heads) and
@@ -129,7 +129,8 @@ def build(arch, size):
         patch = 16 if arch.startswith("clip_vit_b_16") else 32
         shape = dict(width=128, layers=2, heads=2, mlp_ratio=2.0, output_dim=64) if "_tiny" in arch else \
             dict(width=768, layers=12, heads=12, mlp_ratio=4.0, output_dim=512)
-        return VisionTransformer(image_size=size, patch_size=patch, act_layer=QuickGELU, **shape)
+        act = torch.nn.GELU if "_gelu" in arch else QuickGELU
+        return VisionTransformer(image_size=size, patch_size=patch, act_layer=act, **shape)
     if arch.startswith("vit_"):
         patch = 16 if arch.startswith("vit_b_16") else 32
         if "_tiny" in arch:
