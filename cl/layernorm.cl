@@ -90,3 +90,42 @@ __kernel void layernorm_backward_params(int rows, int dim, __global const float 
     dgamma[j] = sg;
     dbeta[j] = sb;
 }
+
+/* L2 normalisation of each row (F.normalize(x, dim=-1), eps 1e-12): CLIP's image and text embeddings
+ * before their cosine logits. Same work-group tree sums as above. */
+#define L2_EPS 1e-12f
+
+__kernel __attribute__((reqd_work_group_size(LN_WG, 1, 1))) void
+l2norm_forward(int dim, __global const float *x, __global float *y)
+{
+    __local float buf[LN_WG];
+    size_t r = get_group_id(0);
+    int l = get_local_id(0);
+    float q = 0.0f;
+    for (int j = l; j < dim; j += LN_WG)
+        q += x[r * dim + j] * x[r * dim + j];
+    float inv = 1.0f / fmax(sqrt(group_sum(q, buf)), L2_EPS);
+    for (int j = l; j < dim; j += LN_WG)
+        y[r * dim + j] = x[r * dim + j] * inv;
+}
+
+/* With n = ||x|| > eps and y = x / n: dx = (dy - y * (y . dy)) / n; below eps the map is x / eps, dx = dy / eps.
+ * Each item reads dy[j] before it writes dx[j], so dx may equal dy. */
+__kernel __attribute__((reqd_work_group_size(LN_WG, 1, 1))) void
+l2norm_backward(int dim, __global const float *x, __global const float *dy, __global float *dx)
+{
+    __local float buf[LN_WG];
+    size_t r = get_group_id(0);
+    int l = get_local_id(0);
+    float q = 0.0f, p = 0.0f;
+    for (int j = l; j < dim; j += LN_WG) {
+        float v = x[r * dim + j];
+        q += v * v;
+        p += v * dy[r * dim + j];
+    }
+    float n = sqrt(group_sum(q, buf)), xdy = group_sum(p, buf);
+    int tiny = !(n > L2_EPS);
+    float inv = 1.0f / (tiny ? L2_EPS : n), c = tiny ? 0.0f : xdy * inv * inv;
+    for (int j = l; j < dim; j += LN_WG)
+        dx[r * dim + j] = (dy[r * dim + j] - x[r * dim + j] * c) * inv;
+}

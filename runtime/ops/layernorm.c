@@ -73,3 +73,23 @@ int movl_layernorm_backward_params(movl_device *dev, int rows, int dim, cl_mem x
     size_t global = (size_t)dim, local = movl_ops_group_size(dev);
     return movl_launch(dev, k, 1, &global, &local, err);
 }
+
+int movl_l2norm_forward(movl_device *dev, int rows, int dim, cl_mem x, cl_mem y, char *err)
+{
+    if (!valid_shape(rows, dim, "l2norm_forward", err))
+        return MOVL_ERR_RUN;
+    cl_kernel k = ln_kernel(dev, "l2norm_forward", err);
+    if (!k || movl_set_args(k, err, MOVL_ARG(dim), MOVL_ARG(x), MOVL_ARG(y), MOVL_ARGS_END))
+        return MOVL_ERR_RUN;
+    return launch_rows(dev, k, rows, err);
+}
+
+int movl_l2norm_backward(movl_device *dev, int rows, int dim, cl_mem x, cl_mem dy, cl_mem dx, char *err)
+{
+    if (!valid_shape(rows, dim, "l2norm_backward", err))
+        return MOVL_ERR_RUN;
+    cl_kernel k = ln_kernel(dev, "l2norm_backward", err);
+    if (!k || movl_set_args(k, err, MOVL_ARG(dim), MOVL_ARG(x), MOVL_ARG(dy), MOVL_ARG(dx), MOVL_ARGS_END))
+        return MOVL_ERR_RUN;
+    return launch_rows(dev, k, rows, err);
+}

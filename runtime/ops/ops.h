@@ -116,6 +116,10 @@ int movl_layernorm_backward_input(movl_device *dev, int rows, int dim, cl_mem x,
 /* dgamma[j] = sum over rows of dy * xhat, dbeta[j] = sum of dy (overwritten; rows summed in order). */
 int movl_layernorm_backward_params(movl_device *dev, int rows, int dim, cl_mem x, cl_mem stats, cl_mem dy,
                                    cl_mem dgamma, cl_mem dbeta, char *err);
+/* y = x / max(||x||, 1e-12) per row (F.normalize; CLIP's embeddings before cosine logits; y may not equal x).
+ * Backward from the INPUT x: dx = (dy - y (y . dy)) / ||x|| (dx may equal dy, not x). */
+int movl_l2norm_forward(movl_device *dev, int rows, int dim, cl_mem x, cl_mem y, char *err);
+int movl_l2norm_backward(movl_device *dev, int rows, int dim, cl_mem x, cl_mem dy, cl_mem dx, char *err);
 /* y = gelu(x) (y may equal x); dx = dy * gelu'(x) from the INPUT x (dx may equal dy). */
 int movl_gelu_forward(movl_device *dev, movl_gelu kind, size_t count, cl_mem x, cl_mem y, char *err);
 int movl_gelu_backward(movl_device *dev, movl_gelu kind, size_t count, cl_mem x, cl_mem dy, cl_mem dx, char *err);

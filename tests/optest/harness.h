@@ -83,6 +83,8 @@ typedef union op_reference {
     void (*gelu_backward)(movl_gelu, size_t, const double *, const double *, double *);
     void (*softmax_forward)(int, int, double, int, const double *, double *);
     void (*softmax_backward)(int, int, double, const double *, const double *, double *);
+    void (*l2norm_forward)(int, int, const double *, double *);
+    void (*l2norm_backward)(int, int, const double *, const double *, double *);
     void (*gemm_batched)(const movl_gemm_batch_desc *, const double *, const double *, double *);
     void (*tokens_embed)(int, int, int, const double *, const double *, const double *, double *);
     void (*tokens_embed_backward)(int, int, int, const double *, double *);

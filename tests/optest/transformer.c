@@ -766,3 +766,103 @@ void run_patchify_backward(op_run *r, const void *row)
     if (row)
         run_patches(r, row, 1);
 }
+
+/* ---- L2 normalisation of rows ---- */
+
+typedef struct l2_loss {
+    int dim;
+    double *x, *w;
+} l2_loss;
+/* L = sum over row r of w . normalize(x_r): the row of element i. */
+static double l2_loss_of(void *ctx, size_t i)
+{
+    l2_loss *s = ctx;
+    size_t d = (size_t)s->dim, r = i / d;
+    double *y = dalloc(d), sum = 0;
+    movl_ref_l2norm_forward(1, s->dim, s->x + r * d, y);
+    for (size_t j = 0; j < d; j++)
+        sum += s->w[r * d + j] * y[j];
+    free(y);
+    return sum;
+}
+/* The zero row sits on the kink of max(||x||, eps): no derivative to probe there. */
+static int l2_skip_zero_row(void *ctx, size_t i)
+{
+    return i < (size_t)((l2_loss *)ctx)->dim;
+}
+
+typedef struct l2_launch {
+    movl_device *dev;
+    int rows, dim;
+    cl_mem x, dy, out;
+} l2_launch;
+static int launch_l2_forward(void *ctx, char *err)
+{
+    l2_launch *t = ctx;
+    return movl_l2norm_forward(t->dev, t->rows, t->dim, t->x, t->out, err);
+}
+static int launch_l2_backward(void *ctx, char *err)
+{
+    l2_launch *t = ctx;
+    return movl_l2norm_backward(t->dev, t->rows, t->dim, t->x, t->dy, t->out, err);
+}
+
+static void run_l2norm(op_run *r, const rows_row *c, int backward)
+{
+    size_t n = (size_t)c->rows * c->dim;
+    char err[MOVL_ERRLEN] = "";
+    rows_label(r, c, c->rows > 1 ? " (row 0 zero)" : "");
+    float *x = random_floats(n, -3, 3), *dy = random_floats(n, -1, 1);
+    if (c->rows > 1)
+        memset(x, 0, sizeof(float) * (size_t)c->dim);
+    double *xd = to_double_new(x, n), *dyd = to_double_new(dy, n), *ref = dalloc(n);
+    test_guarded gx = upload_new(r->dev, x, n), gdy = upload_new(r->dev, dy, n), go = test_guarded_alloc(r->dev, n);
+    l2_launch t = {r->dev, c->rows, c->dim, gx.buf, gdy.buf, go.buf};
+    op_launch launch = backward ? launch_l2_backward : launch_l2_forward;
+    if (r->perf)
+        time_launch(r, launch, &t, backward ? "backward" : "forward");
+    if (r->eval || r->grad) {
+        CHECK(launch(&t, err) == MOVL_OK, "%s failed: %s", r->label, err);
+        if (backward)
+            r->op->ref.l2norm_backward(c->rows, c->dim, xd, dyd, ref);
+        else
+            r->op->ref.l2norm_forward(c->rows, c->dim, xd, ref);
+        float *got = check_against_ref(r, &go, ref, backward ? "dx" : "y");
+        if (backward && r->grad && (c->flags & FD)) {
+            l2_loss ll = {c->dim, xd, dyd};
+            fd_probe p = {l2_loss_of, &ll, xd, n, {got}, {"dx"}, 1e-5, 1e-2, 16, 64,
+                          c->rows > 1 ? l2_skip_zero_row : NULL};
+            check_fd(r, &p);
+        }
+        free(got);
+        if (backward && r->eval) { /* in place: dx = dy */
+            t.out = gdy.buf;
+            CHECK(launch(&t, err) == MOVL_OK, "%s in place failed: %s", r->label, err);
+            free(check_against_ref(r, &gdy, ref, "dx in place"));
+        }
+        test_guarded *in[] = {&gx};
+        check_canaries(r, in, 1, "x");
+    }
+    test_guarded_free(&gx);
+    test_guarded_free(&gdy);
+    test_guarded_free(&go);
+    void *mem[] = {x, dy, xd, dyd, ref};
+    for (size_t i = 0; i < sizeof mem / sizeof mem[0]; i++)
+        free(mem[i]);
+}
+
+void run_l2norm_forward(op_run *r, const void *row)
+{
+    if (!row) {
+        char err[MOVL_ERRLEN] = "";
+        int rc = movl_l2norm_forward(r->dev, 0, 8, NULL, NULL, err);
+        CHECK(rc == MOVL_ERR_RUN && strstr(err, "rows"), "an empty l2norm is rejected (got '%s')", err);
+        return;
+    }
+    run_l2norm(r, row, 0);
+}
+void run_l2norm_backward(op_run *r, const void *row)
+{
+    if (row)
+        run_l2norm(r, row, 1);
+}

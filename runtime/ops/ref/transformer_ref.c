@@ -190,3 +190,36 @@ void movl_ref_patchify_backward(int n, int c, int size, int k, const double *dro
                 for (int xx = 0; xx < size; xx++)
                     dx[i * plane + ((size_t)ch * size + y) * size + xx] = drows[i * plane + patch_offset(c, size, k, ch, y, xx)];
 }
+
+#define L2_EPS 1e-12
+
+static double row_norm(int dim, const double *x)
+{
+    double q = 0;
+    for (int j = 0; j < dim; j++)
+        q += x[j] * x[j];
+    return sqrt(q);
+}
+
+void movl_ref_l2norm_forward(int rows, int dim, const double *x, double *y)
+{
+    for (int r = 0; r < rows; r++) {
+        const double *xr = x + (size_t)r * dim;
+        double n = fmax(row_norm(dim, xr), L2_EPS);
+        for (int j = 0; j < dim; j++)
+            y[(size_t)r * dim + j] = xr[j] / n;
+    }
+}
+
+/* d(x_j / n)/dx_i = delta_ij / n - x_i x_j / n^3 for n > eps; 1 / eps * delta_ij below. */
+void movl_ref_l2norm_backward(int rows, int dim, const double *x, const double *dy, double *dx)
+{
+    for (int r = 0; r < rows; r++) {
+        const double *xr = x + (size_t)r * dim, *d = dy + (size_t)r * dim;
+        double n = row_norm(dim, xr), dot = 0;
+        for (int j = 0; j < dim; j++)
+            dot += xr[j] * d[j];
+        for (int i = 0; i < dim; i++)
+            dx[(size_t)r * dim + i] = n > L2_EPS ? d[i] / n - xr[i] * dot / (n * n * n) : d[i] / L2_EPS;
+    }
+}

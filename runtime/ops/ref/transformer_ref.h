@@ -17,6 +17,10 @@ void movl_ref_layernorm_backward_input(int rows, int dim, double eps, const doub
 void movl_ref_layernorm_backward_params(int rows, int dim, double eps, const double *x, const double *dy,
                                         double *dgamma, double *dbeta);
 
+/* y = x / max(||x||, 1e-12) per row; dx from the input x (F.normalize's gradient). */
+void movl_ref_l2norm_forward(int rows, int dim, const double *x, double *y);
+void movl_ref_l2norm_backward(int rows, int dim, const double *x, const double *dy, double *dx);
+
 double movl_ref_gelu(movl_gelu kind, double x);
 void movl_ref_gelu_forward(movl_gelu kind, size_t count, const double *x, double *y);
 /* dx = dy * gelu'(x), from the INPUT x. */
