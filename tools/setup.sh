@@ -13,9 +13,9 @@ sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
 
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
-      libclblast-dev libiniparser-dev libcjson-dev libpng-dev libzip-dev libjpeg-dev libcairo2-dev fonts-dejavu-core python3 python3-numpy python3-pip unzip)
+      libclblast-dev libiniparser-dev libcjson-dev libpng-dev libzip-dev libjpeg-dev libcairo2-dev libutf8proc-dev zlib1g-dev fonts-dejavu-core python3 python3-numpy python3-pip unzip)
 if [ $want_test = 1 ]; then
-  pkgs+=(python3-torch python3-torchvision oclgrind slurmctld slurmd slurm-client munge)
+  pkgs+=(python3-torch python3-torchvision python3-regex python3-wcwidth oclgrind slurmctld slurmd slurm-client munge)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
@@ -39,6 +39,13 @@ fi
 if [ $want_test = 1 ] && [ ! -d .deps/python/open_clip ]; then
   /usr/bin/python3 -m pip install -q --no-deps --target .deps/python open_clip_torch==3.3.0 \
     || python3 -m pip install -q --no-deps --target .deps/python open_clip_torch==3.3.0
+fi
+
+# ftfy (MIT), the text clean-up in front of open_clip's tokenizer, for the tokenizer's reference test only
+# (pure Python; its wcwidth dependency and regex come from Debian above).
+if [ $want_test = 1 ] && [ ! -d .deps/python/ftfy ]; then
+  /usr/bin/python3 -m pip install -q --no-deps --target .deps/python ftfy==6.3.1 \
+    || python3 -m pip install -q --no-deps --target .deps/python ftfy==6.3.1
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
