@@ -150,31 +150,37 @@ int movl_encoder_load_with(movl_device *dev, const char *arch, const char *weigh
     if (w)
         movl_weights_close(w);
     if (rc == MOVL_OK)
-        rc = enc_finish(e, err);
+        rc = enc_complete(e, err);
+    if (rc != MOVL_OK) {
+        movl_encoder_free(e);
+        return rc;
+    }
+    *out = e;
+    return MOVL_OK;
+}
+
+int enc_complete(movl_encoder *e, char *err)
+{
+    int rc = enc_finish(e, err);
     if (rc == MOVL_OK)
         rc = alloc_gradient_pool(e, err);
     if (rc == MOVL_OK && e->trainable)
         rc = enc_params_setup(e, err);
-    if (rc == MOVL_OK && dev->profiling) {
+    if (rc == MOVL_OK && e->dev->profiling) {
         e->fwd_events = calloc((size_t)e->nlayers + 1, sizeof(cl_event));
         e->bwd_events = calloc((size_t)e->nlayers + 1, sizeof(cl_event));
         if (!e->fwd_events || !e->bwd_events) {
-            movl_set_error(err, "out of host memory loading %s", arch);
+            movl_set_error(err, "out of host memory loading %s", e->arch);
             rc = MOVL_ERR_RUN;
         }
     }
     if (rc == MOVL_OK)
         rc = warm_up(e, err);
-    if (rc != MOVL_OK) {
-        movl_encoder_free(e);
-        return rc;
-    }
-    if (movl_verbose)
-        fprintf(stderr, "%s: %d layers, %.2f GFLOP/image, %d gradient buffers, %.1f MiB on the device%s\n", arch,
+    if (rc == MOVL_OK && movl_verbose)
+        fprintf(stderr, "%s: %d layers, %.2f GFLOP/image, %d gradient buffers, %.1f MiB on the device%s\n", e->arch,
                 e->nlayers, movl_encoder_flops(e) * 1e-9, e->npool, e->device_bytes / 1048576.0,
                 e->trainable ? " (trainable)" : "");
-    *out = e;
-    return MOVL_OK;
+    return rc;
 }
 
 int movl_encoder_feature_dim(const movl_encoder *e) { return (int)e->tensors[e->t_features].numel; }
@@ -206,8 +212,8 @@ int movl_encoder_forward(movl_encoder *e, int batch, cl_mem x, char *err)
     }
     e->tensors[0].buf = x;
     int rc = enc_run_forward(e, batch, err);
-    e->tensors[0].buf = NULL; /* the caller's: only the first conv's weight gradient reads it */
-    e->input = e->trainable ? x : NULL;
+    e->tensors[0].buf = NULL; /* the caller's: set again for the backward */
+    e->input = x;
     e->batch = rc == MOVL_OK ? batch : 0;
     return rc;
 }
@@ -221,7 +227,12 @@ int movl_encoder_backward(movl_encoder *e, cl_mem dfeatures, cl_mem dlogits, cl_
         movl_set_error(err, "%s: backward %s", e->arch, dx ? "without a forward before it" : "without a dx buffer");
         return MOVL_ERR_INPUT;
     }
-    return enc_run_backward(e, dfeatures, dlogits, dx, 0, err);
+    /* a first layer whose backward reads its input (the first conv's weight gradient, the text tower's
+     * layer norm) reads the forward's, which the caller keeps */
+    e->tensors[0].buf = e->input;
+    int rc = enc_run_backward(e, dfeatures, dlogits, dx, 0, err);
+    e->tensors[0].buf = NULL;
+    return rc;
 }
 
 int movl_encoder_layer_count(const movl_encoder *e) { return e->nlayers; }

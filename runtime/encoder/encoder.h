@@ -55,8 +55,9 @@ cl_mem movl_encoder_logits(const movl_encoder *e);
  * dlogits ([batch][1000]) may be NULL; their contributions are summed.
  * dx ([batch][3][size][size]) is overwritten. Enqueues only. A trainable
  * encoder also overwrites every parameter gradient (movl_encoder_param_grads),
- * deterministically; there dx may be NULL (no input gradient), and the input
- * of the forward must still hold its values. */
+ * deterministically; there dx may be NULL (no input gradient). The input of
+ * the forward must still hold its values (a first layer whose backward reads
+ * its input reads it: the first conv's weight gradient, a layer norm). */
 int movl_encoder_backward(movl_encoder *e, cl_mem dfeatures, cl_mem dlogits, cl_mem dx, char *err);
 
 /* ---- trained tensors: BN-folded conv weights [cout][cin/groups][k][k] and biases [cout] ---- */

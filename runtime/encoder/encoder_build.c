@@ -88,6 +88,11 @@ int enc_input(movl_encoder *e, char *err)
     return new_tensor(e, 3, e->size, e->size, err) == 0 ? MOVL_OK : MOVL_ERR_RUN;
 }
 
+int enc_input_tokens(movl_encoder *e, int dim, int tokens, char *err)
+{
+    return new_tensor(e, dim, tokens, 1, err) == 0 ? MOVL_OK : MOVL_ERR_RUN;
+}
+
 cl_mem enc_upload_new(movl_encoder *e, const float *host, size_t n, char *err)
 {
     cl_mem m = enc_alloc(e, sizeof(float) * n, err);

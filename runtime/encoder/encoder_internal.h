@@ -106,6 +106,7 @@ typedef struct enc_layernorm_params {
 } enc_layernorm_params;
 typedef struct enc_attention_params {
     int tokens, dim, heads;
+    int causal; /* CLIP's text tower: query i attends to keys 0..i */
     cl_mem probs; /* [max_batch][heads][tokens][tokens], kept for backward */
     size_t probs_bytes;
 } enc_attention_params;
@@ -115,6 +116,9 @@ typedef struct enc_gelu_params {
 typedef struct enc_patch_params {
     int k;
 } enc_patch_params;
+typedef struct enc_cls_params {
+    int *token_of; /* [max_batch]: the token each image pools (CLIP text: its end token); NULL: token 0 */
+} enc_cls_params;
 
 struct enc_layer {
     const enc_layer_kind *kind;
@@ -131,6 +135,7 @@ struct enc_layer {
         enc_attention_params attention;
         enc_gelu_params gelu;
         enc_patch_params patch;
+        enc_cls_params cls;
     } p;
 };
 
@@ -176,7 +181,7 @@ struct movl_encoder {
     int nparams, cap_params;
     size_t param_floats;       /* flat layout, alignment gaps included */
     cl_mem param_buf, grad_buf; /* [param_floats] each */
-    cl_mem input;              /* trainable: the last forward's input (the first conv's weight gradient reads it) */
+    cl_mem input;              /* the last forward's input, the caller's (backward reads it where a first layer needs it) */
     cl_mem workspace; /* shared scratch, the largest any layer needs at max_batch */
     size_t workspace_bytes;
     enc_grad_slot pool[ENC_MAX_POOL];
@@ -200,6 +205,8 @@ cl_mem enc_upload_new(movl_encoder *e, const float *host, size_t n, char *err);
 /* ---- builder calls of the kinds (encoder/layer_*.c) ---- */
 /* The input tensor (index 0), 3 x size x size. */
 int enc_input(movl_encoder *e, char *err);
+/* The input tensor as token rows [tokens][dim] (CLIP's text tower: embedded tokens). */
+int enc_input_tokens(movl_encoder *e, int dim, int tokens, char *err);
 /* conv `conv_name` with batch norm `bn_name` folded in, then act. pad >= 0:
  * symmetric PyTorch padding; pad < 0: TensorFlow "same". Output tensor in *out. */
 int enc_conv_bn(movl_encoder *e, const movl_weights *w, int in, const char *conv_name, const char *bn_name, int cout,
@@ -233,14 +240,20 @@ int enc_tokens(movl_encoder *e, const movl_weights *w, int in, const char *cls_n
 /* Layer norm over each token's features (`prefix`.weight, `prefix`.bias). */
 int enc_layernorm(movl_encoder *e, const movl_weights *w, int in, const char *prefix, double eps,
                   const char *layer_name, int *out, char *err);
-/* Multi-head attention core: q, k, v packed per token [3 * dim] to the heads' outputs [dim]. */
-int enc_attention(movl_encoder *e, int in, int heads, const char *layer_name, int *out, char *err);
+/* Multi-head attention core: q, k, v packed per token [3 * dim] to the heads' outputs [dim]; causal: token i
+ * attends to tokens 0..i only (CLIP's text tower). */
+int enc_attention(movl_encoder *e, int in, int heads, int causal, const char *layer_name, int *out, char *err);
 int enc_gelu(movl_encoder *e, int in, movl_gelu kind, const char *layer_name, int *out, char *err);
 /* Token 0 of each image: [tokens][dim] to [dim]. */
 int enc_cls(movl_encoder *e, int in, const char *layer_name, int *out, char *err);
+/* The same with a token per image, set before each forward through *token_of ([max_batch], owned by the layer). */
+int enc_pool_tokens(movl_encoder *e, int in, const char *layer_name, int **token_of, int *out, char *err);
 
 /* Allocates the activation buffers and the shared workspace once the graph is complete. */
 int enc_finish(movl_encoder *e, char *err);
+/* Everything after the builder (encoder.c): enc_finish, the gradient pool, trained tensors, profiling
+ * events and the warm-up run. On failure the caller frees e. */
+int enc_complete(movl_encoder *e, char *err);
 
 /* ---- trained tensors (encoder_params.c) ---- */
 /* Adds layer `layer`'s weight (shape) and bias (cout) to the flat layout; returns its index or -1. */
@@ -262,6 +275,11 @@ int enc_build_efficientnet_lite(movl_encoder *e, const movl_weights *w, int vari
 /* clip = 0: torchvision's ViT; 1: an OpenAI / open_clip CLIP image tower with QuickGELU (OpenAI's weights);
  * 2: the same with GELU (open_clip's own trainings, e.g. its LAION ones). */
 int enc_build_vit(movl_encoder *e, const movl_weights *w, int patch, int clip, char *err);
+/* CLIP's text transformer (top-level names: transformer.resblocks.N, ln_final, text_projection) over
+ * embedded tokens [context][width] (tensor 0), causal, pooled at each sequence's end token (*token_of);
+ * the features are the text embedding. gelu: QuickGELU for OpenAI's weights. */
+int enc_build_clip_text(movl_encoder *e, const movl_weights *w, int context, int width, movl_gelu gelu,
+                        int **token_of, char *err);
 
 /* ---- graph runner (encoder_graph.c) ---- */
 int enc_run_forward(movl_encoder *e, int batch, char *err);

@@ -54,6 +54,17 @@ static const vit_layout clip_vit = {
     {0.48145466f, 0.4578275f, 0.40821073f}, {0.26862954f, 0.26130258f, 0.27577711f}, /* OPENAI_DATASET_MEAN/STD */
 };
 
+/* CLIP's text transformer: the same blocks at the top level of the checkpoint, causal; LayerNorm eps 1e-5. */
+static const vit_layout clip_text = {
+    "", NULL, NULL, NULL, "positional_embedding", NULL,
+    "transformer.resblocks.%d.",
+    "ln_1", "attn.in_proj_weight", "attn.in_proj_bias", "attn.out_proj", "ln_2",
+    "mlp.c_fc", "mlp.c_proj", NULL, NULL,
+    "ln_final", NULL, "text_projection",
+    MOVL_GELU_QUICK, 1e-5,
+    {0, 0, 0}, {1, 1, 1},
+};
+
 /* Dimension `axis` of tensor `name`, or `fallback` without weights (random stand-ins) or tensor. */
 static int dim_of(const movl_weights *w, const char *name, int axis, int fallback)
 {
@@ -106,8 +117,8 @@ static int block_linear(movl_encoder *e, const vit_layout *L, const movl_weights
     return enc_linear_tokens(e, w, x, wn, bn, out_dim, name, out, err);
 }
 
-static int block(movl_encoder *e, const vit_layout *L, const movl_weights *w, int x, int i, int mlp, int *out,
-                 char *err)
+static int block(movl_encoder *e, const vit_layout *L, const movl_weights *w, int x, int i, int mlp, int causal,
+                 int *out, char *err)
 {
     char name[160], wn[176], bn[176];
     int dim = e->tensors[x].c, h, rc;
@@ -120,7 +131,7 @@ static int block(movl_encoder *e, const vit_layout *L, const movl_weights *w, in
     if ((rc = enc_linear_tokens(e, w, h, wn, bn, 3 * dim, name, &h, err)))
         return rc;
     block_name(L, i, "attn", "", name, sizeof name);
-    if ((rc = enc_attention(e, h, dim / HEAD_DIM, name, &h, err)) ||
+    if ((rc = enc_attention(e, h, dim / HEAD_DIM, causal, name, &h, err)) ||
         (rc = block_linear(e, L, w, i, h, L->out_proj, dim, &h, err)))
         return rc;
     block_name(L, i, "add_1", "", name, sizeof name);
@@ -170,7 +181,7 @@ int enc_build_vit(movl_encoder *e, const movl_weights *w, int patch, int clip, c
     if (L->ln_pre && (rc = enc_layernorm(e, w, x, TOP(L->ln_pre), L->eps, TOP(L->ln_pre), &x, err)))
         return rc;
     for (int i = 0; i < blocks; i++)
-        if ((rc = block(e, L, w, x, i, mlp, &x, err)))
+        if ((rc = block(e, L, w, x, i, mlp, 0, &x, err)))
             return rc;
     /* the final norm normalises each token on its own, so it runs on the class token only */
     if ((rc = enc_cls(e, x, "class_token_out", &x, err)) ||
@@ -186,4 +197,32 @@ int enc_build_vit(movl_encoder *e, const movl_weights *w, int patch, int clip, c
     snprintf(pb, sizeof pb, "%s%s.bias", L->prefix, L->head);
     return enc_linear(e, w, e->t_features, pw, pb, L->head, &e->t_logits, err);
 #undef TOP
+}
+
+int enc_build_clip_text(movl_encoder *e, const movl_weights *w, int context, int width, movl_gelu gelu,
+                        int **token_of, char *err)
+{
+    vit_layout L = clip_text;
+    L.gelu = gelu;
+    int blocks = count_blocks(&L, w), x, rc;
+    if (width % HEAD_DIM || blocks < 1) {
+        movl_set_error(err, "%s: the text tower of %s has width %d and %d blocks (expected a multiple of %d and >= 1)",
+                       e->arch, movl_weights_path(w), width, blocks, HEAD_DIM);
+        return MOVL_ERR_INPUT;
+    }
+    char name[160];
+    block_name(&L, 0, mlp_part(&L, w, 0, 0), ".weight", name, sizeof name);
+    int mlp = dim_of(w, name, 0, 4 * width);
+    if ((rc = enc_input_tokens(e, width, context, err)))
+        return rc;
+    x = 0;
+    for (int i = 0; i < blocks; i++)
+        if ((rc = block(e, &L, w, x, i, mlp, 1, &x, err)))
+            return rc;
+    /* as for the image towers: the final norm runs on the pooled token only */
+    if ((rc = enc_pool_tokens(e, x, "end_token", token_of, &x, err)) ||
+        (rc = enc_layernorm(e, w, x, L.ln_final, L.eps, L.ln_final, &x, err)) ||
+        (rc = enc_linear_proj(e, w, x, L.proj, L.proj, &e->t_features, err)))
+        return rc;
+    return enc_copy(e, e->t_features, "logits", &e->t_logits, err); /* the graph wants two outputs */
 }

@@ -53,14 +53,15 @@ static int attention_forward(movl_encoder *e, enc_layer *l, int batch, char *err
     movl_gemm_batch_desc o = gemm(batch, p, t, dh, t, 0, 0, square(p), qkv_slice(p, 2), out_slice(p));
     int rc = movl_gemm_batched(e->dev, &s, qkv, qkv, p->probs, err);
     if (rc == MOVL_OK)
-        rc = movl_softmax_forward(e->dev, batch * p->heads * t, t, scale_of(p), 0, p->probs, p->probs, err);
+        rc = movl_softmax_forward(e->dev, batch * p->heads * t, t, scale_of(p), p->causal, p->probs, p->probs, err);
     if (rc == MOVL_OK)
         rc = movl_gemm_batched(e->dev, &o, p->probs, qkv, out, err);
     return rc;
 }
 
 /* dP = dO V^T, dV = P^T dO, dS = softmax backward (in place over dP, in the
- * workspace), dQ = dS K, dK = dS^T Q: every column of dqkv is written. */
+ * workspace), dQ = dS K, dK = dS^T Q: every column of dqkv is written. A causal
+ * mask needs nothing here: masked probabilities are 0, so are their dS. */
 static int attention_backward(movl_encoder *e, enc_layer *l, int slot, int batch, cl_mem dz, cl_mem dx, char *err)
 {
     (void)slot;
@@ -118,7 +119,7 @@ const enc_layer_kind enc_kind_attention = {
     .workspace_bytes = attention_workspace,
 };
 
-int enc_attention(movl_encoder *e, int in, int heads, const char *layer_name, int *out, char *err)
+int enc_attention(movl_encoder *e, int in, int heads, int causal, const char *layer_name, int *out, char *err)
 {
     const enc_tensor x = e->tensors[in];
     if (heads < 1 || x.c % 3 || (x.c / 3) % heads || x.w != 1) {
@@ -133,6 +134,7 @@ int enc_attention(movl_encoder *e, int in, int heads, const char *layer_name, in
     p->tokens = x.h;
     p->dim = x.c / 3;
     p->heads = heads;
+    p->causal = causal;
     p->probs_bytes = sizeof(float) * (size_t)e->max_batch * heads * x.h * x.h;
     if (!(p->probs = enc_alloc(e, p->probs_bytes, err)))
         return MOVL_ERR_RUN;
