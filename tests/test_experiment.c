@@ -181,7 +181,8 @@ static void test_examples(void)
     } want[] = {{"lp.ini", MOVL_METHOD_LP},         {"vp.ini", MOVL_METHOD_VP},
                 {"vp_lp.ini", MOVL_METHOD_VP_LP},   {"movl.ini", MOVL_METHOD_MOVL},
                 {"lp_then_vp.ini", MOVL_METHOD_LP_THEN_VP}, {"vp_then_lp.ini", MOVL_METHOD_VP_THEN_LP},
-                {"demo.ini", MOVL_METHOD_MOVL}};
+                {"demo.ini", MOVL_METHOD_MOVL},     {"zeroshot.ini", MOVL_METHOD_ZEROSHOT},
+                {"clip_vp.ini", MOVL_METHOD_VP}};
     DIR *d = opendir("configs");
     CHECK(d != NULL, "configs/ readable from the working directory");
     if (!d)
@@ -265,6 +266,27 @@ static void test_defaults(void)
                   e.loss.discrepancy == MOVL_DISC_NONE,
               "%s: linear, zero, none", linear_methods[i]);
     }
+    /* CLIP's text head: zeroshot defaults to it; it needs a clip_* encoder, one "{}" and non-empty names. */
+    const char *clip[] = {"encoder.arch=clip_vit_b_32"};
+    expect_ok("zeroshot", base_ini("zeroshot", ""), clip, 1, &e);
+    CHECK(e.head.type == MOVL_HEAD_CLIP_TEXT && !strcmp(e.head.template_text, "This is a photo of a {}.") &&
+              strstr(e.head.vocab, "bpe_simple_vocab_16e6.txt.gz"),
+          "zeroshot: clip_text, Bahng's template, the shipped vocabulary");
+    expect_ok("vp clip_text", base_ini("vp", "[head]\ntype = clip_text\nclasses = a b, c\n"), clip, 1, &e);
+    CHECK(!strcmp(e.head.classes, "a b, c"), "classes kept as written: '%s'", e.head.classes);
+    expect_error("zeroshot on resnet18", base_ini("zeroshot", ""), NULL, 0,
+                 "x.ini:2: [head] type = clip_text needs a CLIP encoder");
+    expect_error("zeroshot with flm", base_ini("zeroshot", "[head]\ntype = flm\n"), clip, 1,
+                 "method zeroshot needs [head] type = clip_text");
+    expect_error("clip_text on lp", base_ini("lp", "[head]\ntype = clip_text\n"), clip, 1,
+                 "[head] type = clip_text needs method vp or vp_then_lp or zeroshot");
+    expect_error("no {}", base_ini("zeroshot", "[head]\ntemplate = a photo\n"), clip, 1,
+                 "x.ini:9: template 'a photo' must hold \"{}\" exactly once");
+    expect_error("two {}", base_ini("zeroshot", "[head]\ntemplate = {} {}\n"), clip, 1, "exactly once");
+    expect_error("empty name", base_ini("zeroshot", "[head]\nclasses = a,  ,b\n"), clip, 1,
+                 "x.ini:9: class name 2 is empty");
+    expect_error("trailing comma", base_ini("zeroshot", "[head]\nclasses = a,b,\n"), clip, 1, "class name 3 is empty");
+
     /* Method names are case-insensitive and stored canonically; arch too. */
     char text[2048];
     snprintf(text, sizeof text, "[Encoder]\nARCH = ResNet50\nweights = %s\n[data]\nformat = folder\npath = %s\n"
@@ -352,7 +374,7 @@ static void test_errors(void)
              weights, npz);
     expect_error("missing method", text, NULL, 0,
                  "x.ini:6: missing required key 'method' in [train] (expected one of: lp, vp, vp_lp, movl, "
-                 "lp_then_vp, vp_then_lp, ff)");
+                 "lp_then_vp, vp_then_lp, ff, zeroshot)");
     snprintf(text, sizeof text, "[encoder]\narch = resnet18\n[data]\npath = %s\n[train]\nmethod = lp\n", npz);
     expect_error("missing weights", text, NULL, 0,
                  "x.ini:1: missing required key 'weights' in [encoder] (expected a path)");

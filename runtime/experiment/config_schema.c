@@ -27,11 +27,11 @@
 static const char *const FORMATS[] = {"auto", "npz", "folder", "csv", NULL};
 static const char *const PROMPT_TYPES[] = {"padding", "shrink_pad", "patch", "random_patch", "full", NULL};
 static const char *const PROMPT_INITS[] = {"zero", "normal", NULL};
-static const char *const HEAD_TYPES[] = {"linear", "rlm", "flm", "ilm", "fully", NULL};
+static const char *const HEAD_TYPES[] = {"linear", "rlm", "flm", "ilm", "fully", "clip_text", NULL};
 static const char *const HEAD_INITS[] = {"lp", "zero", "random", NULL};
 /* Same order as discrepancy.h's movl_disc_kind (the struct stores the index). */
 static const char *const DISCREPANCIES[] = {"none", "feature_mse", "cosine", "kl", "plain_ce", "pixel", NULL};
-static const char *const METHODS[] = {"lp", "vp", "vp_lp", "movl", "lp_then_vp", "vp_then_lp", "ff", NULL};
+static const char *const METHODS[] = {"lp", "vp", "vp_lp", "movl", "lp_then_vp", "vp_then_lp", "ff", "zeroshot", NULL};
 static const char *const SCHEDULES[] = {"cosine", "multistep", "constant", NULL};
 static const char *const OPTIMIZERS[] = {"sgd", "adam", NULL};
 static const char *const METRICS[] = {"acc", "auc", NULL};
@@ -103,14 +103,22 @@ static const movl_cfg_spec TABLE[] = {
     {.section = "prompt", .key = "sigmoid", .type = MOVL_CFG_BOOL, .def = "false",
      .help = "pass the prompt parameters through a sigmoid", FIELD(prompt.sigmoid)},
 
-    {.section = "head", .key = "type", .type = MOVL_CFG_ENUM, .def = "linear", .method_def = "vp:flm vp_then_lp:flm",
-     .values = HEAD_TYPES,
+    {.section = "head", .key = "type", .type = MOVL_CFG_ENUM, .def = "linear",
+     .method_def = "vp:flm vp_then_lp:flm zeroshot:clip_text", .values = HEAD_TYPES,
      .help = "linear probe on pooled features, or a label map on the 1000 source logits (rlm, flm, ilm, fully; "
-             "vp and vp_then_lp only)",
+             "vp and vp_then_lp only), or clip_text: CLIP's zero-shot text head (clip_* encoders; vp, vp_then_lp, "
+             "zeroshot)",
      FIELD(head.type)},
     {.section = "head", .key = "init", .type = MOVL_CFG_ENUM, .def = "zero", .method_def = "movl:lp",
      .values = HEAD_INITS, .help = "probe init: lp (train it on cached plain features first; vp_lp, movl), zero, random",
      FIELD(head.init)},
+    {.section = "head", .key = "template", .type = MOVL_CFG_STRING, .def = "This is a photo of a {}.",
+     .help = "clip_text: the text of each class, with {} for its name (once)", FIELD(head.template_text)},
+    {.section = "head", .key = "classes", .type = MOVL_CFG_STRING, .def = "",
+     .help = "clip_text: class names in label order, comma-separated (default: the dataset's folder or CSV names)",
+     FIELD(head.classes)},
+    {.section = "head", .key = "vocab", .type = MOVL_CFG_PATH, .def = MOVL_SOURCE_DIR "/data/clip/bpe_simple_vocab_16e6.txt.gz",
+     .help = "clip_text: CLIP's byte-level BPE merges (open_clip's bpe_simple_vocab_16e6.txt.gz)", FIELD(head.vocab)},
 
     {.section = "loss", .key = "discrepancy", .type = MOVL_CFG_ENUM, .def = "none", .method_def = "movl:feature_mse",
      .values = DISCREPANCIES, .help = "MoVL's second loss term (movl only)", FIELD(loss.discrepancy)},

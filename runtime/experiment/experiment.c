@@ -730,7 +730,13 @@ const char *movl_experiment_enum_name(const char *section, const char *key, int 
 
 const char *movl_method_name(movl_method m) { return movl_experiment_enum_name("train", "method", (int)m); }
 
-int movl_method_uses_prompt(movl_method m) { return m != MOVL_METHOD_LP && m != MOVL_METHOD_FF; }
-int movl_method_uses_probe(movl_method m) { return m != MOVL_METHOD_VP; }
-int movl_method_uses_label_map(movl_method m) { return m == MOVL_METHOD_VP || m == MOVL_METHOD_VP_THEN_LP; }
+int movl_method_uses_prompt(movl_method m)
+{
+    return m != MOVL_METHOD_LP && m != MOVL_METHOD_FF && m != MOVL_METHOD_ZEROSHOT;
+}
+int movl_method_uses_probe(movl_method m) { return m != MOVL_METHOD_VP && m != MOVL_METHOD_ZEROSHOT; }
+int movl_method_uses_label_map(movl_method m)
+{
+    return m == MOVL_METHOD_VP || m == MOVL_METHOD_VP_THEN_LP || m == MOVL_METHOD_ZEROSHOT;
+}
 int movl_method_trains_backbone(movl_method m) { return m == MOVL_METHOD_FF; }

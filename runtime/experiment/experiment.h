@@ -36,10 +36,18 @@ typedef enum movl_method {
     MOVL_METHOD_LP_THEN_VP, /* stage 1: LP (lp_epochs); stage 2: prompt through the frozen probe (epochs) */
     MOVL_METHOD_VP_THEN_LP, /* stage 1: VP with a label map (epochs); stage 2: LP on prompted features (lp_epochs) */
     MOVL_METHOD_FF,         /* full fine-tuning: every backbone weight + the probe (epochs), BN statistics frozen */
+    MOVL_METHOD_ZEROSHOT,   /* nothing trained: evaluate CLIP's text head as it is */
 } movl_method;
 
 typedef enum movl_data_format { MOVL_DATA_AUTO, MOVL_DATA_NPZ, MOVL_DATA_FOLDER, MOVL_DATA_CSV } movl_data_format;
-typedef enum movl_head_type { MOVL_HEAD_LINEAR, MOVL_HEAD_RLM, MOVL_HEAD_FLM, MOVL_HEAD_ILM, MOVL_HEAD_FULLY } movl_head_type;
+typedef enum movl_head_type {
+    MOVL_HEAD_LINEAR,
+    MOVL_HEAD_RLM,
+    MOVL_HEAD_FLM,
+    MOVL_HEAD_ILM,
+    MOVL_HEAD_FULLY,
+    MOVL_HEAD_CLIP_TEXT, /* a fixed map: cosine of the image embedding with CLIP text embeddings of the class names */
+} movl_head_type;
 typedef enum movl_head_init { MOVL_HEAD_INIT_LP, MOVL_HEAD_INIT_ZERO, MOVL_HEAD_INIT_RANDOM } movl_head_init;
 typedef enum movl_schedule { MOVL_SCHED_COSINE, MOVL_SCHED_MULTISTEP, MOVL_SCHED_CONSTANT } movl_schedule;
 typedef enum movl_metric { MOVL_METRIC_ACC, MOVL_METRIC_AUC } movl_metric;
@@ -96,6 +104,10 @@ typedef struct movl_experiment {
     struct {
         movl_head_type type; /* default: flm for vp and vp_then_lp, linear otherwise */
         movl_head_init init; /* default: lp for movl, zero otherwise */
+        /* clip_text: the prompt of class c is template with "{}" replaced by class c's name */
+        char template_text[MOVL_SWEEP_VALUELEN];
+        char classes[MOVL_CFG_PATHLEN]; /* comma-separated names; "" = the dataset's (class folders, CSV) */
+        char vocab[MOVL_CFG_PATHLEN];   /* CLIP's BPE merges (default: the file shipped in data/clip/) */
     } head;
     struct {
         movl_disc_kind discrepancy; /* default: feature_mse for movl, none otherwise */
@@ -168,9 +180,9 @@ const char *movl_method_name(movl_method m);
 const char *movl_experiment_enum_name(const char *section, const char *key, int value);
 
 /* Derived facts the trainer needs, from the method table (docs/METHOD.md). */
-int movl_method_uses_prompt(movl_method m);   /* all but lp and ff */
-int movl_method_uses_probe(movl_method m);    /* a linear probe on pooled features: all but vp */
-int movl_method_uses_label_map(movl_method m); /* head.type is a label map: vp, vp_then_lp */
+int movl_method_uses_prompt(movl_method m);   /* all but lp, ff and zeroshot */
+int movl_method_uses_probe(movl_method m);    /* a linear probe on pooled features: all but vp and zeroshot */
+int movl_method_uses_label_map(movl_method m); /* head.type is a label map: vp, vp_then_lp, zeroshot */
 int movl_method_trains_backbone(movl_method m); /* ff */
 
 #endif

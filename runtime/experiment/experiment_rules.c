@@ -10,6 +10,10 @@
  *   lp_then_vp  LP, then prompt through it      linear        zero|random    none
  *   vp_then_lp  VP via label map, then LP       label map     zero|random    none
  *   ff          backbone + probe, CE only       linear        zero|random|lp none
+ *   zeroshot    nothing (CLIP's text head)      clip_text     -              none
+ *
+ * clip_text is a label map that needs no fitting: it needs a clip_* encoder (whose text tower is in the
+ * same checkpoint), a template with one "{}" and non-empty class names.
  *
  * Keys that a method does not use are ignored, not rejected (method lp with
  * [prompt] keys is fine), so one INI can be swept across methods. The error
@@ -58,8 +62,9 @@ static int check_head(const movl_experiment *e, const exp_load_ctx *ctx, char *e
      * of vp_then_lp). Every other method trains a linear probe on features. */
     if (label_map && !movl_method_uses_label_map(e->train.method))
         FAIL(pick(ctx, ht, m),
-             "[head] type = %s needs method vp or vp_then_lp (method %s trains a linear probe: [head] type = linear)",
-             name_of("head", "type", (int)e->head.type), method);
+             "[head] type = %s needs method vp or vp_then_lp%s (method %s trains a linear probe: [head] type = linear)",
+             name_of("head", "type", (int)e->head.type), e->head.type == MOVL_HEAD_CLIP_TEXT ? " or zeroshot" : "",
+             method);
     if (!label_map && movl_method_uses_label_map(e->train.method))
         FAIL(pick(ctx, ht, m),
              "[head] type = linear does not fit method %s (its prompt stage maps the source logits with a label "
@@ -192,10 +197,40 @@ static int check_name(const movl_experiment *e, const exp_load_ctx *ctx, char *e
     return MOVL_OK;
 }
 
+/* CLIP's text head: the encoder, the template and the class names. */
+static int check_text_head(const movl_experiment *e, const exp_load_ctx *ctx, char *err)
+{
+    int m = idx("train", "method"), ht = idx("head", "type"), a = idx("encoder", "arch");
+    if (e->train.method == MOVL_METHOD_ZEROSHOT && e->head.type != MOVL_HEAD_CLIP_TEXT)
+        FAIL(pick(ctx, ht, m), "method zeroshot needs [head] type = clip_text (the only head that needs no training)");
+    if (e->head.type != MOVL_HEAD_CLIP_TEXT)
+        return MOVL_OK;
+    if (strncmp(e->encoder.arch, "clip_", 5) != 0)
+        FAIL(pick(ctx, ht, a), "[head] type = clip_text needs a CLIP encoder ([encoder] arch = clip_vit_b_32 ...; got "
+                               "%s, which has no text tower)", e->encoder.arch);
+    const char *t = e->head.template_text, *hole = strstr(t, "{}");
+    if (!hole || strstr(hole + 2, "{}"))
+        FAIL(idx("head", "template"), "template '%.200s' must hold \"{}\" exactly once (where the class name goes)", t);
+    if (!e->head.classes[0])
+        return MOVL_OK; /* the dataset's names, checked when it is loaded */
+    int n = 1;
+    for (const char *c = e->head.classes;; c++, n++) {
+        const char *end = strchr(c, ',');
+        size_t len = end ? (size_t)(end - c) : strlen(c);
+        size_t lead = strspn(c, " \t");
+        if (lead >= len)
+            FAIL(idx("head", "classes"), "class name %d is empty (expected comma-separated names in label order)", n);
+        if (!end)
+            break;
+        c = end;
+    }
+    return MOVL_OK;
+}
+
 int movl_exp_check_rules(const movl_experiment *e, const exp_load_ctx *ctx, char *err)
 {
     int rc;
-    if ((rc = check_name(e, ctx, err)) || (rc = check_head(e, ctx, err)) || (rc = check_loss(e, ctx, err)) ||
+    if ((rc = check_name(e, ctx, err)) || (rc = check_text_head(e, ctx, err)) || (rc = check_head(e, ctx, err)) || (rc = check_loss(e, ctx, err)) ||
         (rc = check_optim(e, ctx, err)) || (rc = check_prompt(e, ctx, err)) || (rc = check_data(e, ctx, err)) ||
         (rc = check_shift(e, ctx, err)))
         return rc;

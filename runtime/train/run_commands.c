@@ -114,7 +114,7 @@ int tr_open_run(trainer *t, movl_experiment *e, const char *run_dir, const char 
     if ((rc = tr_setup(t, err)) || (rc = tr_load_model(t, model, err)))
         return rc;
     /* The head a finished run predicts with: the label map for vp, the probe otherwise. */
-    t->model.head_is_map = e->train.method == MOVL_METHOD_VP;
+    t->model.head_is_map = e->train.method == MOVL_METHOD_VP || e->train.method == MOVL_METHOD_ZEROSHOT;
     return MOVL_OK;
 }
 
@@ -218,6 +218,9 @@ int movl_predict_run(const char *run_dir, const char *device, const char *const 
                 if (name)
                     cJSON_AddStringToObject(o, "name", name);
                 cJSON_AddNumberToObject(o, "probability", p);
+                cJSON *scores_json = cJSON_AddArrayToObject(o, "scores"); /* the head's logits, every class */
+                for (int k = 0; k < t.dims.classes; k++)
+                    cJSON_AddItemToArray(scores_json, cJSON_CreateNumber(z[k]));
                 cJSON_AddItemToArray(arr, o);
             } else {
                 printf("%s\t%d%s%s\t%.4f\n", images[b0 + i], best, name ? " " : "", name ? name : "", p);

@@ -70,6 +70,8 @@ static int plan_stages(const movl_experiment *e, stage *s)
             s[n++] = (stage){STAGE_PROBE_CACHED, L, 0, 1, 0, "lp_init"};
         s[n++] = (stage){STAGE_FULL, E, 0, 1, 0, "ff"};
         break;
+    case MOVL_METHOD_ZEROSHOT: /* no stage: the head as set up is the model */
+        break;
     }
     return n;
 }
@@ -328,7 +330,7 @@ static size_t trainable_params(const trainer *t)
     size_t n = t->model.has_prompt ? t->model.prompt_len : 0;
     if (t->model.has_probe)
         n += (size_t)t->dims.classes * t->dims.feature_dim + t->dims.classes;
-    if (t->model.map_fully)
+    if (t->model.map_fully && !t->model.map_text) /* CLIP's text head is fixed */
         n += (size_t)t->dims.classes * t->dims.source_classes + t->dims.classes;
     if (t->model.has_backbone)
         n += movl_encoder_param_count(t->enc);
@@ -382,10 +384,15 @@ static int write_outputs(trainer *t, movl_metrics *val, movl_metrics *test, char
     path_in(t, "confusion.csv", path, sizeof path);
     if ((rc = movl_metrics_write_confusion_csv(path, test, (const char *const *)t->host.dataset.class_names, err)))
         goto fail;
-    /* Curves are a view of metrics.csv: if they cannot be drawn the run's results still stand. */
+    /* Curves are a view of metrics.csv: if they cannot be drawn the run's results still stand.
+     * A run without epochs (zeroshot) has a metrics.csv of its header and no curves. */
     char why[MOVL_ERRLEN];
-    if (movl_plot_run_curves(t->run_dir, why))
+    if (!t->progress.history) {
+        if ((rc = write_metrics_csv(t, err)))
+            goto fail;
+    } else if (movl_plot_run_curves(t->run_dir, why)) {
         fprintf(stderr, "warning: no training curves: %s\n", why);
+    }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "experiment", e->experiment.name);
     cJSON_AddStringToObject(j, "method", movl_method_name(e->train.method));
@@ -453,6 +460,10 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
     const char *trace = getenv("MOVL_TRACE"), *stop_after = getenv("MOVL_STOP_AFTER_STEPS");
     t.hooks.trace = trace && *trace ? fopen(trace, "a") : NULL;
     t.hooks.stop_after = stop_after ? atol(stop_after) : 0;
+    if (rc == MOVL_OK && ns == 0) { /* zeroshot: the set-up model is the selected one */
+        t.model.head_is_map = 1;
+        rc = tr_snapshot_take(&t, &t.best.params, err);
+    }
     int first = t.progress.stage;
     for (; rc == MOVL_OK && t.progress.stage < ns; t.progress.stage++) {
         int resumed = resume && t.progress.stage == first && (t.progress.epoch > 0 || t.progress.step_in_epoch > 0);
@@ -480,8 +491,8 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
         /* The test split is evaluated once, with the selected parameters. */
         movl_metrics val = {0}, test = {0};
         tr_phase_enter(&t, TR_PHASE_TEST);
-        const stage *last = &stages[ns - 1];
-        int cached = last->kind == STAGE_PROBE_CACHED;
+        const stage *last = ns ? &stages[ns - 1] : NULL;
+        int cached = last && last->kind == STAGE_PROBE_CACHED;
         if (cached && (rc = tr_cache_features(&t, MOVL_SPLIT_TEST, last->use_prompt, err)) == MOVL_OK)
             rc = tr_cache_features(&t, MOVL_SPLIT_VAL, last->use_prompt, err);
         if (rc == MOVL_OK)

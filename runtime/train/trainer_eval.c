@@ -71,7 +71,9 @@ static int head_scores(trainer *t, int n, cl_mem feat, cl_mem logits, float *out
                                 t->model.probe.b, t->bufs.logits, err))
             return MOVL_ERR_RUN;
     } else if (t->model.map_fully) {
-        if (movl_linear_forward(&t->dev, n, t->dims.source_classes, t->dims.classes, logits, t->model.fully.W,
+        cl_mem src = t->model.map_text ? t->bufs.normed_logits : logits;
+        if ((t->model.map_text && movl_l2norm_forward(&t->dev, n, t->dims.source_classes, logits, src, err)) ||
+            movl_linear_forward(&t->dev, n, t->dims.source_classes, t->dims.classes, src, t->model.fully.W,
                                 t->model.fully.b, t->bufs.logits, err))
             return MOVL_ERR_RUN;
     } else if (movl_labelmap_gather(&t->dev, n, t->dims.source_classes, t->dims.classes, logits, t->model.label_map_dev,

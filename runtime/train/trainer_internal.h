@@ -73,6 +73,7 @@ typedef struct tr_model {
     cl_mem prompt, prompt_grad;
     movl_optimizer prompt_opt;
     int has_probe, has_map, map_fully;
+    int map_text;         /* the fully map is CLIP's fixed text head, over the L2-normalised image embedding */
     int head_is_map;      /* which head the current stage (and evaluation) uses */
     head_params probe;    /* [classes][feature_dim] */
     head_params fully;    /* the fully map: [classes][source_classes] */
@@ -91,6 +92,7 @@ typedef struct tr_buffers {
     cl_mem plain_features;             /* features of the unprompted batch (or cached features) */
     cl_mem features_grad;              /* gradient into the encoder's features */
     cl_mem source_logits_grad;         /* gradient into the encoder's logits (label-map stages) */
+    cl_mem normed_logits;              /* clip_text: the normalised image embedding [n][source_classes] */
     cl_mem head_grad_W, head_grad_b;   /* parameter gradients, sized for the larger head */
     cl_mem plain_grad_W, plain_grad_b; /* the plain path's share (plain_ce) */
     cl_mem losses;                     /* the step's loss slots */
@@ -206,6 +208,8 @@ int tr_add_uncertainty(const trainer *t, movl_metrics *m, char *err);
 int tr_scores_loaded(trainer *t, int n, float *out, char *err);
 /* FLM / ILM: count top-1 source predictions on the train split with the current prompt. */
 int tr_fit_label_map(trainer *t, char *err);
+/* clip_text: CLIP's text embeddings of the class prompts into the fully map (trainer_text_head.c). */
+int tr_text_head_setup(trainer *t, char *err);
 
 /* trainer_checkpoint.c */
 int tr_snapshot_take(trainer *t, snapshot *s, char *err);

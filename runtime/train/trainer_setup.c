@@ -131,7 +131,8 @@ static int setup_head(trainer *t, char *err)
     const movl_experiment *e = t->exp;
     t->model.has_probe = movl_method_uses_probe(e->train.method);
     t->model.has_map = movl_method_uses_label_map(e->train.method);
-    t->model.map_fully = t->model.has_map && e->head.type == MOVL_HEAD_FULLY;
+    t->model.map_text = t->model.has_map && e->head.type == MOVL_HEAD_CLIP_TEXT;
+    t->model.map_fully = t->model.has_map && (e->head.type == MOVL_HEAD_FULLY || t->model.map_text);
     /* A map sends target classes to distinct source classes (fully: a
      * learned layer, but its table is still TR_MAP_MAX long). */
     int limit = t->model.map_fully || t->dims.source_classes > TR_MAP_MAX ? TR_MAP_MAX : t->dims.source_classes;
@@ -144,6 +145,9 @@ static int setup_head(trainer *t, char *err)
     if (t->model.has_probe && (rc = init_head(t, &t->model.probe, t->dims.feature_dim, err)))
         return rc;
     if (t->model.map_fully && (rc = init_head(t, &t->model.fully, t->dims.source_classes, err)))
+        return rc;
+    /* eval and predict read the text head from the model file */
+    if (t->model.map_text && !t->inference && (rc = tr_text_head_setup(t, err)))
         return rc;
     size_t gw = (size_t)t->dims.classes *
                 (size_t)(t->dims.feature_dim > t->dims.source_classes ? t->dims.feature_dim : t->dims.source_classes);
@@ -216,6 +220,8 @@ int tr_setup(trainer *t, char *err)
     t->bufs.plain_features = dev_buf(t, (size_t)maxb * t->dims.feature_dim, &ok, err);
     t->bufs.features_grad = dev_buf(t, (size_t)maxb * t->dims.feature_dim, &ok, err);
     t->bufs.source_logits_grad = dev_buf(t, (size_t)maxb * t->dims.source_classes, &ok, err);
+    if (t->model.map_text)
+        t->bufs.normed_logits = dev_buf(t, (size_t)maxb * t->dims.source_classes, &ok, err);
     t->bufs.losses = dev_buf(t, 8, &ok, err);
     t->bufs.scratch = dev_buf(t, 256, &ok, err);
     t->host.batch_images = malloc(img * sizeof(float));
@@ -233,7 +239,7 @@ void tr_free(trainer *t)
                       &m->label_map_dev, &b->head_grad_W, &b->head_grad_b, &b->plain_grad_W, &b->plain_grad_b,
                       &b->images, &b->prompted, &b->prompted_grad, &b->labels, &b->logits, &b->logits_grad,
                       &b->plain_logits, &b->plain_logits_grad, &b->plain_features, &b->features_grad,
-                      &b->source_logits_grad, &b->losses, &b->scratch};
+                      &b->source_logits_grad, &b->normed_logits, &b->losses, &b->scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (*bufs[i]) {
             clReleaseMemObject(*bufs[i]);

@@ -157,14 +157,20 @@ int tr_step_prompt(trainer *t, const stage *s, const int *idx, int n, double lr_
     cl_mem feat = movl_encoder_features(t->enc), logits = movl_encoder_logits(t->enc);
     if (s->kind == STAGE_PROMPT_MAP) {
         if (t->model.map_fully) {
-            if (movl_linear_forward(&t->dev, n, t->dims.source_classes, t->dims.classes, logits, t->model.fully.W,
-                                    t->model.fully.b, b->logits, err) ||
+            /* clip_text: the fixed map reads the normalised embedding, and the gradient goes back through it */
+            cl_mem src = t->model.map_text ? b->normed_logits : logits;
+            int S = t->dims.source_classes;
+            if ((t->model.map_text && movl_l2norm_forward(&t->dev, n, S, logits, src, err)) ||
+                movl_linear_forward(&t->dev, n, S, t->dims.classes, src, t->model.fully.W, t->model.fully.b, b->logits,
+                                    err) ||
                 movl_xent_mean(&t->dev, n, t->dims.classes, b->logits, b->labels, 1.0f, 0, b->logits_grad, b->losses,
                                SLOT_CE, err) ||
-                movl_linear_backward_params(&t->dev, n, t->dims.source_classes, t->dims.classes, logits, b->logits_grad,
-                                            b->head_grad_W, b->head_grad_b, err) ||
-                movl_linear_backward_input(&t->dev, n, t->dims.source_classes, t->dims.classes, t->model.fully.W,
-                                           b->logits_grad, b->source_logits_grad, err))
+                (s->train_head && movl_linear_backward_params(&t->dev, n, S, t->dims.classes, src, b->logits_grad,
+                                                              b->head_grad_W, b->head_grad_b, err)) ||
+                movl_linear_backward_input(&t->dev, n, S, t->dims.classes, t->model.fully.W, b->logits_grad,
+                                           b->source_logits_grad, err) ||
+                (t->model.map_text &&
+                 movl_l2norm_backward(&t->dev, n, S, logits, b->source_logits_grad, b->source_logits_grad, err)))
                 return MOVL_ERR_RUN;
         } else if (movl_labelmap_xent(&t->dev, n, t->dims.source_classes, t->dims.classes, logits,
                                       t->model.label_map_dev, b->labels, b->source_logits_grad, b->losses, SLOT_CE,
