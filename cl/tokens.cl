@@ -55,3 +55,19 @@ __kernel void tokens_embed_backward(int dim, int patches, __global const float *
         return;
     dpatch[(n * patches + p) * dim + d] = dtok[(n * (patches + 1) + 1 + p) * dim + d];
 }
+
+/* Full fine-tuning: dpos[t][d] = sum over images of dtok[n][t][d], in image order (no atomics), and
+ * dcls[d] = dpos[0][d] (the class token and position 0 are added to the same token). */
+__kernel void tokens_embed_backward_params(int n, int dim, int tokens, __global const float *dtok,
+                                           __global float *dpos, __global float *dcls)
+{
+    int d = get_global_id(0), t = get_global_id(1);
+    if (d >= dim || t >= tokens)
+        return;
+    float s = 0.0f;
+    for (int i = 0; i < n; i++)
+        s += dtok[((size_t)i * tokens + t) * dim + d];
+    dpos[(size_t)t * dim + d] = s;
+    if (t == 0)
+        dcls[d] = s;
+}

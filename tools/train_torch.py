@@ -80,7 +80,8 @@ REQUIRED = {"encoder": ("arch", "weights"), "data": ("path",), "train": ("method
 IGNORED = {"experiment": ("output_dir",), "device": ("select",), "data": ("val_fraction", "test_fraction",
            "modality"), "prompt": ("init_std",), "loss": ("temperature",), "output": ("save_prompt_png",
            "checkpoint_every"), "train": ("backbone_optimizer", "backbone_lr", "backbone_momentum",
-           "backbone_nesterov", "backbone_weight_decay")}
+           "backbone_nesterov", "backbone_weight_decay"),
+           "head": ("template", "classes", "vocab")}  # CLIP's text head only (head.type stays checked)
 NATIVE_SIZE = {"efficientnet_lite0": 224, "efficientnet_lite1": 240, "efficientnet_lite2": 260,
                "efficientnet_lite3": 280, "efficientnet_lite4": 300, "resnet18": 224, "resnet34": 224,
                "resnet50": 224}

@@ -136,11 +136,7 @@ int movl_encoder_load_with(movl_device *dev, const char *arch, const char *weigh
     e->state_floats_per_param = o ? o->state_floats_per_param : 0;
     e->conv_options.weight_grads = e->trainable;
     int vit = ai >= 8;
-    if (vit && e->trainable) {
-        movl_set_error(err, "%s: full fine-tuning (method ff) of ViT encoders is not implemented yet",
-                       arch);
-        rc = MOVL_ERR_INPUT;
-    } else if (vit) {
+    if (vit) {
         /* 8, 9: torchvision ViT-B/16, B/32; 10, 11: CLIP B/16, B/32 with QuickGELU; 12, 13: with GELU */
         rc = enc_build_vit(e, w, ai % 2 == 0 ? 16 : 32, ai >= 12 ? 2 : ai >= 10, err);
     } else {

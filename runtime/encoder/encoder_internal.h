@@ -67,6 +67,12 @@ typedef struct enc_layer_kind {
      * (overwrites them). NULL: the kind has no trained weights. */
     int (*backward_params)(movl_encoder *e, enc_layer *l, int batch, cl_mem dz, char *err);
     void (*release)(enc_layer *l);                 /* frees its parameters' buffers; NULL: it has none */
+    /* Kinds with trained tensors (enc_param): where the layer keeps them. param_buffers gives the slots of
+     * its weight and bias buffers (*w NULL: the weight lives packed elsewhere, and pack_weights puts a
+     * plain [shape] buffer there: the conv plan); a trainable encoder points them at sub-buffers of the
+     * flat parameters, a frozen one uploads into them (encoder_params.c). */
+    void (*param_buffers)(enc_layer *l, cl_mem **w, cl_mem **b);
+    int (*pack_weights)(movl_encoder *e, enc_layer *l, cl_mem w, char *err);
     /* 1: a residual add may overwrite this layer's output in place, because
      * its backward reads neither its output nor its input (convolutions). */
     int output_overwritable;
@@ -83,7 +89,6 @@ typedef struct enc_conv_params {
     movl_conv_plan *plan; /* planned at load; holds the packed (BN-folded) weights */
     cl_mem bias;          /* frozen: its own buffer; trainable: a sub-buffer of the parameters */
     int param;            /* its entry in e->params */
-    float *host_init;     /* trainable, during load only: folded weights then bias, until uploaded */
 } enc_conv_params;
 typedef struct enc_maxpool_params {
     movl_pool_desc desc;
@@ -93,16 +98,20 @@ typedef struct enc_linear_params {
     int in, out;
     int rows; /* per image: 1 (a classifier), or the tokens of a transformer */
     cl_mem weight, bias;
+    int param;    /* its entry in e->params */
+    int has_bias; /* the file has one (CLIP's patch embedding and projection do not: zeros, not trained) */
 } enc_linear_params;
 /* Token tensors are [tokens][dim] per image, stored as c = dim, h = tokens, w = 1. */
 typedef struct enc_tokens_params {
     int dim, patches;
     cl_mem cls, pos; /* [dim], [patches + 1][dim] */
+    int param;
 } enc_tokens_params;
 typedef struct enc_layernorm_params {
     int dim, rows; /* rows per image */
     float eps;
     cl_mem gamma, beta, stats; /* stats: [max_batch * rows][2] mean, rstd, kept for backward */
+    int param;
 } enc_layernorm_params;
 typedef struct enc_attention_params {
     int tokens, dim, heads;
@@ -150,12 +159,17 @@ typedef struct enc_grad_slot {
 #define ENC_MAX_POOL 16
 
 /* One layer's trained tensors in the flat parameter layout (offsets in
- * floats, each aligned for sub-buffers). The sub-buffers exist only in a
- * trainable encoder. */
+ * floats, each aligned for sub-buffers): a weight of w_ndim dimensions and
+ * an optional second tensor of b_n floats (a bias; a class token), named
+ * LAYER.w_name and LAYER.b_name. The sub-buffers exist only in a trainable
+ * encoder. */
 typedef struct enc_param {
     int layer;
     size_t w_off, w_n, b_off, b_n;
-    int64_t w_shape[4]; /* [cout][cin/groups][k][k] */
+    int w_ndim;
+    int64_t w_shape[4]; /* conv: [cout][cin/groups][k][k]; linear [out][in]; layer norm [dim]; positions [t][dim] */
+    const char *w_name, *b_name;
+    float *host_init; /* trainable, during load only: the weight then the second tensor, until uploaded */
     cl_mem w, b, dw, db;
 } enc_param;
 
@@ -256,8 +270,16 @@ int enc_finish(movl_encoder *e, char *err);
 int enc_complete(movl_encoder *e, char *err);
 
 /* ---- trained tensors (encoder_params.c) ---- */
-/* Adds layer `layer`'s weight (shape) and bias (cout) to the flat layout; returns its index or -1. */
-int enc_param_add(movl_encoder *e, int layer, const int64_t w_shape[4], char *err);
+/* Adds layer `layer`'s weight (ndim, shape) and second tensor (b_n floats; 0: none) to the flat layout, named
+ * LAYER.w_name and LAYER.b_name; returns its index or -1. */
+int enc_param_add(movl_encoder *e, int layer, int ndim, const int64_t *w_shape, size_t b_n, const char *w_name,
+                  const char *b_name, char *err);
+/* enc_param_add for a kind with param_buffers, and the values: a frozen encoder uploads them into new buffers
+ * (*wbuf, *bbuf), a trainable one keeps a copy until enc_params_setup binds sub-buffers (*wbuf = *bbuf = NULL
+ * until then). b NULL: no second tensor. Returns the param index or -1. */
+int enc_layer_tensors(movl_encoder *e, int layer, int ndim, const int64_t *w_shape, const float *w,
+                      const char *w_name, size_t b_n, const float *b, const char *b_name, cl_mem *wbuf, cl_mem *bbuf,
+                      char *err);
 /* Trainable encoders: whether what is allocated so far, `planned` more bytes (activations,
  * workspace) and the parameters with their gradients and optimiser state fit the device
  * (MOVL_ERR_INPUT saying how much is needed, before anything large is allocated). */

@@ -1,5 +1,6 @@
-/* The encoder's trained tensors: the BN-folded weight and bias of every
- * convolution, laid out in one flat array so that an optimiser updates the
+/* The encoder's trained tensors (the BN-folded weight and bias of every
+ * convolution; a transformer's linear weights and biases, layer-norm gains
+ * and shifts, position embedding and class token), laid out in one flat array so that an optimiser updates the
  * whole backbone in one launch and a checkpoint stores it as one block.
  * Each tensor starts at an offset aligned to the device's base-address
  * alignment, so the kernels read it through a sub-buffer. Frozen encoders
@@ -24,7 +25,8 @@ static size_t align_floats(const movl_encoder *e)
 
 static size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
-int enc_param_add(movl_encoder *e, int layer, const int64_t w_shape[4], char *err)
+int enc_param_add(movl_encoder *e, int layer, int ndim, const int64_t *w_shape, size_t b_n, const char *w_name,
+                  const char *b_name, char *err)
 {
     if (e->nparams == e->cap_params) {
         int cap = e->cap_params ? 2 * e->cap_params : 64;
@@ -40,13 +42,45 @@ int enc_param_add(movl_encoder *e, int layer, const int64_t w_shape[4], char *er
     enc_param *p = &e->params[e->nparams];
     memset(p, 0, sizeof *p);
     p->layer = layer;
-    memcpy(p->w_shape, w_shape, sizeof p->w_shape);
-    p->w_n = (size_t)(w_shape[0] * w_shape[1] * w_shape[2] * w_shape[3]);
-    p->b_n = (size_t)w_shape[0];
+    p->w_ndim = ndim;
+    p->w_n = 1;
+    for (int i = 0; i < ndim; i++) {
+        p->w_shape[i] = w_shape[i];
+        p->w_n *= (size_t)w_shape[i];
+    }
+    p->b_n = b_n;
+    p->w_name = w_name;
+    p->b_name = b_name;
     p->w_off = round_up(e->param_floats, a);
     p->b_off = round_up(p->w_off + p->w_n, a);
-    e->param_floats = p->b_off + p->b_n;
+    e->param_floats = b_n ? p->b_off + p->b_n : p->w_off + p->w_n;
     return e->nparams++;
+}
+
+int enc_layer_tensors(movl_encoder *e, int layer, int ndim, const int64_t *w_shape, const float *w,
+                      const char *w_name, size_t b_n, const float *b, const char *b_name, cl_mem *wbuf, cl_mem *bbuf,
+                      char *err)
+{
+    int i = enc_param_add(e, layer, ndim, w_shape, b ? b_n : 0, w_name, b_name, err);
+    if (i < 0)
+        return -1;
+    enc_param *p = &e->params[i];
+    *wbuf = NULL;
+    if (bbuf)
+        *bbuf = NULL;
+    if (e->trainable) { /* uploaded with all the others (enc_params_setup) */
+        if (!(p->host_init = malloc(sizeof(float) * (p->w_n + p->b_n)))) {
+            movl_set_error(err, "out of host memory building %s", e->arch);
+            return -1;
+        }
+        memcpy(p->host_init, w, sizeof(float) * p->w_n);
+        if (p->b_n)
+            memcpy(p->host_init + p->w_n, b, sizeof(float) * p->b_n);
+        return i;
+    }
+    if (!(*wbuf = enc_upload_new(e, w, p->w_n, err)) || (p->b_n && !(*bbuf = enc_upload_new(e, b, p->b_n, err))))
+        return -1;
+    return i;
 }
 
 static cl_mem sub_buffer(movl_encoder *e, cl_mem parent, size_t off, size_t n, char *err)
@@ -84,6 +118,28 @@ int enc_params_check_fits(const movl_encoder *e, double planned, char *err)
     return MOVL_OK;
 }
 
+/* Points layer l's buffers at its sub-buffers (the layer releases its references). */
+static int bind(movl_encoder *e, enc_param *p, char *err)
+{
+    enc_layer *l = &e->layers[p->layer];
+    cl_mem *w = NULL, *b = NULL;
+    l->kind->param_buffers(l, &w, &b);
+    cl_mem pairs[2][2] = {{w ? p->w : NULL, NULL}, {b && p->b_n ? p->b : NULL, NULL}};
+    cl_mem *slots[2] = {w, b};
+    for (int k = 0; k < 2; k++) {
+        if (!pairs[k][0])
+            continue;
+        if (clRetainMemObject(pairs[k][0]) != CL_SUCCESS) {
+            movl_set_error(err, "%s: cannot keep a parameter sub-buffer of '%s'", e->arch, l->name);
+            return MOVL_ERR_RUN;
+        }
+        if (*slots[k])
+            clReleaseMemObject(*slots[k]);
+        *slots[k] = pairs[k][0];
+    }
+    return MOVL_OK;
+}
+
 int enc_params_setup(movl_encoder *e, char *err)
 {
     int rc;
@@ -94,11 +150,11 @@ int enc_params_setup(movl_encoder *e, char *err)
     }
     for (int i = 0; i < e->nparams; i++) {
         enc_param *p = &e->params[i];
-        enc_conv_params *c = &e->layers[p->layer].p.conv;
-        memcpy(host + p->w_off, c->host_init, sizeof(float) * p->w_n);
-        memcpy(host + p->b_off, c->host_init + p->w_n, sizeof(float) * p->b_n);
-        free(c->host_init);
-        c->host_init = NULL;
+        memcpy(host + p->w_off, p->host_init, sizeof(float) * p->w_n);
+        if (p->b_n)
+            memcpy(host + p->b_off, p->host_init + p->w_n, sizeof(float) * p->b_n);
+        free(p->host_init);
+        p->host_init = NULL;
     }
     size_t bytes = sizeof(float) * e->param_floats;
     rc = MOVL_ERR_RUN;
@@ -112,12 +168,12 @@ int enc_params_setup(movl_encoder *e, char *err)
         enc_param *p = &e->params[i];
         /* Gradients start as zeros so that the alignment gaps, which no kernel writes, stay 0. */
         if (!(p->w = sub_buffer(e, e->param_buf, p->w_off, p->w_n, err)) ||
-            !(p->b = sub_buffer(e, e->param_buf, p->b_off, p->b_n, err)) ||
+            (p->b_n && !(p->b = sub_buffer(e, e->param_buf, p->b_off, p->b_n, err))) ||
             !(p->dw = sub_buffer(e, e->grad_buf, p->w_off, p->w_n, err)) ||
-            !(p->db = sub_buffer(e, e->grad_buf, p->b_off, p->b_n, err)))
+            (p->b_n && !(p->db = sub_buffer(e, e->grad_buf, p->b_off, p->b_n, err))))
             rc = MOVL_ERR_RUN;
-        else if (clRetainMemObject(p->b) == CL_SUCCESS) /* the layer releases its reference */
-            e->layers[p->layer].p.conv.bias = p->b;
+        else
+            rc = bind(e, p, err);
     }
     return rc == MOVL_OK ? movl_encoder_params_changed(e, err) : rc;
 }
@@ -132,6 +188,8 @@ void enc_params_release(movl_encoder *e)
                 clReleaseMemObject(*m[j]);
                 *m[j] = NULL;
             }
+        free(p->host_init);
+        p->host_init = NULL;
     }
     if (e->param_buf)
         clReleaseMemObject(e->param_buf);
@@ -145,23 +203,44 @@ void enc_params_release(movl_encoder *e)
 
 /* ---- public ---- */
 
-int movl_encoder_tensor_count(const movl_encoder *e) { return 2 * e->nparams; }
+/* Tensor i of the layout: the weight and, where there is one, the second tensor of each param. */
+static int tensor_at(const movl_encoder *e, int i, const enc_param **p, int *second)
+{
+    for (int k = 0; k < e->nparams; k++) {
+        int n = e->params[k].b_n ? 2 : 1;
+        if (i < n) {
+            *p = &e->params[k];
+            *second = i;
+            return 1;
+        }
+        i -= n;
+    }
+    return 0;
+}
+
+int movl_encoder_tensor_count(const movl_encoder *e)
+{
+    int n = 0;
+    for (int k = 0; k < e->nparams; k++)
+        n += e->params[k].b_n ? 2 : 1;
+    return n;
+}
 
 int movl_encoder_tensor_info(const movl_encoder *e, int i, movl_encoder_tensor *out)
 {
-    if (i < 0 || i >= 2 * e->nparams)
+    const enc_param *p = NULL;
+    int second = 0;
+    if (i < 0 || !tensor_at(e, i, &p, &second))
         return MOVL_ERR_INPUT;
-    const enc_param *p = &e->params[i / 2];
-    int bias = i % 2;
     memset(out, 0, sizeof *out);
-    snprintf(out->name, sizeof out->name, "%s.%s", e->layers[p->layer].name, bias ? "bias" : "weight");
-    out->ndim = bias ? 1 : 4;
-    if (bias)
+    snprintf(out->name, sizeof out->name, "%s.%s", e->layers[p->layer].name, second ? p->b_name : p->w_name);
+    out->ndim = second ? 1 : p->w_ndim;
+    if (second)
         out->shape[0] = (int64_t)p->b_n;
     else
         memcpy(out->shape, p->w_shape, sizeof out->shape);
-    out->offset = bias ? p->b_off : p->w_off;
-    out->numel = bias ? p->b_n : p->w_n;
+    out->offset = second ? p->b_off : p->w_off;
+    out->numel = second ? p->b_n : p->w_n;
     return MOVL_OK;
 }
 
@@ -186,22 +265,37 @@ int movl_encoder_params_changed(movl_encoder *e, char *err)
     }
     for (int i = 0; i < e->nparams; i++) {
         enc_param *p = &e->params[i];
-        int rc = movl_conv_plan_set_weights(e->layers[p->layer].p.conv.plan, p->w, err);
+        enc_layer *l = &e->layers[p->layer];
+        int rc = l->kind->pack_weights ? l->kind->pack_weights(e, l, p->w, err) : MOVL_OK;
         if (rc != MOVL_OK)
             return rc;
     }
     return MOVL_OK;
 }
 
-/* Frozen encoders: each weight packed into its plan, each bias into the layer's own buffer. */
+/* Frozen encoders: each tensor into the layer's own buffer, or packed (a conv's weight into its plan). */
 static int upload_frozen(movl_encoder *e, const float *host, char *err)
 {
     for (int i = 0; i < e->nparams; i++) {
         enc_param *p = &e->params[i];
         enc_layer *l = &e->layers[p->layer];
-        if (enc_conv_pack_weights(e, l, host + p->w_off, err) ||
-            movl_upload(e->dev, l->p.conv.bias, host + p->b_off, sizeof(float) * p->b_n, err))
-            return MOVL_ERR_RUN;
+        cl_mem *w = NULL, *b = NULL;
+        l->kind->param_buffers(l, &w, &b);
+        int rc = MOVL_OK;
+        if (w) {
+            rc = movl_upload(e->dev, *w, host + p->w_off, sizeof(float) * p->w_n, err) ? MOVL_ERR_RUN : MOVL_OK;
+        } else { /* packed from a plain copy, released once the packing has run (the queue keeps it) */
+            cl_mem tmp = movl_buffer(e->dev, sizeof(float) * p->w_n, err);
+            rc = !tmp || movl_upload(e->dev, tmp, host + p->w_off, sizeof(float) * p->w_n, err)
+                     ? MOVL_ERR_RUN
+                     : l->kind->pack_weights(e, l, tmp, err);
+            if (tmp)
+                clReleaseMemObject(tmp);
+        }
+        if (rc == MOVL_OK && p->b_n && movl_upload(e->dev, *b, host + p->b_off, sizeof(float) * p->b_n, err))
+            rc = MOVL_ERR_RUN;
+        if (rc != MOVL_OK)
+            return rc;
     }
     return MOVL_OK;
 }

@@ -53,10 +53,21 @@ static size_t conv_workspace(const enc_layer *l) { return movl_conv_plan_workspa
 static void conv_release(enc_layer *l)
 {
     movl_conv_plan_free(l->p.conv.plan);
-    free(l->p.conv.host_init);
-    l->p.conv.host_init = NULL;
     if (l->p.conv.bias)
         clReleaseMemObject(l->p.conv.bias);
+}
+
+/* The weight lives packed in the plan; the bias in its own buffer or a sub-buffer. */
+static void conv_param_buffers(enc_layer *l, cl_mem **w, cl_mem **b)
+{
+    *w = NULL;
+    *b = &l->p.conv.bias;
+}
+
+static int conv_pack_weights(movl_encoder *e, enc_layer *l, cl_mem w, char *err)
+{
+    (void)e;
+    return movl_conv_plan_set_weights(l->p.conv.plan, w, err);
 }
 
 const enc_layer_kind enc_kind_conv = {
@@ -69,6 +80,8 @@ const enc_layer_kind enc_kind_conv = {
     .workspace_bytes = conv_workspace,
     .backward_params = conv_backward_params,
     .release = conv_release,
+    .param_buffers = conv_param_buffers,
+    .pack_weights = conv_pack_weights,
     .output_overwritable = 1,
 };
 
@@ -116,7 +129,7 @@ int enc_conv_bn(movl_encoder *e, const movl_weights *w, int in, const char *conv
     l->p.conv.desc = d;
     l->act = act;
     int64_t shape[4] = {cout, x.c / groups, k, k};
-    if ((l->p.conv.param = enc_param_add(e, (int)(l - e->layers), shape, err)) < 0)
+    if ((l->p.conv.param = enc_param_add(e, (int)(l - e->layers), 4, shape, (size_t)cout, "weight", "bias", err)) < 0)
         return MOVL_ERR_RUN;
     size_t nw = (size_t)cout * (x.c / groups) * k * k;
     float *hw = malloc(sizeof(float) * (nw + (size_t)cout));
@@ -128,7 +141,7 @@ int enc_conv_bn(movl_encoder *e, const movl_weights *w, int in, const char *conv
     if (rc == MOVL_OK)
         rc = plan_conv(e, l, err);
     if (rc == MOVL_OK && e->trainable) { /* uploaded with all the others (enc_params_setup) */
-        l->p.conv.host_init = hw;
+        e->params[l->p.conv.param].host_init = hw;
         hw = NULL;
     } else if (rc == MOVL_OK && (rc = enc_conv_pack_weights(e, l, hw, err)) == MOVL_OK) {
         l->p.conv.bias = enc_upload_new(e, hw + nw, (size_t)cout, err);

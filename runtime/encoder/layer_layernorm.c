@@ -22,6 +22,21 @@ static int ln_backward(movl_encoder *e, enc_layer *l, int slot, int batch, cl_me
                                          p->stats, dz, dx, err);
 }
 
+/* dgamma, dbeta over every row of the batch, from the forward's input and statistics. */
+static int ln_backward_params(movl_encoder *e, enc_layer *l, int batch, cl_mem dz, char *err)
+{
+    const enc_layernorm_params *p = &l->p.layernorm;
+    const enc_param *q = &e->params[p->param];
+    return movl_layernorm_backward_params(e->dev, batch * p->rows, p->dim, e->tensors[l->in[0]].buf, p->stats, dz,
+                                          q->dw, q->db, err);
+}
+
+static void ln_param_buffers(enc_layer *l, cl_mem **w, cl_mem **b)
+{
+    *w = &l->p.layernorm.gamma;
+    *b = &l->p.layernorm.beta;
+}
+
 static double ln_flops(const movl_encoder *e, const enc_layer *l)
 {
     return 8.0 * (double)e->tensors[l->out].numel;
@@ -49,6 +64,8 @@ const enc_layer_kind enc_kind_layernorm = {
     .floats_moved = ln_floats_moved,
     .group = "norm",
     .release = ln_release,
+    .backward_params = ln_backward_params,
+    .param_buffers = ln_param_buffers,
 };
 
 int enc_layernorm(movl_encoder *e, const movl_weights *w, int in, const char *prefix, double eps,
@@ -76,9 +93,10 @@ int enc_layernorm(movl_encoder *e, const movl_weights *w, int in, const char *pr
         p->dim = dim;
         p->rows = rows;
         p->eps = (float)eps;
-        p->gamma = enc_upload_new(e, h, (size_t)dim, err);
-        p->beta = p->gamma ? enc_upload_new(e, h + dim, (size_t)dim, err) : NULL;
-        p->stats = p->beta ? enc_alloc(e, sizeof(float) * 2 * (size_t)e->max_batch * rows, err) : NULL;
+        const int64_t shape1[1] = {dim};
+        p->param = enc_layer_tensors(e, (int)(l - e->layers), 1, shape1, h, "weight", (size_t)dim, h + dim, "bias",
+                                     &p->gamma, &p->beta, err);
+        p->stats = p->param >= 0 ? enc_alloc(e, sizeof(float) * 2 * (size_t)e->max_batch * rows, err) : NULL;
         rc = p->stats ? MOVL_OK : MOVL_ERR_RUN;
         *out = l->out;
     }

@@ -21,6 +21,23 @@ static int linear_backward(movl_encoder *e, enc_layer *l, int slot, int batch, c
     return movl_linear_backward_input(e->dev, batch * p->rows, p->in, p->out, p->weight, dz, dx, err);
 }
 
+/* dW = dz^T x over every row of the batch, db = the column sums of dz (a file without a bias trains none). */
+static int linear_backward_params(movl_encoder *e, enc_layer *l, int batch, cl_mem dz, char *err)
+{
+    const enc_linear_params *p = &l->p.linear;
+    if (p->param < 0)
+        return MOVL_OK; /* the source classifier */
+    const enc_param *q = &e->params[p->param];
+    return movl_linear_backward_params(e->dev, batch * p->rows, p->in, p->out, e->tensors[l->in[0]].buf, dz, q->dw,
+                                       p->has_bias ? q->db : NULL, err);
+}
+
+static void linear_param_buffers(enc_layer *l, cl_mem **w, cl_mem **b)
+{
+    *w = &l->p.linear.weight;
+    *b = &l->p.linear.bias;
+}
+
 static double linear_flops(const movl_encoder *e, const enc_layer *l)
 {
     (void)e;
@@ -49,6 +66,8 @@ const enc_layer_kind enc_kind_linear = {
     .floats_moved = linear_floats_moved,
     .group = "linear",
     .release = linear_release,
+    .backward_params = linear_backward_params,
+    .param_buffers = linear_param_buffers,
     .output_overwritable = 1, /* its backward reads W only: a residual add may write over its output */
 };
 
@@ -66,7 +85,8 @@ static int linear_layer(movl_encoder *e, const movl_weights *w, int in, int rows
     int classes = out_dim > 0 ? out_dim : file_out;
     const int64_t wshape[2] = {transposed ? features : classes, transposed ? classes : features}, bshape[1] = {classes};
     size_t nw = (size_t)classes * features;
-    float *hw = malloc(sizeof(float) * (2 * nw + (size_t)classes));
+    /* the matrix [out][in], the bias, and for a transposed file its rows as stored */
+    float *hw = malloc(sizeof(float) * (nw + (size_t)classes + (transposed ? nw : 0)));
     if (!hw) {
         movl_set_error(err, "out of host memory reading '%s'", weight_name);
         return MOVL_ERR_RUN;
@@ -97,9 +117,19 @@ static int linear_layer(movl_encoder *e, const movl_weights *w, int in, int rows
         p->in = features;
         p->out = classes;
         p->rows = rows;
-        p->weight = enc_upload_new(e, hw, nw, err);
-        p->bias = p->weight ? enc_upload_new(e, bias, (size_t)classes, err) : NULL;
-        rc = p->bias ? MOVL_OK : MOVL_ERR_RUN;
+        p->has_bias = bias_name != NULL;
+        const int64_t shape[2] = {classes, features};
+        if (out_dim > 0 || transposed) { /* a part of the features: a trained tensor in full fine-tuning */
+            p->param = enc_layer_tensors(e, (int)(l - e->layers), 2, shape, hw, "weight", (size_t)classes,
+                                         p->has_bias ? bias : NULL, "bias", &p->weight, &p->bias, err);
+            rc = p->param >= 0 ? MOVL_OK : MOVL_ERR_RUN;
+        } else { /* the source classifier: after the features, never trained (the probe replaces it) */
+            p->param = -1;
+            rc = (p->weight = enc_upload_new(e, hw, nw, err)) ? MOVL_OK : MOVL_ERR_RUN;
+        }
+        /* without a bias in the file: zeros of its own, never trained; the classifier's own bias */
+        if (rc == MOVL_OK && (!p->has_bias || p->param < 0) && !(p->bias = enc_upload_new(e, bias, (size_t)classes, err)))
+            rc = MOVL_ERR_RUN;
         *out = l->out;
     }
     free(hw);

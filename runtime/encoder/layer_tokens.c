@@ -25,6 +25,20 @@ static int tokens_backward(movl_encoder *e, enc_layer *l, int slot, int batch, c
     return movl_tokens_embed_backward(e->dev, batch, l->p.tokens.dim, l->p.tokens.patches, dz, dx, err);
 }
 
+static int tokens_backward_params(movl_encoder *e, enc_layer *l, int batch, cl_mem dz, char *err)
+{
+    const enc_param *q = &e->params[l->p.tokens.param];
+    return movl_tokens_embed_backward_params(e->dev, batch, l->p.tokens.dim, l->p.tokens.patches, dz, q->dw, q->db,
+                                             err);
+}
+
+/* The trained tensors: the position embedding ("pos_embedding", [tokens][dim]) and the class token. */
+static void tokens_param_buffers(enc_layer *l, cl_mem **w, cl_mem **b)
+{
+    *w = &l->p.tokens.pos;
+    *b = &l->p.tokens.cls;
+}
+
 static double tokens_flops(const movl_encoder *e, const enc_layer *l)
 {
     return (double)e->tensors[l->out].numel;
@@ -52,6 +66,8 @@ const enc_layer_kind enc_kind_tokens = {
     .floats_moved = tokens_floats_moved,
     .group = "eltwise",
     .release = tokens_release,
+    .backward_params = tokens_backward_params,
+    .param_buffers = tokens_param_buffers,
 };
 
 /* The position embedding for `tokens` positions into dst: as stored ([1][tokens][dim] in torchvision,
@@ -114,9 +130,10 @@ int enc_tokens(movl_encoder *e, const movl_weights *w, int in, const char *cls_n
         enc_tokens_params *p = &l->p.tokens;
         p->dim = dim;
         p->patches = patches;
-        p->cls = enc_upload_new(e, h, (size_t)dim, err);
-        p->pos = p->cls ? enc_upload_new(e, h + dim, (size_t)tokens * dim, err) : NULL;
-        rc = p->pos ? MOVL_OK : MOVL_ERR_RUN;
+        const int64_t shape[2] = {tokens, dim};
+        p->param = enc_layer_tensors(e, (int)(l - e->layers), 2, shape, h + dim, "pos_embedding", (size_t)dim, h,
+                                     "class_token", &p->pos, &p->cls, err);
+        rc = p->param >= 0 ? MOVL_OK : MOVL_ERR_RUN;
         *out = l->out;
     }
     free(h);

@@ -139,6 +139,9 @@ int movl_patchify_backward(movl_device *dev, int n, int c, int size, int k, cl_m
 int movl_tokens_embed(movl_device *dev, int n, int dim, int patches, cl_mem patch, cl_mem cls, cl_mem pos, cl_mem tok,
                       char *err);
 int movl_tokens_embed_backward(movl_device *dev, int n, int dim, int patches, cl_mem dtok, cl_mem dpatch, char *err);
+/* Full fine-tuning: dpos[t][:] = sum over the n images of dtok[n][t][:] (in image order), dcls = dpos[0]. */
+int movl_tokens_embed_backward_params(movl_device *dev, int n, int dim, int patches, cl_mem dtok, cl_mem dpos,
+                                      cl_mem dcls, char *err);
 /* The batched GEMM of d (ops/desc/op_desc.h); C may not overlap A or B. */
 int movl_gemm_batched(movl_device *dev, const movl_gemm_batch_desc *d, cl_mem A, cl_mem B, cl_mem C, char *err);
 

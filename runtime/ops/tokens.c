@@ -34,6 +34,20 @@ int movl_tokens_embed_backward(movl_device *dev, int n, int dim, int patches, cl
     return movl_launch(dev, k, 3, global, NULL, err);
 }
 
+int movl_tokens_embed_backward_params(movl_device *dev, int n, int dim, int patches, cl_mem dtok, cl_mem dpos,
+                                      cl_mem dcls, char *err)
+{
+    if (!valid(n, dim, patches, "tokens_embed_backward_params", err))
+        return MOVL_ERR_RUN;
+    cl_kernel k = movl_kernel(dev, "tokens", "", "tokens_embed_backward_params", err);
+    int tokens = patches + 1;
+    if (!k || movl_set_args(k, err, MOVL_ARG(n), MOVL_ARG(dim), MOVL_ARG(tokens), MOVL_ARG(dtok), MOVL_ARG(dpos),
+                            MOVL_ARG(dcls), MOVL_ARGS_END))
+        return MOVL_ERR_RUN;
+    size_t global[2] = {(size_t)dim, (size_t)tokens};
+    return movl_launch(dev, k, 2, global, NULL, err);
+}
+
 static int valid_patches(int n, int c, int size, int k, const char *op, char *err)
 {
     if (n >= 1 && c >= 1 && k >= 1 && size >= k && size % k == 0)

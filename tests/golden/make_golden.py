@@ -325,6 +325,7 @@ def golden(arch, seed, batch, size, outdir):
         ("input", x.detach().numpy()), ("features", f.detach().numpy()), ("logits", z.detach().numpy()),
         ("dfeatures", gf.numpy()), ("dlogits", gz.numpy()), ("dinput", x.grad.numpy()),
         ("torch_fp32_error", np.array(fp32_error))] + folded_weight_grads(model) +
+        (transformer_param_grads(arch, model) if arch.startswith(("vit_", "clip_")) else []) +
         ([("pos_embedding_resized", model.encoder.pos_embedding.detach().numpy())] if interp else []))
     relu6_clipped = 0
     if arch.startswith("efficientnet"):
@@ -349,6 +350,37 @@ def folded_weight_grads(model):
             out.append(("wgrad." + layer, (c.weight.grad / scale.view(-1, 1, 1, 1)).numpy()))
             out.append(("bgrad." + layer, m.bias.grad.numpy().copy()))
             conv = None
+    return out
+
+
+def transformer_param_grads(arch, model):
+    """(name, array) of dL/dP for every tensor movl trains in a ViT or CLIP image tower, under movl's names
+    ("grad." + LAYER.TENSOR, as movl_encoder_tensor_info gives them) and in movl's layouts: the patch
+    convolution as its [out][3*k*k] matrix, q/k/v packed as attn.qkv, the position embedding [tokens][dim] and
+    class token [dim] of the "tokens" layer, CLIP's proj transposed to [embed][width]. The classifier
+    (heads.head) is not trained by movl."""
+    prefix = "visual." if arch.startswith("clip_") else ""
+    out = []
+    for name, p in model.named_parameters():
+        g = p.grad.detach()
+        full = prefix + name
+        if name.startswith("heads."):
+            continue
+        if name in ("conv_proj.weight", "conv1.weight"):
+            full, g = "patch_embed.weight", g.reshape(g.shape[0], -1)
+        elif name == "conv_proj.bias":
+            full = "patch_embed.bias"
+        elif name in ("encoder.pos_embedding", "positional_embedding"):
+            full, g = "tokens.pos_embedding", g.reshape(-1, g.shape[-1])
+        elif name in ("class_token", "class_embedding"):
+            full, g = "tokens.class_token", g.reshape(-1)
+        elif name == "proj":
+            full, g = "visual.proj.weight", g.t()
+        elif name.endswith("in_proj_weight") or name.endswith("in_proj_bias"):
+            block = full[:full.rindex(".")]  # ...self_attention or ...attn
+            block = block[:block.rindex(".")]
+            full = block + ".attn.qkv." + ("weight" if name.endswith("weight") else "bias")
+        out.append(("grad." + full, g.contiguous().numpy().copy()))
     return out
 
 

@@ -88,6 +88,7 @@ typedef union op_reference {
     void (*gemm_batched)(const movl_gemm_batch_desc *, const double *, const double *, double *);
     void (*tokens_embed)(int, int, int, const double *, const double *, const double *, double *);
     void (*tokens_embed_backward)(int, int, int, const double *, double *);
+    void (*tokens_embed_backward_params)(int, int, int, const double *, double *, double *);
     void (*patchify)(int, int, int, int, const double *, double *);
     void (*patchify_backward)(int, int, int, int, const double *, double *);
 } op_reference;

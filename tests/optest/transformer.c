@@ -693,6 +693,47 @@ void run_tokens_embed_backward(op_run *r, const void *row)
         run_tokens(r, row, 1);
 }
 
+/* The parameter gradients: dpos, dcls of L = sum w * tokens, where w plays dtok. */
+void run_tokens_embed_backward_params(op_run *r, const void *row)
+{
+    if (!row)
+        return;
+    const tok_row *c = row;
+    char err[MOVL_ERRLEN] = "";
+    size_t np = (size_t)c->n * c->dim * c->patches, nt = (size_t)c->n * (c->patches + 1) * c->dim,
+           npos = (size_t)(c->patches + 1) * c->dim;
+    float *patch = random_floats(np, -2, 2), *cls = random_floats((size_t)c->dim, -1, 1),
+          *pos = random_floats(npos, -1, 1), *w = random_floats(nt, -1, 1);
+    double *pd = to_double_new(patch, np), *cd = to_double_new(cls, (size_t)c->dim), *qd = to_double_new(pos, npos),
+           *wd = to_double_new(w, nt), *rpos = dalloc(npos), *rcls = dalloc((size_t)c->dim);
+    snprintf(r->label, sizeof r->label, "%s n=%d dim=%d patches=%d", r->op->name, c->n, c->dim, c->patches);
+    test_guarded gw = upload_new(r->dev, w, nt), gpos = test_guarded_alloc(r->dev, npos),
+                 gcls = test_guarded_alloc(r->dev, (size_t)c->dim);
+    if (r->eval || r->grad) {
+        CHECK(movl_tokens_embed_backward_params(r->dev, c->n, c->dim, c->patches, gw.buf, gpos.buf, gcls.buf, err) ==
+                  MOVL_OK,
+              "%s failed: %s", r->label, err);
+        r->op->ref.tokens_embed_backward_params(c->n, c->dim, c->patches, wd, rpos, rcls);
+        float *dpos = check_against_ref(r, &gpos, rpos, "dpos"), *dcls = check_against_ref(r, &gcls, rcls, "dcls");
+        if (r->grad && (c->flags & FD)) {
+            tok_loss l = {c->n, c->dim, c->patches, pd, cd, qd, wd};
+            fd_probe p = {tok_loss_of, &l, qd, npos, {dpos}, {"dpos"}, 1e-3, 1.0, 8, 8, NULL};
+            check_fd(r, &p);
+            fd_probe q = {tok_loss_of, &l, cd, (size_t)c->dim, {dcls}, {"dcls"}, 1e-3, 1.0, 8, 8, NULL};
+            check_fd(r, &q);
+        }
+        free(dpos);
+        free(dcls);
+    }
+    test_guarded *all[] = {&gw, &gpos, &gcls};
+    check_canaries(r, all, 3, "buffers");
+    for (int i = 0; i < 3; i++)
+        test_guarded_free(all[i]);
+    void *mem[] = {patch, cls, pos, w, pd, cd, qd, wd, rpos, rcls};
+    for (size_t i = 0; i < sizeof mem / sizeof mem[0]; i++)
+        free(mem[i]);
+}
+
 /* ---- ViT patch rows ---- */
 
 typedef struct patch_loss {

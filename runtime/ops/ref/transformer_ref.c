@@ -223,3 +223,21 @@ void movl_ref_l2norm_backward(int rows, int dim, const double *x, const double *
             dx[(size_t)r * dim + i] = n > L2_EPS ? d[i] / n - xr[i] * dot / (n * n * n) : d[i] / L2_EPS;
     }
 }
+
+void movl_ref_tokens_embed_backward_params(int n, int dim, int patches, const double *dtok, double *dpos, double *dcls)
+{
+    int tokens = patches + 1;
+    for (int t = 0; t < tokens; t++)
+        for (int d = 0; d < dim; d++) {
+            double s = 0;
+            for (int i = 0; i < n; i++)
+                s += dtok[((size_t)i * tokens + t) * dim + d];
+            dpos[(size_t)t * dim + d] = s;
+        }
+    for (int d = 0; d < dim; d++) {
+        double s = 0;
+        for (int i = 0; i < n; i++)
+            s += dtok[(size_t)i * tokens * dim + d];
+        dcls[d] = s;
+    }
+}

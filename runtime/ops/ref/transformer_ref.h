@@ -38,6 +38,8 @@ void movl_ref_patchify_backward(int n, int c, int size, int k, const double *dro
 void movl_ref_tokens_embed(int n, int dim, int patches, const double *patch, const double *cls, const double *pos,
                            double *tok);
 void movl_ref_tokens_embed_backward(int n, int dim, int patches, const double *dtok, double *dpatch);
+/* dpos[t][d] = sum_n dtok[n][t][d]; dcls[d] = sum_n dtok[n][0][d]. */
+void movl_ref_tokens_embed_backward_params(int n, int dim, int patches, const double *dtok, double *dpos, double *dcls);
 
 /* The batched GEMM of movl_gemm_batch_desc on double arrays (C read only when beta != 0). */
 void movl_ref_gemm_batched(const movl_gemm_batch_desc *d, const double *A, const double *B, double *C);
