@@ -287,6 +287,23 @@ static void test_defaults(void)
                  "x.ini:9: class name 2 is empty");
     expect_error("trailing comma", base_ini("zeroshot", "[head]\nclasses = a,b,\n"), clip, 1, "class name 3 is empty");
 
+    /* Prompt size on transformers: patch prompts default to one token; padding keeps 30; a set size stays. */
+    const char *vit16[] = {"encoder.arch=vit_b_16", "prompt.type=random_patch"};
+    expect_ok("vit_b_16 random_patch", base_ini("vp_lp", ""), vit16, 2, &e);
+    CHECK(e.prompt.size == 16, "vit_b_16 random_patch: size %d (expected the patch, 16)", e.prompt.size);
+    const char *clip32[] = {"encoder.arch=clip_vit_b_32", "prompt.type=patch"};
+    expect_ok("clip_vit_b_32 patch", base_ini("vp_lp", ""), clip32, 2, &e);
+    CHECK(e.prompt.size == 32, "clip_vit_b_32 patch: size %d (expected 32)", e.prompt.size);
+    const char *vitpad[] = {"encoder.arch=vit_b_32"};
+    expect_ok("vit_b_32 padding", base_ini("vp_lp", ""), vitpad, 1, &e);
+    CHECK(e.prompt.size == 30, "vit_b_32 padding: size %d (expected 30)", e.prompt.size);
+    const char *vitset[] = {"encoder.arch=vit_b_32", "prompt.type=patch", "prompt.size=8"};
+    expect_ok("vit_b_32 patch 8", base_ini("vp_lp", ""), vitset, 3, &e);
+    CHECK(e.prompt.size == 8, "vit_b_32 patch with size 8: size %d", e.prompt.size);
+    const char *cnnpatch[] = {"prompt.type=patch"};
+    expect_ok("resnet18 patch", base_ini("vp_lp", ""), cnnpatch, 1, &e);
+    CHECK(e.prompt.size == 30, "resnet18 patch: size %d (expected 30)", e.prompt.size);
+
     /* Method names are case-insensitive and stored canonically; arch too. */
     char text[2048];
     snprintf(text, sizeof text, "[Encoder]\nARCH = ResNet50\nweights = %s\n[data]\nformat = folder\npath = %s\n"

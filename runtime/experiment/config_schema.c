@@ -94,7 +94,8 @@ static const movl_cfg_spec TABLE[] = {
     {.section = "prompt", .key = "type", .type = MOVL_CFG_ENUM, .def = "padding", .values = PROMPT_TYPES,
      .help = "visual prompt (ignored by method lp)", FIELD(prompt.type)},
     {.section = "prompt", .key = "size", .type = MOVL_CFG_INT, .def = "30", .min = 1, .max = 1024,
-     .help = "padding width p, patch side p, or shrink_pad border p (inner size S - 2p); unused by full",
+     .help = "padding width p, patch side p, or shrink_pad border p (inner size S - 2p); unused by full; patch and "
+             "random_patch on ViT/CLIP encoders default to the patch size (one token)",
      FIELD(prompt.size)},
     {.section = "prompt", .key = "init", .type = MOVL_CFG_ENUM, .def = "zero", .values = PROMPT_INITS,
      .help = "zero: step 0 equals the plain image; normal: N(0, init_std)", FIELD(prompt.init)},

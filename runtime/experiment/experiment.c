@@ -597,6 +597,13 @@ static int resolve(movl_experiment *exp, const exp_load_ctx *ctx, char *err)
         file_stem(ctx->file, exp->experiment.name, sizeof exp->experiment.name);
     if (!exp->encoder.size)
         exp->encoder.size = movl_encoder_default_size(exp->encoder.arch);
+    /* On a transformer a patch prompt of one token (the patch, on the grid at the fixed corner) is the natural
+     * unit: the default follows the patch size unless [prompt] size is set. Padding keeps Bahng's 30 (his
+     * CLIP ViT-B/32 recipe). */
+    int patch = movl_encoder_patch_size(exp->encoder.arch);
+    if (patch && !movl_exp_is_set(ctx, movl_cfg_index(movl_cfg_find("prompt", "size"))) &&
+        (exp->prompt.type == MOVL_PROMPT_PATCH || exp->prompt.type == MOVL_PROMPT_RANDOM_PATCH))
+        exp->prompt.size = patch;
 
     int ipath = movl_cfg_index(movl_cfg_find("data", "path"));
     int ifmt = movl_cfg_index(movl_cfg_find("data", "format"));

@@ -24,3 +24,11 @@ int movl_encoder_default_size(const char *arch)
     int i = arch_index(arch);
     return i < 0 ? 0 : default_sizes[i];
 }
+
+int movl_encoder_patch_size(const char *arch)
+{
+    int i = arch_index(arch);
+    if (i < 0 || strncmp(arch, "resnet", 6) == 0 || strncmp(arch, "efficientnet", 12) == 0)
+        return 0;
+    return strstr(arch, "_b_16") ? 16 : 32;
+}

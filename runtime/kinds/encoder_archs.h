@@ -8,5 +8,6 @@
  * OpenAI's weights), clip_vit_b_16_gelu, clip_vit_b_32_gelu (GELU: open_clip's own trainings). */
 extern const char *const movl_encoder_archs[];
 int movl_encoder_default_size(const char *arch); /* 224, 240 (lite1), 260, 280, 300; 0 if unknown */
+int movl_encoder_patch_size(const char *arch);   /* a transformer's patch (16, 32); 0 for CNNs and unknown names */
 
 #endif
