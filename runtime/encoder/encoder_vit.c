@@ -80,6 +80,15 @@ static void block_name(const vit_layout *L, int i, const char *part, const char 
     snprintf(out, n, "%s%s%s%s", L->prefix, block, part, suffix);
 }
 
+/* "<prefix><part><suffix>" into out ("" for a part the layout does not have). */
+static void top_name(const vit_layout *L, const char *part, const char *suffix, char *out, size_t n)
+{
+    if (part)
+        snprintf(out, n, "%s%s%s", L->prefix, part, suffix);
+    else if (n)
+        out[0] = 0;
+}
+
 /* The number of blocks in the file (12 without weights). */
 static int count_blocks(const vit_layout *L, const movl_weights *w)
 {
@@ -158,45 +167,46 @@ int enc_build_vit(movl_encoder *e, const movl_weights *w, int patch, int clip, c
         e->mean[c] = L->mean[c];
         e->std[c] = L->std[c];
     }
-    char name[160], name2[176];
-#define TOP(part) (snprintf(name, sizeof name, "%s%s", L->prefix, part), name)
-    int dim = dim_of(w, TOP(L->patch), 0, 768), blocks = count_blocks(L, w);
+    /* the checkpoint's names of the layout's top-level tensors (prefix + part + suffix) */
+    char patch_w[160], patch_b[160], cls[160], pos[160], ln_pre[160], ln_final[160], proj[160], head_w[160],
+        head_b[160], mlp_w[176];
+    top_name(L, L->patch, "", patch_w, sizeof patch_w);
+    top_name(L, L->patch_bias, "", patch_b, sizeof patch_b);
+    top_name(L, L->cls, "", cls, sizeof cls);
+    top_name(L, L->pos, "", pos, sizeof pos);
+    top_name(L, L->ln_pre, "", ln_pre, sizeof ln_pre);
+    top_name(L, L->ln_final, "", ln_final, sizeof ln_final);
+    top_name(L, L->proj, "", proj, sizeof proj);
+    top_name(L, L->head, ".weight", head_w, sizeof head_w);
+    top_name(L, L->head, ".bias", head_b, sizeof head_b);
+    int dim = dim_of(w, patch_w, 0, 768), blocks = count_blocks(L, w);
     if (dim % HEAD_DIM || blocks < 1) {
         movl_set_error(err, "%s: %s has width %d and %d blocks (expected a multiple of %d and >= 1; '%s' names them)",
-                       e->arch, w ? movl_weights_path(w) : "(random weights)", dim, blocks, HEAD_DIM, TOP(L->patch));
+                       e->arch, w ? movl_weights_path(w) : "(random weights)", dim, blocks, HEAD_DIM, patch_w);
         return MOVL_ERR_INPUT;
     }
-    block_name(L, 0, mlp_part(L, w, 0, 0), ".weight", name2, sizeof name2);
-    int mlp = dim_of(w, name2, 0, 4 * dim), x, rc;
-    char pw[160], pb[160];
-    snprintf(pw, sizeof pw, "%s%s", L->prefix, L->patch);
-    if (L->patch_bias)
-        snprintf(pb, sizeof pb, "%s%s", L->prefix, L->patch_bias);
+    block_name(L, 0, mlp_part(L, w, 0, 0), ".weight", mlp_w, sizeof mlp_w);
+    int mlp = dim_of(w, mlp_w, 0, 4 * dim), x, rc;
     if ((rc = enc_input(e, err)) || (rc = enc_patchify(e, 0, patch, "patches", &x, err)) ||
-        (rc = enc_linear_tokens(e, w, x, pw, L->patch_bias ? pb : NULL, dim, "patch_embed", &x, err)))
+        (rc = enc_linear_tokens(e, w, x, patch_w, L->patch_bias ? patch_b : NULL, dim, "patch_embed", &x, err)) ||
+        (rc = enc_tokens(e, w, x, cls, pos, "tokens", &x, err)))
         return rc;
-    snprintf(name2, sizeof name2, "%s%s", L->prefix, L->pos);
-    if ((rc = enc_tokens(e, w, x, TOP(L->cls), name2, "tokens", &x, err)))
-        return rc;
-    if (L->ln_pre && (rc = enc_layernorm(e, w, x, TOP(L->ln_pre), L->eps, TOP(L->ln_pre), &x, err)))
+    if (L->ln_pre && (rc = enc_layernorm(e, w, x, ln_pre, L->eps, ln_pre, &x, err)))
         return rc;
     for (int i = 0; i < blocks; i++)
         if ((rc = block(e, L, w, x, i, mlp, 0, &x, err)))
             return rc;
     /* the final norm normalises each token on its own, so it runs on the class token only */
     if ((rc = enc_cls(e, x, "class_token_out", &x, err)) ||
-        (rc = enc_layernorm(e, w, x, TOP(L->ln_final), L->eps, TOP(L->ln_final), &x, err)))
+        (rc = enc_layernorm(e, w, x, ln_final, L->eps, ln_final, &x, err)))
         return rc;
     if (L->proj) { /* CLIP: the image embedding is the features, and stands in for the logits */
-        if ((rc = enc_linear_proj(e, w, x, TOP(L->proj), TOP(L->proj), &e->t_features, err)))
+        if ((rc = enc_linear_proj(e, w, x, proj, proj, &e->t_features, err)))
             return rc;
         return enc_copy(e, e->t_features, "logits", &e->t_logits, err);
     }
     e->t_features = x;
-    snprintf(pw, sizeof pw, "%s%s.weight", L->prefix, L->head);
-    snprintf(pb, sizeof pb, "%s%s.bias", L->prefix, L->head);
-    return enc_linear(e, w, e->t_features, pw, pb, L->head, &e->t_logits, err);
-#undef TOP
+    return enc_linear(e, w, e->t_features, head_w, head_b, L->head, &e->t_logits, err);
 }
 
 int enc_build_clip_text(movl_encoder *e, const movl_weights *w, int context, int width, movl_gelu gelu,
