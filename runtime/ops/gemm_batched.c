@@ -1,9 +1,16 @@
-/* Launcher of the batched GEMM (cl/gemm_batched.cl), the attention products.
- * One program per transpose pair; the descriptor is checked here so a wrong
- * layout fails with a message instead of reading out of bounds. */
+/* Launcher of the batched GEMM, the attention products: CLBlast's batched
+ * SGEMM (one offset per matrix: the heads are column slices, so there is no
+ * single batch stride) where the linear layer uses CLBlast (GPUs), else the
+ * own kernel of cl/gemm_batched.cl (one program per transpose pair); the
+ * same backend choice and fallback as the linear layer (ops/linear.h). The
+ * descriptor is checked here so a wrong layout fails with a message instead
+ * of reading out of bounds. */
+#include <clblast_c.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/common.h"
+#include "ops/linear.h"
 #include "ops/ops.h"
 #include "device/build_options.h"
 
@@ -36,10 +43,44 @@ static cl_ulong4 operand(const movl_gemm_operand *o)
     return v;
 }
 
+/* CLBlast's batched SGEMM over every (batch1, batch2) matrix; its status (0: done, -1: out of host memory). */
+static int bgemm_clblast(movl_device *dev, const movl_gemm_batch_desc *d, cl_mem A, cl_mem B, cl_mem C)
+{
+    size_t count = (size_t)d->batch1 * d->batch2;
+    size_t *off = malloc(sizeof(size_t) * 3 * count);
+    float *ab = malloc(sizeof(float) * 2 * count);
+    if (!off || !ab) {
+        free(off);
+        free(ab);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        size_t i1 = i / (size_t)d->batch2, i2 = i % (size_t)d->batch2;
+        off[i] = d->a.offset + i1 * d->a.stride1 + i2 * d->a.stride2;
+        off[count + i] = d->b.offset + i1 * d->b.stride1 + i2 * d->b.stride2;
+        off[2 * count + i] = d->c.offset + i1 * d->c.stride1 + i2 * d->c.stride2;
+        ab[i] = d->alpha;
+        ab[count + i] = d->beta;
+    }
+    int status = (int)CLBlastSgemmBatched(CLBlastLayoutRowMajor, d->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+                                          d->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, (size_t)d->m,
+                                          (size_t)d->n, (size_t)d->k, ab, A, off, d->a.ld, B, off + count, d->b.ld,
+                                          ab + count, C, off + 2 * count, d->c.ld, count, &dev->queue, NULL);
+    free(off);
+    free(ab);
+    return status;
+}
+
 int movl_gemm_batched(movl_device *dev, const movl_gemm_batch_desc *d, cl_mem A, cl_mem B, cl_mem C, char *err)
 {
     if (!valid_desc(d, err))
         return MOVL_ERR_RUN;
+    if (movl_gemm_backend_for(dev) == MOVL_GEMM_CLBLAST) {
+        int status = bgemm_clblast(dev, d, A, B, C);
+        if (status == 0)
+            return MOVL_OK;
+        movl_gemm_clblast_failed(dev, status, "batched SGEMM");
+    }
     movl_build_options o;
     movl_options_init(&o);
     movl_options_int(&o, "TRANS_A", d->trans_a != 0);

@@ -76,6 +76,16 @@ movl_gemm_backend movl_gemm_backend_for(movl_device *dev)
     return b;
 }
 
+void movl_gemm_clblast_failed(movl_device *dev, int status, const char *what)
+{
+    linear_state *s = state_of(dev);
+    if (s)
+        s->clblast_failed = 1;
+    if (movl_verbose)
+        fprintf(stderr, "movl: CLBlast %s failed on '%s' (status %d); using the own GEMM kernels from now on\n", what,
+                dev->info.name, status);
+}
+
 static int check_shape(const char *op, int batch, int in, int out, char *err)
 {
     if (batch < 1 || in < 1 || out < 1 || (double)batch * in > INT_MAX - 1024 ||
@@ -143,10 +153,7 @@ static int gemm(movl_device *dev, int ta, int tb, int m, int n, int kk, cl_mem a
         int status = gemm_clblast(dev, ta, tb, m, n, kk, a, b, bias ? 1.0f : 0.0f, c);
         if (status == 0)
             return MOVL_OK;
-        state_of(dev)->clblast_failed = 1;
-        if (movl_verbose)
-            fprintf(stderr, "movl: CLBlast SGEMM failed on '%s' (status %d); using the own GEMM kernel from now on\n",
-                    dev->info.name, status);
+        movl_gemm_clblast_failed(dev, status, "SGEMM");
     }
     return gemm_own(dev, ta, tb, m, n, kk, a, b, bias, c, err);
 }
