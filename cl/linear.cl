@@ -48,7 +48,9 @@ inline float4 hsum4(floatv s0, floatv s1, floatv s2, floatv s3)
 __kernel void gemm_rows(int M, int N, int K, __global const float *a, __global const float *b,
                         __global const float *bias, __global float *c)
 {
-    int m0 = get_global_id(0) * 4, n0 = get_global_id(1) * (2 * VW);
+    /* dimension 2 (when launched in 3D) runs over blocks of row tiles: all column tiles of one block run
+     * before the next, while its rows of A are in cache */
+    int m0 = (int)(get_global_id(2) * get_global_size(0) + get_global_id(0)) * 4, n0 = get_global_id(1) * (2 * VW);
     if (n0 >= N || m0 >= M)
         return;
     int m1 = min(m0 + 1, M - 1), m2 = min(m0 + 2, M - 1), m3 = min(m0 + 3, M - 1);

@@ -128,6 +128,14 @@ static int gemm_own(movl_device *dev, int ta, int tb, int m, int n, int kk, cl_m
     size_t local0 = 16;
     while (local0 > 1 && local0 / 2 >= tiles_m)
         local0 /= 2;
+    /* gemm_rows over many rows: blocks of ROW_BLOCK row tiles along dimension 2, each block's A rows
+     * (ROW_BLOCK * 4 rows of kk floats) reused by every column tile from cache (at 1600 x 3072 x 768 the 2D
+     * order streamed A from memory once per column tile: 62 GFLOP/s against 90 at 400 rows) */
+    enum { ROW_BLOCK = 16 };
+    if (!tb && tiles_m > 2 * ROW_BLOCK && tiles_m % ROW_BLOCK == 0) {
+        size_t global3[3] = {ROW_BLOCK, tiles_n, tiles_m / ROW_BLOCK}, local3[3] = {local0, 1, 1};
+        return movl_launch(dev, k, 3, global3, local3, err);
+    }
     size_t global[2] = {tiles_m, tiles_n}, local[2] = {local0, 1};
     return movl_launch(dev, k, 2, global, local, err);
 }
