@@ -13,8 +13,9 @@
 #include "ops/linear.h"
 #include "ops/ops.h"
 #include "device/build_options.h"
+#include "device/launch_shape.h"
 
-enum { TILE_N = 4 }; /* TN of the kernel */
+enum { TILE_N = 4 }; /* TN of the scalar kernel, and the columns of gemm_batched_dot */
 
 /* Every size positive and every leading dimension at least its stored row's length. */
 static int valid_desc(const movl_gemm_batch_desc *d, char *err)
@@ -81,16 +82,25 @@ int movl_gemm_batched(movl_device *dev, const movl_gemm_batch_desc *d, cl_mem A,
             return MOVL_OK;
         movl_gemm_clblast_failed(dev, status, "batched SGEMM");
     }
+    /* the vector kernels where the shape allows (attention's products do), the scalar one otherwise */
+    int vw = movl_ops_vector_width(dev);
+    const char *name = "gemm_batched";
+    size_t cols = TILE_N;
+    if (!d->trans_a && d->trans_b)
+        name = "gemm_batched_dot";
+    else if (!d->trans_b && d->n % vw == 0)
+        name = "gemm_batched_rows", cols = (size_t)vw;
     movl_build_options o;
     movl_options_init(&o);
     movl_options_int(&o, "TRANS_A", d->trans_a != 0);
     movl_options_int(&o, "TRANS_B", d->trans_b != 0);
-    cl_kernel k = movl_kernel_with_options(dev, "gemm_batched", &o, "gemm_batched", err);
+    movl_options_int(&o, "VW", vw);
+    cl_kernel k = movl_kernel_with_options(dev, "gemm_batched", &o, name, err);
     cl_ulong4 ao = operand(&d->a), bo = operand(&d->b), co = operand(&d->c);
     if (!k || movl_set_args(k, err, MOVL_ARG(d->m), MOVL_ARG(d->n), MOVL_ARG(d->k), MOVL_ARG(ao),
                             MOVL_ARG(bo), MOVL_ARG(co), MOVL_ARG(d->alpha), MOVL_ARG(d->beta), MOVL_ARG(A),
                             MOVL_ARG(B), MOVL_ARG(C), MOVL_ARGS_END))
         return MOVL_ERR_RUN;
-    size_t global[3] = {(size_t)(d->n + TILE_N - 1) / TILE_N, (size_t)d->batch2, (size_t)d->batch1};
+    size_t global[3] = {((size_t)d->n + cols - 1) / cols, (size_t)d->batch2, (size_t)d->batch1};
     return movl_launch(dev, k, 3, global, NULL, err);
 }
