@@ -25,6 +25,9 @@
 #define B_AT(p, j) b[(size_t)(p) * ldb + (j)]
 #endif
 
+/* Where batch entry (b1, b2) of an operand starts: offset + b1 * stride1 + b2 * stride2. */
+inline size_t entry(ulong4 o, size_t b1, size_t b2) { return o.s0 + b1 * o.s2 + b2 * o.s3; }
+
 __kernel void gemm_batched(int m, int n, int k, ulong4 ao, ulong4 bo, ulong4 co, float alpha, float beta,
                            __global const float *A, __global const float *B, __global float *C)
 {
@@ -34,9 +37,8 @@ __kernel void gemm_batched(int m, int n, int k, ulong4 ao, ulong4 bo, ulong4 co,
     size_t b2 = get_global_id(1), b1 = get_global_id(2);
     if (j0 >= n)
         return;
-    __global const float *a = A + ao.s0 + b1 * ao.s2 + b2 * ao.s3;
-    __global const float *b = B + bo.s0 + b1 * bo.s2 + b2 * bo.s3;
-    __global float *c = C + co.s0 + b1 * co.s2 + b2 * co.s3;
+    __global const float *a = A + entry(ao, b1, b2), *b = B + entry(bo, b1, b2);
+    __global float *c = C + entry(co, b1, b2);
     size_t lda = ao.s1, ldb = bo.s1, ldc = co.s1;
     int jj[TN];
     for (int u = 0; u < TN; u++)
@@ -93,9 +95,8 @@ __kernel void gemm_batched_dot(int m, int n, int k, ulong4 ao, ulong4 bo, ulong4
     size_t b2 = get_global_id(1), b1 = get_global_id(2);
     if (j0 >= n)
         return;
-    __global const float *a = A + ao.s0 + b1 * ao.s2 + b2 * ao.s3;
-    __global const float *b = B + bo.s0 + b1 * bo.s2 + b2 * bo.s3;
-    __global float *c = C + co.s0 + b1 * co.s2 + b2 * co.s3;
+    __global const float *a = A + entry(ao, b1, b2), *b = B + entry(bo, b1, b2);
+    __global float *c = C + entry(co, b1, b2);
     size_t lda = ao.s1, ldb = bo.s1, ldc = co.s1;
     __global const float *br[4];
     for (int u = 0; u < 4; u++)
@@ -141,9 +142,8 @@ __kernel void gemm_batched_rows(int m, int n, int k, ulong4 ao, ulong4 bo, ulong
     size_t b2 = get_global_id(1), b1 = get_global_id(2);
     if (j0 >= n)
         return;
-    __global const float *a = A + ao.s0 + b1 * ao.s2 + b2 * ao.s3;
-    __global const float *b = B + bo.s0 + b1 * bo.s2 + b2 * bo.s3 + j0;
-    __global float *c = C + co.s0 + b1 * co.s2 + b2 * co.s3 + j0;
+    __global const float *a = A + entry(ao, b1, b2), *b = B + entry(bo, b1, b2) + j0;
+    __global float *c = C + entry(co, b1, b2) + j0;
     size_t lda = ao.s1, ldb = bo.s1, ldc = co.s1;
     for (int i0 = 0; i0 < m; i0 += 4) {
         int ii[4];

@@ -64,30 +64,16 @@ print("zero-shot logits: worst relative L2 error %.2e over %d images" % (worst, 
 sys.exit(0 if worst < 1e-3 else 1)
 EOF
 "$movl" eval "$run" --json >"$tmp/zs_eval.json" 2>"$tmp/zs_eval.err"
-check "eval reproduces the zeroshot test metrics" $PY - "$run/summary.json" "$tmp/zs_eval.json" <<'EOF'
-import json, sys
-s, e = json.load(open(sys.argv[1]))["test"], json.load(open(sys.argv[2]))
-e = e.get("test", e)
-sys.exit(0 if abs(s["acc"] - e["acc"]) < 1e-9 and abs(s["auc"] - e["auc"]) < 1e-9 else 1)
-EOF
+check "eval reproduces the zeroshot test metrics" $PY tests/run_files.py same-test-metrics "$run/summary.json" "$tmp/zs_eval.json"
 
 # 2. VP through the fixed text head
 cfg=$(config vp vp)
 check "vp run through the text head" "$movl" train "$cfg" --no-self-test >"$tmp/vp.log" 2>&1 || cat "$tmp/vp.log"
 run=$tmp/runs/vp
 check "vp: finite losses, a trained prompt, the text head unchanged" $PY - "$run" "$tmp/runs/zs" <<'EOF'
-import csv, json, math, struct, sys
-def tensors(p):
-    with open(p, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        h = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for k, v in h.items():
-        if k != "__metadata__":
-            b, e = v["data_offsets"]
-            out[k] = struct.unpack("<%df" % ((e - b) // 4), data[b:e])
-    return out
+import csv, math, sys
+sys.path.insert(0, "tests")
+from run_files import tensors
 rows = list(csv.DictReader(open(sys.argv[1] + "/metrics.csv")))
 assert rows and all(math.isfinite(float(r["train_loss"])) for r in rows if r["train_loss"]), rows
 vp, zs = tensors(sys.argv[1] + "/model.safetensors"), tensors(sys.argv[2] + "/model.safetensors")
@@ -97,12 +83,7 @@ w = [k for k in vp if k.endswith("fully.weight")]
 assert w and vp[w[0]] == zs[w[0]], "the text head moved"
 EOF
 "$movl" eval "$run" --json >"$tmp/vp_eval.json" 2>"$tmp/vp_eval.err"
-check "eval reproduces the vp test metrics" $PY - "$run/summary.json" "$tmp/vp_eval.json" <<'EOF'
-import json, sys
-s, e = json.load(open(sys.argv[1]))["test"], json.load(open(sys.argv[2]))
-e = e.get("test", e)
-sys.exit(0 if abs(s["acc"] - e["acc"]) < 1e-9 and abs(s["auc"] - e["auc"]) < 1e-9 else 1)
-EOF
+check "eval reproduces the vp test metrics" $PY tests/run_files.py same-test-metrics "$run/summary.json" "$tmp/vp_eval.json"
 
 # 3. bad input: exit 2, one line, no run folder. refuse NAME PATTERN [OVERRIDE...] (-s section.key=value)
 refuse() {

@@ -78,18 +78,9 @@ done
 
 check "ff: the fine-tuned tower is in model.safetensors, moved from the checkpoint" $PY - \
   "$tmp/runs/m_ff/model.safetensors" "$tmp/g/weights.safetensors" <<'EOF'
-import json, struct, sys
-def tensors(p):
-    with open(p, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        h = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for k, v in h.items():
-        if k != "__metadata__":
-            b, e = v["data_offsets"]
-            out[k] = struct.unpack("<%df" % ((e - b) // 4), data[b:e])
-    return out
+import sys
+sys.path.insert(0, "tests")
+from run_files import tensors
 m, w = tensors(sys.argv[1]), tensors(sys.argv[2])
 want = ["backbone.tokens.pos_embedding", "backbone.tokens.class_token", "backbone.patch_embed.weight",
         "backbone.visual.ln_pre.weight", "backbone.visual.transformer.resblocks.1.attn.qkv.weight",
@@ -102,11 +93,7 @@ moved = max(abs(x - y) for x, y in zip(a, b))
 assert 0 < moved < 1, moved
 EOF
 "$movl" eval "$tmp/runs/m_ff" --json >"$tmp/ff_eval.json" 2>"$tmp/ff_eval.err"
-check "ff: eval reproduces the test metrics" $PY - "$tmp/runs/m_ff/summary.json" "$tmp/ff_eval.json" <<'EOF'
-import json, sys
-s, e = json.load(open(sys.argv[1]))["test"], json.load(open(sys.argv[2]))
-sys.exit(0 if abs(s["acc"] - e["acc"]) < 1e-9 and abs(s["auc"] - e["auc"]) < 1e-9 else 1)
-EOF
+check "ff: eval reproduces the test metrics" $PY tests/run_files.py same-test-metrics "$tmp/runs/m_ff/summary.json" "$tmp/ff_eval.json"
 
 # ff resume: stop after 3 steps (2 epochs of 3 steps), resume, compare with an uninterrupted run
 train ff_full "train.method=ff" "train.epochs=2" "head.init=zero"
