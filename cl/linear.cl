@@ -27,7 +27,10 @@
  * lane sums with partly undefined shuffle masks, which crash oclgrind. */
 inline float4 fold4(floatv v)
 {
-#if VW == 8
+#if VW == 16
+    float8 h = v.lo + v.hi;
+    return h.lo + h.hi;
+#elif VW == 8
     return v.lo + v.hi;
 #else
     return v;

@@ -50,11 +50,17 @@ static linear_state *state_of(movl_device *dev)
 
 /* A kernel of cl/linear.cl, specialised for dev's vector width; the helper
  * kernels share the program of the plain (trans_a = 0) GEMMs. */
+/* 16 lanes where the device prefers them (AVX-512), as the convolutions use; else movl_ops_vector_width. */
+static int linear_vw(const movl_device *dev)
+{
+    return movl_preferred_float_width(dev) >= 16 ? 16 : movl_ops_vector_width(dev);
+}
+
 static cl_kernel linear_kernel(movl_device *dev, int trans_a, const char *name, char *err)
 {
     movl_build_options o;
     movl_options_init(&o);
-    movl_options_int(&o, "VW", movl_ops_vector_width(dev));
+    movl_options_int(&o, "VW", linear_vw(dev));
     if (trans_a)
         movl_options_int(&o, "TRANS_A", 1);
     return movl_kernel_with_options(dev, "linear", &o, name, err);
@@ -120,7 +126,7 @@ static int gemm_own(movl_device *dev, int ta, int tb, int m, int n, int kk, cl_m
     cl_kernel k = linear_kernel(dev, ta, tb ? "gemm_dot" : "gemm_rows", err);
     if (!k)
         return MOVL_ERR_RUN;
-    int tile_n = tb ? 4 : 2 * movl_ops_vector_width(dev), tile_m = tb ? 2 : 4;
+    int tile_n = tb ? 4 : 2 * linear_vw(dev), tile_m = tb ? 2 : 4;
     if (movl_set_args(k, err, sizeof m, &m, sizeof n, &n, sizeof kk, &kk, sizeof a, &a, sizeof b, &b, sizeof bias,
                       &bias, sizeof c, &c, (size_t)0))
         return MOVL_ERR_RUN;
