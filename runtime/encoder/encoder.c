@@ -92,6 +92,19 @@ static int warm_up(movl_encoder *e, char *err)
     return rc;
 }
 
+movl_encoder *enc_create(movl_device *dev, const char *name, int max_batch, int size)
+{
+    movl_encoder *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->dev = dev;
+    snprintf(e->arch, sizeof e->arch, "%s", name);
+    e->max_batch = max_batch;
+    e->size = size;
+    movl_conv_options_from_env(&e->conv_options);
+    return e;
+}
+
 int movl_encoder_load(movl_device *dev, const char *arch, const char *weights, int max_batch, int size,
                       movl_encoder **out, char *err)
 {
@@ -121,17 +134,12 @@ int movl_encoder_load_with(movl_device *dev, const char *arch, const char *weigh
     int rc = weights ? movl_weights_open(weights, &w, err) : MOVL_OK;
     if (rc != MOVL_OK)
         return rc;
-    movl_encoder *e = calloc(1, sizeof *e);
+    movl_encoder *e = enc_create(dev, arch, max_batch, size);
     if (!e) {
         movl_weights_close(w);
         movl_set_error(err, "out of host memory loading %s", arch);
         return MOVL_ERR_RUN;
     }
-    e->dev = dev;
-    snprintf(e->arch, sizeof e->arch, "%s", arch);
-    e->max_batch = max_batch;
-    e->size = size;
-    movl_conv_options_from_env(&e->conv_options);
     e->trainable = o && o->trainable;
     e->state_floats_per_param = o ? o->state_floats_per_param : 0;
     e->conv_options.weight_grads = e->trainable;

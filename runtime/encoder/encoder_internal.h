@@ -226,8 +226,6 @@ int enc_input_tokens(movl_encoder *e, int dim, int tokens, char *err);
 int enc_conv_bn(movl_encoder *e, const movl_weights *w, int in, const char *conv_name, const char *bn_name, int cout,
                 int k, int stride, int pad, int groups, double bn_eps, movl_act act, const char *layer_name, int *out,
                 char *err);
-/* Packs a conv layer's weights ([cout][cin/groups][k][k], host) into its plan (enqueued). */
-int enc_conv_pack_weights(movl_encoder *e, enc_layer *l, const float *weights, char *err);
 /* act(a + b), written in place over a: a must come from a conv without
  * activation and have no other reader (checked by enc_finish). */
 int enc_add(movl_encoder *e, int a, int b, movl_act act, const char *layer_name, int *out, char *err);
@@ -265,6 +263,8 @@ int enc_pool_tokens(movl_encoder *e, int in, const char *layer_name, int **token
 
 /* Allocates the activation buffers and the shared workspace once the graph is complete. */
 int enc_finish(movl_encoder *e, char *err);
+/* An empty encoder named `name` on dev (the MOVL_CONV_* overrides read), or NULL out of memory (encoder.c). */
+movl_encoder *enc_create(movl_device *dev, const char *name, int max_batch, int size);
 /* Everything after the builder (encoder.c): enc_finish, the gradient pool, trained tensors, profiling
  * events and the warm-up run. On failure the caller frees e. */
 int enc_complete(movl_encoder *e, char *err);
@@ -284,7 +284,10 @@ int enc_layer_tensors(movl_encoder *e, int layer, int ndim, const int64_t *w_sha
  * workspace) and the parameters with their gradients and optimiser state fit the device
  * (MOVL_ERR_INPUT saying how much is needed, before anything large is allocated). */
 int enc_params_check_fits(const movl_encoder *e, double planned, char *err);
-/* Allocates the flat buffers and sub-buffers and uploads each conv's host_init. Trainable only. */
+/* Param `param`'s weight from the host through its kind's pack_weights (a conv's plan): a plain copy on the
+ * device, released once the packing is enqueued (the queue keeps it alive until it has run). */
+int enc_pack_from_host(movl_encoder *e, int param, const float *w, char *err);
+/* Allocates the flat buffers and sub-buffers, uploads each param's host_init and binds the layers' buffers. Trainable only. */
 int enc_params_setup(movl_encoder *e, char *err);
 void enc_params_release(movl_encoder *e);
 

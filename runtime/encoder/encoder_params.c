@@ -273,6 +273,18 @@ int movl_encoder_params_changed(movl_encoder *e, char *err)
     return MOVL_OK;
 }
 
+int enc_pack_from_host(movl_encoder *e, int param, const float *w, char *err)
+{
+    const enc_param *p = &e->params[param];
+    enc_layer *l = &e->layers[p->layer];
+    cl_mem tmp = movl_buffer(e->dev, sizeof(float) * p->w_n, err);
+    int rc = !tmp || movl_upload(e->dev, tmp, w, sizeof(float) * p->w_n, err) ? MOVL_ERR_RUN
+                                                                              : l->kind->pack_weights(e, l, tmp, err);
+    if (tmp)
+        clReleaseMemObject(tmp);
+    return rc;
+}
+
 /* Frozen encoders: each tensor into the layer's own buffer, or packed (a conv's weight into its plan). */
 static int upload_frozen(movl_encoder *e, const float *host, char *err)
 {
@@ -284,13 +296,8 @@ static int upload_frozen(movl_encoder *e, const float *host, char *err)
         int rc = MOVL_OK;
         if (w) {
             rc = movl_upload(e->dev, *w, host + p->w_off, sizeof(float) * p->w_n, err) ? MOVL_ERR_RUN : MOVL_OK;
-        } else { /* packed from a plain copy, released once the packing has run (the queue keeps it) */
-            cl_mem tmp = movl_buffer(e->dev, sizeof(float) * p->w_n, err);
-            rc = !tmp || movl_upload(e->dev, tmp, host + p->w_off, sizeof(float) * p->w_n, err)
-                     ? MOVL_ERR_RUN
-                     : l->kind->pack_weights(e, l, tmp, err);
-            if (tmp)
-                clReleaseMemObject(tmp);
+        } else {
+            rc = enc_pack_from_host(e, i, host + p->w_off, err);
         }
         if (rc == MOVL_OK && p->b_n && movl_upload(e->dev, *b, host + p->b_off, sizeof(float) * p->b_n, err))
             rc = MOVL_ERR_RUN;

@@ -94,21 +94,6 @@ static int plan_conv(movl_encoder *e, enc_layer *l, char *err)
     return MOVL_OK;
 }
 
-/* The unpacked copy is only needed for the packing, so it is released (the
- * queue keeps it alive until the packing kernels have run). */
-int enc_conv_pack_weights(movl_encoder *e, enc_layer *l, const float *weights, char *err)
-{
-    const movl_conv_desc *d = &l->p.conv.desc;
-    size_t bytes = sizeof(float) * (size_t)d->cout * (d->cin / d->groups) * d->k * d->k;
-    cl_mem w = movl_buffer(e->dev, bytes, err);
-    if (!w)
-        return MOVL_ERR_RUN;
-    int rc = movl_upload(e->dev, w, weights, bytes, err) ? MOVL_ERR_RUN
-                                                         : movl_conv_plan_set_weights(l->p.conv.plan, w, err);
-    clReleaseMemObject(w);
-    return rc;
-}
-
 int enc_conv_bn(movl_encoder *e, const movl_weights *w, int in, const char *conv_name, const char *bn_name, int cout,
                 int k, int stride, int pad, int groups, double bn_eps, movl_act act, const char *layer_name, int *out,
                 char *err)
@@ -143,7 +128,7 @@ int enc_conv_bn(movl_encoder *e, const movl_weights *w, int in, const char *conv
     if (rc == MOVL_OK && e->trainable) { /* uploaded with all the others (enc_params_setup) */
         e->params[l->p.conv.param].host_init = hw;
         hw = NULL;
-    } else if (rc == MOVL_OK && (rc = enc_conv_pack_weights(e, l, hw, err)) == MOVL_OK) {
+    } else if (rc == MOVL_OK && (rc = enc_pack_from_host(e, l->p.conv.param, hw, err)) == MOVL_OK) {
         l->p.conv.bias = enc_upload_new(e, hw + nw, (size_t)cout, err);
         rc = l->p.conv.bias ? MOVL_OK : MOVL_ERR_RUN;
     }

@@ -92,8 +92,10 @@ int movl_text_tower_load(movl_device *dev, const char *arch, const char *weights
     int rc = movl_weights_open(weights, &w, err);
     if (rc != MOVL_OK)
         return rc;
+    char name[64];
+    snprintf(name, sizeof name, "%s text", arch);
     movl_text_tower *t = calloc(1, sizeof *t);
-    movl_encoder *e = calloc(1, sizeof *e);
+    movl_encoder *e = enc_create(dev, name, max_batch, 0);
     if (!t || !e) {
         free(t);
         free(e);
@@ -102,10 +104,6 @@ int movl_text_tower_load(movl_device *dev, const char *arch, const char *weights
         return MOVL_ERR_RUN;
     }
     t->enc = e;
-    e->dev = dev;
-    snprintf(e->arch, sizeof e->arch, "%s text", arch);
-    e->max_batch = max_batch;
-    movl_conv_options_from_env(&e->conv_options);
     rc = read_tables(t, w, err);
     movl_gelu gelu = strstr(arch, "_gelu") ? MOVL_GELU_ERF : MOVL_GELU_QUICK;
     if (rc == MOVL_OK)

@@ -747,3 +747,36 @@ int movl_method_uses_label_map(movl_method m)
     return m == MOVL_METHOD_VP || m == MOVL_METHOD_VP_THEN_LP || m == MOVL_METHOD_ZEROSHOT;
 }
 int movl_method_trains_backbone(movl_method m) { return m == MOVL_METHOD_FF; }
+
+char **movl_head_class_names(const char *list, int *count)
+{
+    int n = 1;
+    for (const char *c = list; *c; c++)
+        n += *c == ',';
+    char **names = calloc((size_t)n, sizeof *names);
+    const char *c = list;
+    for (int i = 0; names && i < n; i++) {
+        const char *end = strchr(c, ',');
+        size_t len = end ? (size_t)(end - c) : strlen(c);
+        while (len && (*c == ' ' || *c == '\t'))
+            c++, len--;
+        while (len && (c[len - 1] == ' ' || c[len - 1] == '\t'))
+            len--;
+        if (!(names[i] = malloc(len + 1))) {
+            movl_names_free(names, i);
+            return NULL;
+        }
+        memcpy(names[i], c, len);
+        names[i][len] = 0;
+        c = end ? end + 1 : c + len;
+    }
+    *count = n;
+    return names;
+}
+
+void movl_names_free(char **names, int n)
+{
+    for (int i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}

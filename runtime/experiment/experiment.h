@@ -185,4 +185,9 @@ int movl_method_uses_probe(movl_method m);    /* a linear probe on pooled featur
 int movl_method_uses_label_map(movl_method m); /* head.type is a label map: vp, vp_then_lp, zeroshot */
 int movl_method_trains_backbone(movl_method m); /* ff */
 
+/* [head] classes as names: split at commas, each trimmed of spaces and tabs (may be empty: the rules refuse
+ * that). malloc'd, *count names; NULL when out of memory. */
+char **movl_head_class_names(const char *list, int *count);
+void movl_names_free(char **names, int n);
+
 #endif

@@ -213,17 +213,18 @@ static int check_text_head(const movl_experiment *e, const exp_load_ctx *ctx, ch
         FAIL(idx("head", "template"), "template '%.200s' must hold \"{}\" exactly once (where the class name goes)", t);
     if (!e->head.classes[0])
         return MOVL_OK; /* the dataset's names, checked when it is loaded */
-    int n = 1;
-    for (const char *c = e->head.classes;; c++, n++) {
-        const char *end = strchr(c, ',');
-        size_t len = end ? (size_t)(end - c) : strlen(c);
-        size_t lead = strspn(c, " \t");
-        if (lead >= len)
-            FAIL(idx("head", "classes"), "class name %d is empty (expected comma-separated names in label order)", n);
-        if (!end)
-            break;
-        c = end;
+    int n = 0, empty = 0;
+    char **names = movl_head_class_names(e->head.classes, &n);
+    if (!names) {
+        movl_set_error(err, "out of host memory checking [head] classes");
+        return MOVL_ERR_RUN;
     }
+    while (empty < n && names[empty][0])
+        empty++;
+    movl_names_free(names, n);
+    if (empty < n)
+        FAIL(idx("head", "classes"), "class name %d is empty (expected comma-separated names in label order)",
+             empty + 1);
     return MOVL_OK;
 }
 

@@ -16,40 +16,6 @@
 
 #define TEXT_BATCH 32
 
-/* The names of [head] classes ("a, b, c": trimmed, non-empty, checked by the config rules). */
-static char **split_names(const char *list, int *count, char *err)
-{
-    int n = 1;
-    for (const char *c = list; *c; c++)
-        n += *c == ',';
-    char **names = calloc((size_t)n, sizeof *names);
-    if (!names) {
-        movl_set_error(err, "out of host memory");
-        return NULL;
-    }
-    const char *c = list;
-    for (int i = 0; i < n; i++) {
-        const char *end = strchr(c, ',');
-        size_t len = end ? (size_t)(end - c) : strlen(c);
-        while (len && (*c == ' ' || *c == '\t'))
-            c++, len--;
-        while (len && (c[len - 1] == ' ' || c[len - 1] == '\t'))
-            len--;
-        if (!(names[i] = malloc(len + 1))) {
-            for (int j = 0; j < i; j++)
-                free(names[j]);
-            free(names);
-            movl_set_error(err, "out of host memory");
-            return NULL;
-        }
-        memcpy(names[i], c, len);
-        names[i][len] = 0;
-        c = end ? end + 1 : c + len;
-    }
-    *count = n;
-    return names;
-}
-
 /* The class names of the text prompts: [head] classes, else the dataset's. A dataset without names
  * takes those of [head] classes (summary, confusion matrix, predict). */
 static int class_names(trainer *t, char ***out, int *own, char *err)
@@ -66,13 +32,13 @@ static int class_names(trainer *t, char ***out, int *own, char *err)
         *out = t->host.dataset.class_names;
         return MOVL_OK;
     }
-    char **names = split_names(e->head.classes, &n, err);
-    if (!names)
+    char **names = movl_head_class_names(e->head.classes, &n);
+    if (!names) {
+        movl_set_error(err, "out of host memory");
         return MOVL_ERR_RUN;
+    }
     if (n != k) {
-        for (int i = 0; i < n; i++)
-            free(names[i]);
-        free(names);
+        movl_names_free(names, n);
         movl_set_error(err, "[head] classes names %d classes, but %s has %d", n, e->data.path, k);
         return MOVL_ERR_INPUT;
     }
@@ -183,9 +149,7 @@ int tr_text_head_setup(trainer *t, char *err)
          movl_upload(&t->dev, t->model.fully.b, w + (size_t)k * dim, sizeof(float) * (size_t)k, err)))
         rc = MOVL_ERR_RUN;
     free(w);
-    for (int i = 0; own && i < k; i++)
-        free(names[i]);
     if (own)
-        free(names);
+        movl_names_free(names, k);
     return rc;
 }

@@ -20,8 +20,6 @@ import io
 import json
 import os
 import sys
-import types
-import zipfile
 
 SKIP = 77
 try:
@@ -33,23 +31,18 @@ except ImportError as exc:
     sys.exit(SKIP)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_golden import write_safetensors  # noqa: E402
+from make_golden import register_open_clip, write_safetensors  # noqa: E402
 
 MEAN = np.array([0.48145466, 0.4578275, 0.40821073])  # OPENAI_DATASET_MEAN / STD
 STD = np.array([0.26862954, 0.26130258, 0.27577711])
 
 
 def import_open_clip():
-    """open_clip's CLIP and tokenizer without the package's __init__ (it pulls in optional dependencies)."""
-    for d in sys.path:
-        if os.path.isdir(os.path.join(d, "open_clip")):
-            pkg = types.ModuleType("open_clip")
-            pkg.__path__ = [os.path.join(d, "open_clip")]
-            sys.modules["open_clip"] = pkg
-            from open_clip.model import CLIP
-            from open_clip import tokenizer
-            return CLIP, tokenizer
-    sys.exit("make_clip_golden.py: open_clip is not on PYTHONPATH (tools/setup.sh --test installs it)")
+    """open_clip's CLIP and tokenizer, without the package's __init__."""
+    register_open_clip()
+    from open_clip.model import CLIP
+    from open_clip import tokenizer
+    return CLIP, tokenizer
 
 
 def build(size, gen):

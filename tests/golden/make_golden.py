@@ -91,20 +91,26 @@ def write_safetensors(path, tensors):
     os.replace(tmp, path)
 
 
-def import_open_clip_vit():
-    """open_clip's VisionTransformer and QuickGELU, imported without the package's __init__ (which pulls in
-    optional dependencies); the package comes from PYTHONPATH (tools/setup.sh --test installs it)."""
+def register_open_clip():
+    """Makes open_clip's modules importable without the package's __init__ (which pulls in optional
+    dependencies); the package comes from PYTHONPATH (tools/setup.sh --test installs it)."""
     import types
     for d in sys.path:
         if os.path.isdir(os.path.join(d, "open_clip")):
             pkg = types.ModuleType("open_clip")
             pkg.__path__ = [os.path.join(d, "open_clip")]
             sys.modules["open_clip"] = pkg
-            from open_clip.transformer import VisionTransformer, QuickGELU
-            return VisionTransformer, QuickGELU
-    print("make_golden.py: open_clip is not on PYTHONPATH; install it with "
+            return
+    print("open_clip is not on PYTHONPATH; install it with "
           "'pip install --no-deps --target DIR open_clip_torch==3.3.0' and set PYTHONPATH=DIR", file=sys.stderr)
     sys.exit(NO_LITE_PACKAGE)
+
+
+def import_open_clip_vit():
+    """open_clip's VisionTransformer and QuickGELU."""
+    register_open_clip()
+    from open_clip.transformer import VisionTransformer, QuickGELU
+    return VisionTransformer, QuickGELU
 
 
 def import_lite():
