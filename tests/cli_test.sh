@@ -29,7 +29,7 @@ expect 2 "--device '7:3' matches no OpenCL device" \
 
 # Bad images: missing, not a PNG, truncated.
 printf 'not a png at all' >"$tmp/fake.png"
-expect 2 "fake.png: not a PNG file" "$movl" classify --arch resnet18 --weights "$tmp/w" "$tmp/fake.png"
+expect 2 "fake.png: not a PNG, JPEG or DICOM file" "$movl" classify --arch resnet18 --weights "$tmp/w" "$tmp/fake.png"
 expect 2 "missing.png: cannot open image" "$movl" classify --arch resnet18 --weights "$tmp/w" "$tmp/missing.png"
 if [ -f tests/data/photos/README.md ]; then
   first=$(ls tests/data/photos/*.png | head -1)

@@ -170,7 +170,7 @@ static void test_bad_folders(void)
     fx_mkdir(fx_path("emptyclass/b"));
     fx_write_id_png(fx_path("emptyclass/a/1.png"), 2, 2, 1);
     fx_write_text(fx_path("emptyclass/b/readme.txt"), "no images here");
-    expect_bad(movl_dataset_load, fx_path("emptyclass"), &o, "class folder has no PNG images", "emptyclass/b");
+    expect_bad(movl_dataset_load, fx_path("emptyclass"), &o, "class folder has no images", "emptyclass/b");
 
     fx_mkdir(fx_path("dangling"));
     fx_mkdir(fx_path("dangling/a"));
@@ -196,7 +196,7 @@ static void test_bad_folders(void)
     fx_mkdir(fx_path("notpng"));
     fx_mkdir(fx_path("notpng/a"));
     fx_write_text(fx_path("notpng/a/fake.png"), "GIF89a, not a PNG");
-    expect_bad(movl_dataset_load, fx_path("notpng"), &o, "not a PNG file", "notpng/a/fake.png");
+    expect_bad(movl_dataset_load, fx_path("notpng"), &o, "not a PNG, JPEG or DICOM file", "notpng/a/fake.png");
 
     /* one class folder where three classes are expected */
     o.num_classes = 3;

@@ -386,7 +386,7 @@ expect_fail "the train, val and test splits must all be non-empty (found " "$tmp
 mkdir -p "$tmp/empty" "$tmp/noimg/a" "$tmp/noimg/b"
 echo notes >"$tmp/noimg/a/readme.txt"
 expect_fail "empty: no class folders" "$tmp/small.ini" -s data.path="$tmp/empty"
-expect_fail "noimg/a: class folder has no PNG images" "$tmp/small.ini" -s data.path="$tmp/noimg"
+expect_fail "noimg/a: class folder has no images" "$tmp/small.ini" -s data.path="$tmp/noimg"
 # RetinaMNIST has labels 0..4; three classes leave 3 and 4 out of range
 expect_fail "is outside the class range 0..2 (num_classes 3)" "$tmp/small.ini" -s data.path="$retina" \
   -s data.num_classes=3

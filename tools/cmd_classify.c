@@ -13,6 +13,7 @@
 #include "encoder/encoder.h"
 #include "core/image.h"
 #include "core/weights.h"
+#include "imgio/image_read.h"
 
 #define MAX_CLASSES 1000
 
@@ -143,7 +144,7 @@ int cmd_classify(int argc, char **argv)
     /* Decode every image first: a bad file fails before any device work. */
     for (int i = 0; i < nimg; i++) {
         movl_image img;
-        if ((rc = movl_image_load_png(images[i], &img, err)) != MOVL_OK)
+        if ((rc = movl_image_read(images[i], NULL, &img, err)) != MOVL_OK) /* PNG, JPEG or DICOM (its own window) */
             goto fail;
         movl_image_resize_crop(&img, size + 32, size, &crops[i]);
         movl_image_free(&img);

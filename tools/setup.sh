@@ -13,9 +13,9 @@ sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
 
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
-      libclblast-dev libiniparser-dev libcjson-dev libpng-dev libzip-dev libjpeg-dev libcairo2-dev libutf8proc-dev zlib1g-dev fonts-dejavu-core python3 python3-numpy python3-pip unzip)
+      libclblast-dev libiniparser-dev libcjson-dev libpng-dev libzip-dev libjpeg-dev libgdcm-dev libcairo2-dev libutf8proc-dev zlib1g-dev fonts-dejavu-core python3 python3-numpy python3-pip unzip)
 if [ $want_test = 1 ]; then
-  pkgs+=(python3-torch python3-torchvision python3-regex python3-wcwidth oclgrind slurmctld slurmd slurm-client munge)
+  pkgs+=(python3-torch python3-torchvision python3-regex python3-wcwidth python-matplotlib-data libgdcm-tools oclgrind slurmctld slurmd slurm-client munge)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
@@ -46,6 +46,15 @@ fi
 if [ $want_test = 1 ] && [ ! -d .deps/python/ftfy ]; then
   /usr/bin/python3 -m pip install -q --no-deps --target .deps/python ftfy==6.3.1 \
     || python3 -m pip install -q --no-deps --target .deps/python ftfy==6.3.1
+fi
+
+# pydicom (MIT) with its pixel-data plugins, for the DICOM reference tests only: its wheel ships the
+# DICOM test files (CT_small, MR_small and their compressed variants) that movl's decoder is checked against.
+if [ $want_test = 1 ] && [ ! -d .deps/python/pydicom ]; then
+  /usr/bin/python3 -m pip install -q --no-deps --target .deps/python pydicom==3.0.2 pylibjpeg==2.1.0 \
+      pylibjpeg-libjpeg==2.3.0 pylibjpeg-openjpeg==2.5.0 \
+    || python3 -m pip install -q --no-deps --target .deps/python pydicom==3.0.2 pylibjpeg==2.1.0 \
+      pylibjpeg-libjpeg==2.3.0 pylibjpeg-openjpeg==2.5.0
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -76,9 +76,10 @@ DEFAULTS = {
     "eval": {"select_metric": "auc", "batch_size": "64", "shift": ""},
 }
 REQUIRED = {"encoder": ("arch", "weights"), "data": ("path",), "train": ("method",)}
-# Keys that do not change what is computed (devices, outputs, splits of sources the peer does not read).
+# Keys that do not change what is computed (devices, outputs, splits and DICOM decoding of sources the peer
+# does not read: it reads npz only).
 IGNORED = {"experiment": ("output_dir",), "device": ("select",), "data": ("val_fraction", "test_fraction",
-           "modality"), "prompt": ("init_std",), "loss": ("temperature",), "output": ("save_prompt_png",
+           "modality", "window", "dicom_frames"), "prompt": ("init_std",), "loss": ("temperature",), "output": ("save_prompt_png",
            "checkpoint_every"), "train": ("backbone_optimizer", "backbone_lr", "backbone_momentum",
            "backbone_nesterov", "backbone_weight_decay"),
            "head": ("template", "classes", "vocab")}  # CLIP's text head only (head.type stays checked)

@@ -15,7 +15,7 @@ const char *const movl_split_names[MOVL_NSPLITS] = {"train", "val", "test"};
 
 movl_dataset_opts movl_dataset_default_opts(void)
 {
-    movl_dataset_opts o = {0, 0.1, 0.2, 0, 0};
+    movl_dataset_opts o = {0, 0.1, 0.2, 0, 0, movl_image_read_default_opts()};
     return o;
 }
 

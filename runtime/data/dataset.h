@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "core/image.h"
+#include "imgio/image_read.h"
 
 enum { MOVL_SPLIT_TRAIN = 0, MOVL_SPLIT_VAL = 1, MOVL_SPLIT_TEST = 2, MOVL_NSPLITS = 3 };
 extern const char *const movl_split_names[MOVL_NSPLITS]; /* "train", "val", "test" */
@@ -54,13 +55,16 @@ typedef struct movl_dataset_opts {
      * chosen by split_seed. Each in [0, 1), sum < 1; 0 leaves that split absent. */
     double val_frac, test_frac;
     uint64_t split_seed;
-    /* PNG sources: > 0 resizes every image to resize_to x resize_to at load
+    /* Image-file sources: > 0 resizes every image to resize_to x resize_to at load
      * (bilinear, as movl_image_resize), so large PNGs do not stay in memory
      * at full size; 0 keeps the original size. */
     int resize_to;
+    /* Image-file sources: how DICOM files become pixels (window, frames). */
+    movl_image_read_opts read;
 } movl_dataset_opts;
 
-/* num_classes 0, val_frac 0.1, test_frac 0.2, split_seed 0, resize_to 0. */
+/* num_classes 0, val_frac 0.1, test_frac 0.2, split_seed 0, resize_to 0,
+ * read movl_image_read_default_opts(). */
 movl_dataset_opts movl_dataset_default_opts(void);
 
 /* Loads by the kind of path: a directory (class folders), *.npz, *.csv.
@@ -75,9 +79,9 @@ int movl_dataset_load(const char *path, const movl_dataset_opts *opts, movl_data
  * Stored or deflated zip members. */
 int movl_dataset_load_npz(const char *path, const movl_dataset_opts *opts, movl_dataset *ds, char *err);
 
-/* dir/CLASS/NAME.png: classes are the sub-folders sorted by name (bytes), files
- * sorted within each; other files are ignored; a class folder without a PNG
- * is an error. Split by opts (val_frac, test_frac, split_seed). */
+/* dir/CLASS/NAME.{png,jpg,jpeg,dcm,dicom} and extension-less DICOM files:
+ * classes are the sub-folders sorted by name (bytes), files sorted within
+ * each; other files are ignored; a class folder without an image is an error. Split by opts (val_frac, test_frac, split_seed). */
 int movl_dataset_load_folder(const char *dir, const movl_dataset_opts *opts, movl_dataset *ds, char *err);
 
 /* CSV manifest, one sample a line: path,label[,split]. An optional header is

@@ -162,7 +162,7 @@ static char *resolve(const char *csv, const char *p)
 /* Labels of all rows into e[].label: integers, or indices into the sorted
  * distinct names (then ds->class_names). */
 static int assign_labels(movl_dataset *ds, const char *csv, row *rows, int n, const movl_dataset_opts *o,
-                         movl_png_entry *e, char *err)
+                         movl_file_entry *e, char *err)
 {
     int all_int = 1;
     long maxv = -1;
@@ -306,7 +306,7 @@ int movl_dataset_load_csv(const char *csv, const movl_dataset_opts *opts, movl_d
         movl_set_error(err, "%s: no samples (expected lines of path,label[,split])", csv);
         rc = MOVL_ERR_INPUT;
     }
-    movl_png_entry *e = rc == MOVL_OK ? calloc((size_t)n, sizeof *e) : NULL;
+    movl_file_entry *e = rc == MOVL_OK ? calloc((size_t)n, sizeof *e) : NULL;
     if (rc == MOVL_OK && !e) {
         movl_set_error(err, "%s: out of memory", csv);
         rc = MOVL_ERR_RUN;
@@ -326,7 +326,7 @@ int movl_dataset_load_csv(const char *csv, const movl_dataset_opts *opts, movl_d
         }
     }
     if (rc == MOVL_OK)
-        rc = movl_ds_build_from_pngs(ds, e, n, ncols == 3, &o, err);
+        rc = movl_ds_build_from_files(ds, e, n, ncols == 3, &o, err);
     if (e)
         for (int i = 0; i < n; i++)
             free(e[i].path);

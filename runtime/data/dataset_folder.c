@@ -1,16 +1,16 @@
-/* Class-folder loader (see dataset.h): DIR/CLASS/NAME.png, classes and files in
+/* Class-folder loader (see dataset.h): DIR/CLASS/IMAGE files, classes and files in
  * byte order of their names so that the label of a class and the order of
  * the samples never depend on the file system. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "core/common.h"
 #include "data/dataset.h"
 #include "data/dataset_internal.h"
+#include "imgio/image_read.h"
 
 typedef struct names {
     char **v;
@@ -53,14 +53,8 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
-static int has_png_ext(const char *name)
-{
-    size_t n = strlen(name);
-    return n > 4 && strcasecmp(name + n - 4, ".png") == 0;
-}
-
-/* Sorted names in dir: sub-directories (want_dirs) or *.png entries that are
- * not directories (dangling links and the like are kept so that reading them
+/* Sorted names in dir: sub-directories (want_dirs) or image entries
+ * (movl_image_is_listed) that are not directories (dangling links and the like are kept so that reading them
  * reports the problem). Hidden entries are skipped. */
 static int list_dir(const char *dir, int want_dirs, names *out, char *err)
 {
@@ -74,9 +68,11 @@ static int list_dir(const char *dir, int want_dirs, names *out, char *err)
     while (rc == MOVL_OK && (de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
             continue;
-        if (!want_dirs && !has_png_ext(de->d_name))
-            continue;
         char *full = join(dir, de->d_name);
+        if (full && !want_dirs && !movl_image_is_listed(full, de->d_name)) {
+            free(full);
+            continue;
+        }
         struct stat st;
         int is_dir = full && stat(full, &st) == 0 && S_ISDIR(st.st_mode);
         free(full);
@@ -104,7 +100,7 @@ int movl_dataset_load_folder(const char *dir, const movl_dataset_opts *opts, mov
         return rc;
     }
     if (classes.n == 0) {
-        movl_set_error(err, "%s: no class folders (expected one sub-folder of PNG images per class)", dir);
+        movl_set_error(err, "%s: no class folders (expected one sub-folder of images per class)", dir);
         names_free(&classes);
         return MOVL_ERR_INPUT;
     }
@@ -114,7 +110,7 @@ int movl_dataset_load_folder(const char *dir, const movl_dataset_opts *opts, mov
         names_free(&classes);
         return MOVL_ERR_INPUT;
     }
-    movl_png_entry *e = NULL;
+    movl_file_entry *e = NULL;
     int n = 0, cap = 0;
     for (int c = 0; c < classes.n && rc == MOVL_OK; c++) {
         char *cdir = join(dir, classes.v[c]);
@@ -123,13 +119,13 @@ int movl_dataset_load_folder(const char *dir, const movl_dataset_opts *opts, mov
         if (!cdir)
             movl_set_error(err, "%s: out of memory", dir);
         if (rc == MOVL_OK && files.n == 0) {
-            movl_set_error(err, "%s: class folder has no PNG images (expected *.png files)", cdir);
+            movl_set_error(err, "%s: class folder has no images (expected *.png, *.jpg, *.jpeg or DICOM files)", cdir);
             rc = MOVL_ERR_INPUT;
         }
         for (int i = 0; i < files.n && rc == MOVL_OK; i++) {
             if (n == cap) {
                 cap = cap ? 2 * cap : 256;
-                movl_png_entry *grown = realloc(e, sizeof *e * (size_t)cap);
+                movl_file_entry *grown = realloc(e, sizeof *e * (size_t)cap);
                 if (!grown) {
                     movl_set_error(err, "%s: out of memory listing images", dir);
                     rc = MOVL_ERR_RUN;
@@ -160,7 +156,7 @@ int movl_dataset_load_folder(const char *dir, const movl_dataset_opts *opts, mov
             movl_set_error(err, "%s: out of memory", dir);
             rc = MOVL_ERR_RUN;
         } else {
-            rc = movl_ds_build_from_pngs(ds, e, n, 0, &o, err);
+            rc = movl_ds_build_from_files(ds, e, n, 0, &o, err);
         }
     }
     for (int i = 0; i < n; i++)

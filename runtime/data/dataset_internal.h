@@ -1,5 +1,5 @@
 /* Internals shared by the dataset loaders (not part of the public API):
- * the split assignment of unsplit sources and the common PNG path used by
+ * the split assignment of unsplit sources and the common image-file path used by
  * the class-folder and CSV loaders. */
 #ifndef MOVL_DATASET_INTERNAL_H
 #define MOVL_DATASET_INTERNAL_H
@@ -16,21 +16,21 @@ int movl_ds_check_fracs(const char *source, const movl_dataset_opts *o, char *er
  * round(n_c * val_frac) to val, at least one stays in train. */
 void movl_ds_assign_splits(const int *labels, int n, int num_classes, const movl_dataset_opts *o, int *split_of);
 
-/* One PNG of a folder tree or manifest. split < 0: to be assigned; line > 0:
+/* One image file of a folder tree or manifest. split < 0: to be assigned; line > 0:
  * its line in the manifest (ds->source), named in errors about the image. */
-typedef struct movl_png_entry {
+typedef struct movl_file_entry {
     char *path;
     int label;
     int split;
     int line;
-} movl_png_entry;
+} movl_file_entry;
 
 /* Builds ds from entries (ds->source, num_classes and class_names must be
  * set by the caller; class_names may be NULL): assigns the splits when
- * has_splits is 0, checks for empty splits, decodes every PNG into the pools
+ * has_splits is 0, checks for empty splits, decodes every image (all its frames when o->read asks) into the pools
  * and packs them (grey when every image is grey, uint8 when every value is an
  * exact 8-bit level). */
-int movl_ds_build_from_pngs(movl_dataset *ds, movl_png_entry *e, int n, int has_splits,
+int movl_ds_build_from_files(movl_dataset *ds, movl_file_entry *e, int n, int has_splits,
                             const movl_dataset_opts *o, char *err);
 
 /* 0 if path is a regular file we can open for reading, else MOVL_ERR_INPUT

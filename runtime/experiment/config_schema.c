@@ -25,6 +25,7 @@
 #define FIELD(f) .offset = offsetof(movl_experiment, f), .size = sizeof(((movl_experiment *)0)->f)
 
 static const char *const FORMATS[] = {"auto", "npz", "folder", "csv", NULL};
+static const char *const DICOM_FRAMES[] = {"first", "all", NULL};
 static const char *const PROMPT_TYPES[] = {"padding", "shrink_pad", "patch", "random_patch", "full", NULL};
 static const char *const PROMPT_INITS[] = {"zero", "normal", NULL};
 static const char *const HEAD_TYPES[] = {"linear", "rlm", "flm", "ilm", "fully", "clip_text", NULL};
@@ -71,7 +72,8 @@ static const movl_cfg_spec TABLE[] = {
      FIELD(encoder.size)},
 
     {.section = "data", .key = "path", .type = MOVL_CFG_PATH, .flags = MOVL_CFG_REQUIRED | MOVL_CFG_MUST_EXIST,
-     .help = "dataset: MedMNIST .npz, folder of class folders, or .csv manifest", FIELD(data.path)},
+     .help = "dataset: MedMNIST .npz, folder of class folders, or .csv manifest (images: PNG, JPEG or DICOM)",
+     FIELD(data.path)},
     {.section = "data", .key = "format", .type = MOVL_CFG_ENUM, .def = "auto", .values = FORMATS,
      .help = "auto: .npz -> npz, a folder -> folder, .csv -> csv", FIELD(data.format)},
     {.section = "data", .key = "num_classes", .type = MOVL_CFG_INT, .def = "0", .min = 2, .max = 65536,
@@ -86,6 +88,14 @@ static const movl_cfg_spec TABLE[] = {
      .help = "0 = all; else a class-stratified subsample of this many training images", FIELD(data.max_train)},
     {.section = "data", .key = "max_eval", .type = MOVL_CFG_INT, .def = "0", .min = 0, .max = IMAX,
      .help = "0 = all; else at most this many val and test images (stratified)", FIELD(data.max_eval)},
+    {.section = "data", .key = "window", .type = MOVL_CFG_STRING, .def = "file",
+     .help = "DICOM grey levels to [0, 1] after rescale slope/intercept: file (the file's first Window Center/Width, "
+             "min-max without one), minmax (each image's range), or CENTER,WIDTH (e.g. 40,400 for a CT soft-tissue "
+             "window)",
+     FIELD(data.window)},
+    {.section = "data", .key = "dicom_frames", .type = MOVL_CFG_ENUM, .def = "first", .values = DICOM_FRAMES,
+     .help = "multi-frame DICOM files: the first frame only, or every frame as its own sample (in its file's split)",
+     FIELD(data.dicom_frames)},
     {.section = "data", .key = "modality", .type = MOVL_CFG_ENUM, .def = "auto", .values = movl_modality_names,
      .help = "imaging modality for the shift suite's default corruptions (xray, ultrasound, fundus); auto: from the "
              "data file name (pneumonia/chest, breast, retina)",

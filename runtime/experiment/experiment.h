@@ -91,6 +91,8 @@ typedef struct movl_experiment {
         double test_fraction;    /* share of each class for test, likewise; val + test < 1 */
         int max_train;           /* 0 = all; else a class-stratified subsample of this size */
         int max_eval;            /* 0 = all; cap on the val and test splits */
+        char window[MOVL_CFG_NAMELEN]; /* DICOM VOI window: file, minmax or CENTER,WIDTH (imgio/image_read.h) */
+        int dicom_frames;        /* 0: first frame of multi-frame DICOM files, 1: every frame */
         movl_modality modality;  /* for the shift suite's defaults; AUTO stays AUTO (movl_modality_resolve
                                     reads it from path's file name where needed) */
     } data;

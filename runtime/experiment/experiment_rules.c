@@ -23,6 +23,7 @@
 
 #include "core/common.h"
 #include "experiment/experiment_internal.h"
+#include "imgio/image_read.h"
 #include "kinds/shift_kinds.h"
 
 /* Table index of [section] key. */
@@ -163,6 +164,10 @@ static int check_data(const movl_experiment *e, const exp_load_ctx *ctx, char *e
         FAIL(pick(ctx, idx("data", "test_fraction"), idx("data", "val_fraction")),
              "[data] val_fraction + test_fraction = %g leaves no training data (expected a sum < 1)",
              e->data.val_fraction + e->data.test_fraction);
+    movl_image_read_opts read;
+    char why[MOVL_ERRLEN];
+    if (movl_image_parse_window(e->data.window, &read, why) != 0)
+        FAIL(idx("data", "window"), "[data] window: %.400s", why);
     /* rlm/flm/ilm assign each class a distinct one of the 1000 source classes. */
     if ((e->head.type == MOVL_HEAD_RLM || e->head.type == MOVL_HEAD_FLM || e->head.type == MOVL_HEAD_ILM) &&
         e->data.num_classes > 1000)

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "core/common.h"
-#include "core/image.h"
 #include "train/trainer.h"
 #include "train/trainer_internal.h"
 #include "core/weights.h"
@@ -189,11 +188,7 @@ int movl_predict_run(const char *run_dir, const char *device, const char *const 
     for (int b0 = 0; rc == MOVL_OK && b0 < n; b0 += t.dims.eval_batch) {
         int nb = n - b0 < t.dims.eval_batch ? n - b0 : t.dims.eval_batch;
         for (int i = 0; i < nb && rc == MOVL_OK; i++) {
-            movl_image img;
-            if ((rc = movl_image_load_png(images[b0 + i], &img, err)) == MOVL_OK) {
-                rc = movl_prep_image(t.prep, &img, t.host.batch_images + per * (size_t)i, err);
-                movl_image_free(&img);
-            }
+            rc = tr_load_input(&t, images[b0 + i], t.host.batch_images + per * (size_t)i, err);
         }
         if (rc == MOVL_OK &&
             movl_upload(&t.dev, t.bufs.images, t.host.batch_images, sizeof(float) * per * (size_t)nb, err))

@@ -250,6 +250,10 @@ int tr_open_run(trainer *t, movl_experiment *e, const char *run_dir, const char 
                 int need_data, char *err);
 /* The split named `name` (train, val, test) into *split; MOVL_ERR_INPUT naming --split otherwise. */
 int tr_parse_split(const char *name, int *split, char *err);
+/* run_input.c: the image file at path as the run's encoder input (3 x
+ * image_size^2 CHW floats into chw): decoded with the run's [data] options,
+ * then its evaluation preprocessing. Unreadable or bad file: MOVL_ERR_INPUT naming it. */
+int tr_load_input(trainer *t, const char *path, float *chw, char *err);
 
 /* trainer_shift.c: the shift suite on a split of the trainer's dataset.
  * spec: "all" or "NAME[:SEVERITY],..." (kinds/shift_kinds.h; "all" needs

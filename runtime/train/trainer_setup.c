@@ -38,6 +38,9 @@ static int load_data(trainer *t, char *err)
     o.test_frac = e->data.test_fraction;
     o.split_seed = (uint64_t)e->experiment.seed;
     o.resize_to = t->dims.image_size; /* PNG sources: keep only what the encoder will see */
+    o.read.all_frames = e->data.dicom_frames;
+    if (movl_image_parse_window(e->data.window, &o.read, err) != 0)
+        return MOVL_ERR_INPUT; /* checked when the experiment was loaded */
     int rc = movl_dataset_load(e->data.path, &o, &t->host.dataset, err);
     if (rc != MOVL_OK)
         return rc;

@@ -1,5 +1,7 @@
-/* Datasets made of PNG files (class folders, CSV manifests): split
- * assignment, decoding through movl_image_load_png, and packing. Images are
+/* Datasets made of image files (class folders, CSV manifests): split
+ * assignment, decoding through imgio (PNG, JPEG, DICOM; a multi-frame DICOM
+ * read with all_frames gives one sample per frame, all in its file's split,
+ * so frames of one study never straddle train and test), and packing. Images are
  * decoded to float RGB first; once all are loaded the pools shrink to one
  * channel if every image is grey, and to uint8 if every value is exactly an
  * 8-bit level (value == q / 255.0f), so 8-bit sources cost a byte per pixel
@@ -12,6 +14,7 @@
 #include "core/common.h"
 #include "data/dataset.h"
 #include "data/dataset_internal.h"
+#include "imgio/image_read.h"
 
 typedef struct pool {
     float *px;
@@ -55,60 +58,77 @@ static int is_8bit(const float *v, size_t n)
     return 1;
 }
 
+/* The image's pixels into the pool as a new sample of sp (resized first when o asks). */
+static int add_sample(movl_split *sp, int *cap, pool *p, movl_image *img, int label, const movl_dataset_opts *o,
+                      int *grey, int *bit8, const char *path, char *err)
+{
+    if (o->resize_to > 0 && (img->w != o->resize_to || img->h != o->resize_to)) {
+        movl_image small;
+        movl_image_resize(img, o->resize_to, o->resize_to, &small);
+        if (!small.px) {
+            movl_set_error(err, "%s: out of memory resizing", path);
+            return MOVL_ERR_RUN;
+        }
+        movl_image_free(img);
+        *img = small;
+    }
+    size_t npx = (size_t)img->w * (size_t)img->h;
+    if (sp->n == *cap) {
+        int grown_cap = 2 * *cap + 16;
+        movl_sample *grown = realloc(sp->samples, sizeof *grown * (size_t)grown_cap);
+        if (!grown) {
+            movl_set_error(err, "%s: out of memory after %d images", path, sp->n);
+            return MOVL_ERR_RUN;
+        }
+        sp->samples = grown;
+        *cap = grown_cap;
+    }
+    if (pool_append(p, img->px, 3 * npx) != 0) {
+        movl_set_error(err, "%s: out of memory after %d images", path, sp->n);
+        return MOVL_ERR_RUN;
+    }
+    *grey = *grey && is_grey(img->px, npx);
+    *bit8 = *bit8 && is_8bit(img->px, 3 * npx);
+    movl_sample *x = &sp->samples[sp->n++];
+    x->label = label;
+    x->w = img->w;
+    x->h = img->h;
+    x->offset = p->len - 3 * npx;
+    return MOVL_OK;
+}
+
 /* Decodes the entries of split s into ds->split[s] (float RGB pool). */
-static int load_split(movl_dataset *ds, int s, const movl_png_entry *e, int n, int count, const movl_dataset_opts *o,
+static int load_split(movl_dataset *ds, int s, const movl_file_entry *e, int n, int count, const movl_dataset_opts *o,
                       int *grey, int *bit8, char *err)
 {
     movl_split *sp = &ds->split[s];
-    sp->samples = malloc(sizeof *sp->samples * ((size_t)count + 1));
+    int cap = count;
+    sp->samples = malloc(sizeof *sp->samples * ((size_t)cap + 1));
     if (!sp->samples) {
         movl_set_error(err, "%s: out of memory for %d samples", ds->source, count);
         return MOVL_ERR_RUN;
     }
     pool p = {0};
-    for (int i = 0; i < n; i++) {
+    int rc = MOVL_OK;
+    for (int i = 0; i < n && rc == MOVL_OK; i++) {
         if (e[i].split != s)
             continue;
-        int rc = movl_ds_check_readable(e[i].path, "image", err);
-        movl_image img = {0};
+        movl_image *frames = NULL;
+        int nf = 0;
+        rc = movl_ds_check_readable(e[i].path, "image", err);
         if (rc == MOVL_OK)
-            rc = movl_image_load_png(e[i].path, &img, err);
-        if (rc == MOVL_OK && o->resize_to > 0 && (img.w != o->resize_to || img.h != o->resize_to)) {
-            movl_image small;
-            movl_image_resize(&img, o->resize_to, o->resize_to, &small);
-            movl_image_free(&img);
-            img = small;
-            if (!img.px) {
-                movl_set_error(err, "%s: out of memory resizing", e[i].path);
-                rc = MOVL_ERR_RUN;
-            }
+            rc = movl_image_read_frames(e[i].path, &o->read, &frames, &nf, err);
+        for (int f = 0; f < nf && rc == MOVL_OK; f++)
+            rc = add_sample(sp, &cap, &p, &frames[f], e[i].label, o, grey, bit8, e[i].path, err);
+        movl_image_frames_free(frames, nf);
+        if (rc != MOVL_OK && e[i].line > 0 && err) {
+            char inner[MOVL_ERRLEN];
+            snprintf(inner, sizeof inner, "%s", err);
+            movl_set_error(err, "%s:%d: %s", ds->source, e[i].line, inner);
         }
-        size_t npx = (size_t)img.w * (size_t)img.h;
-        if (rc == MOVL_OK && pool_append(&p, img.px, 3 * npx) != 0) {
-            movl_set_error(err, "%s: out of memory after %d images", ds->source, sp->n);
-            rc = MOVL_ERR_RUN;
-        }
-        if (rc != MOVL_OK) {
-            if (e[i].line > 0 && err) {
-                char inner[MOVL_ERRLEN];
-                snprintf(inner, sizeof inner, "%s", err);
-                movl_set_error(err, "%s:%d: %s", ds->source, e[i].line, inner);
-            }
-            movl_image_free(&img);
-            sp->f32 = p.px;
-            return rc;
-        }
-        *grey = *grey && is_grey(img.px, npx);
-        *bit8 = *bit8 && is_8bit(img.px, 3 * npx);
-        movl_sample *x = &sp->samples[sp->n++];
-        x->label = e[i].label;
-        x->w = img.w;
-        x->h = img.h;
-        x->offset = p.len - 3 * npx;
-        movl_image_free(&img);
     }
     sp->f32 = p.px;
-    return MOVL_OK;
+    return rc;
 }
 
 /* RGB -> grey in place (offsets divide by 3), then float -> uint8 if exact. */
@@ -145,7 +165,7 @@ static int pack_split(movl_dataset *ds, movl_split *sp, int grey, int bit8)
     return 0;
 }
 
-int movl_ds_build_from_pngs(movl_dataset *ds, movl_png_entry *e, int n, int has_splits,
+int movl_ds_build_from_files(movl_dataset *ds, movl_file_entry *e, int n, int has_splits,
                             const movl_dataset_opts *o, char *err)
 {
     if (!has_splits) {

@@ -1,0 +1,1 @@
+# Tests of movl explain and of --help, registered from tests/CMakeLists.txt.

@@ -1,0 +1,245 @@
+"""movl's image readers against independent decoders, on files no one here made.
+
+DICOM: the test files shipped in the pydicom wheel (CT, MR, CR, RT dose, secondary captures; uncompressed
+little/big endian, implicit VR, deflate, RLE, JPEG baseline/extended/lossless, JPEG-LS, JPEG 2000), decoded
+by pydicom with its pylibjpeg plugins. Stored values must be equal for lossless encodings; lossy ones may
+differ by the rounding of two different IDCTs: at most 1 grey level for grey images; colour ones at most 3
+with a mean below 0.2 (GDCM's libjpeg and pylibjpeg's differ by a level in Cb/Cr and upsample 4:2:2 chroma
+differently, and the YCbCr->RGB conversion multiplies a level in Cb by 1.772). Palette colour: GDCM keeps
+the high byte of 16-bit lookup tables, so movl's 8-bit values are compared with pydicom's >> 8. The display values (modality LUT, then the VOI
+window, MONOCHROME1 inverted) must match a reference computed here from PS3.3 C.11.2.1.2.
+JPEG: matplotlib's sample photograph (Debian python-matplotlib-data) against Pillow, which uses the same
+libjpeg decoder settings: equal to the last bit; EXIF orientations 1..8 against ImageOps.exif_transpose.
+Corrupt and truncated files: exit 2, one line on stderr naming the file, no crash.
+Usage: imageio_test.py PATH/TO/imgio_dump (exit 77, skipped, without pydicom, Pillow or the photograph)."""
+import glob
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+
+try:
+    import pydicom
+    from pydicom.pixels import apply_color_lut
+    from PIL import Image, ImageOps
+except ImportError as e:
+    print(f"skipped: {e} (tools/setup.sh --test installs it)")
+    sys.exit(77)
+
+warnings.filterwarnings("ignore")  # pydicom's notes on the odd test files
+DUMP = sys.argv[1]
+PHOTO = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg"
+if not os.path.exists(PHOTO):
+    print(f"skipped: {PHOTO} missing (Debian package python-matplotlib-data)")
+    sys.exit(77)
+FILES = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
+LOSSY = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.91"}
+tmp = tempfile.mkdtemp()
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def dump(mode, path, *extra):
+    out = os.path.join(tmp, "out.npy")
+    r = subprocess.run([DUMP, mode, path, out, *extra], capture_output=True, text=True)
+    if r.returncode != 0:
+        return r, None, None
+    attrs = json.loads(r.stdout) if mode == "raw" else None
+    return r, np.load(out), attrs
+
+
+def expect_error(path, what, *extra):
+    r = subprocess.run([DUMP, "image", path, os.path.join(tmp, "bad.npy"), *extra], capture_output=True, text=True)
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 2 and len(lines) == 1 and path in lines[0],
+          f"{what}: exit {r.returncode}, one line naming the file ({r.stderr.strip()[:150]})")
+    return lines[0] if lines else ""
+
+
+# ---- DICOM stored values against pydicom ----
+# Files pydicom decodes and movl must decode too (every one whose pixel data pydicom reads, less the
+# 16/32-bit colour RLE files that movl refuses: checked below).
+MALFORMED = {"rtdose_1frame.dcm", "rtdose_expb_1frame.dcm", "rtdose_rle_1frame.dcm"}  # GDCM asserts on these
+REFUSED = {"SC_rgb_rle_16bit.dcm", "SC_rgb_rle_16bit_2frame.dcm", "SC_rgb_rle_32bit.dcm", "SC_rgb_rle_32bit_2frame.dcm"}
+paths = sorted(glob.glob(FILES + "/*.dcm")) + sorted(
+    p for p in glob.glob(FILES + "/dicomdirtests/**/*", recursive=True)
+    if os.path.isfile(p) and "." not in os.path.basename(p) and os.path.basename(p) not in ("DICOMDIR", "README"))
+compared = {"lossless": 0, "lossy": 0}
+kinds = set()
+for path in paths:
+    name = os.path.relpath(path, FILES)
+    try:
+        ds = pydicom.dcmread(path)
+        if "PixelData" not in ds:
+            continue
+        ref = ds.pixel_array
+        if ds.PhotometricInterpretation == "PALETTE COLOR":
+            ref = apply_color_lut(ref, ds)
+    except Exception:
+        continue  # pydicom cannot decode it: no reference (the corrupt ones are tested below)
+    if os.path.basename(path) in MALFORMED:  # a frame pointer without a frame count: GDCM's own check fails
+        check("malformed DICOM" in expect_error(path, f"{name} refused"), f"{name}: says why")
+        continue
+    if os.path.basename(path) in REFUSED:
+        msg = expect_error(path, f"{name} refused")
+        check("colour RLE is not supported" in msg, f"{name}: says why")
+        continue
+    r, raw, attrs = dump("raw", path)
+    if raw is None:
+        check(False, f"{name}: movl fails where pydicom decodes ({r.stderr.strip()[:120]})")
+        continue
+    ref = ref.reshape(raw.shape).astype(np.float64)
+    if ds.PhotometricInterpretation == "PALETTE COLOR" and attrs["bits_stored"] == 8 and ref.max() > 255:
+        ref = np.floor(ref / 256)
+    ts = str(ds.file_meta.TransferSyntaxUID)
+    lossy = ts in LOSSY
+    colour = raw.shape[3] == 3
+    tol = 0 if not lossy else (3 if colour else 1)
+    diff = float(np.abs(raw - ref).max())
+    if lossy and colour:
+        mean = float(np.abs(raw - ref).mean())
+        check(mean < 0.2, f"{name}: mean |movl - pydicom| = {mean:.3f} < 0.2")
+    compared["lossy" if lossy else "lossless"] += 1
+    kinds.add((ds.file_meta.TransferSyntaxUID.name, ds.PhotometricInterpretation, int(ds.BitsStored)))
+    check(diff <= tol, f"{name} ({ds.file_meta.TransferSyntaxUID.name}, {ds.PhotometricInterpretation}, "
+                       f"{ds.BitsStored}-bit, {raw.shape[0]} frame(s)): max |movl - pydicom| = {diff:g} <= {tol}")
+check(compared["lossless"] >= 60 and compared["lossy"] >= 10,
+      f"compared {compared['lossless']} lossless and {compared['lossy']} lossy files, {len(kinds)} kinds")
+for needed in ("JPEG 2000", "JPEG-LS", "RLE", "Big Endian", "Implicit", "Deflated", "Lossless, Non-Hierarchical"):
+    check(any(needed in k[0] for k in kinds), f"a {needed} file was compared")
+check(any(k[1] == "MONOCHROME1" for k in kinds) and any(k[2] == 12 for k in kinds),
+      "MONOCHROME1 and 12-bit files were compared")
+
+
+# ---- DICOM display values: modality LUT, VOI window, MONOCHROME1 ----
+def window_ref(x, c, w):
+    """PS3.3 C.11.2.1.2.1, the linear VOI function, into [0, 1]."""
+    y = ((x - (c - 0.5)) / (w - 1) + 0.5)
+    return np.where(x <= c - 0.5 - (w - 1) / 2, 0.0, np.where(x > c - 0.5 + (w - 1) / 2, 1.0, y))
+
+
+def first(v):
+    return float(v[0] if isinstance(v, pydicom.multival.MultiValue) else v)
+
+
+for rel, modes in [("693_J2KI.dcm", ["file", "minmax", "40,400"]), ("J2K_pixelrep_mismatch.dcm", ["file"]),
+                   ("CT_small.dcm", ["file", "minmax", "40,400"]), ("MR_small.dcm", ["file", "minmax"]),
+                   ("dicomdirtests/77654033/CR1/6154", ["file", "minmax", "2000,3000"]),
+                   ("examples_overlay.dcm", ["file", "minmax"]), ("rtdose.dcm", ["minmax"])]:
+    path = os.path.join(FILES, rel)
+    ds = pydicom.dcmread(path)
+    x = ds.pixel_array.astype(np.float64)
+    x = x[0] if x.ndim == 3 else x
+    x = x * float(getattr(ds, "RescaleSlope", 1) or 1) + float(getattr(ds, "RescaleIntercept", 0) or 0)
+    for mode in modes:
+        if mode == "minmax" or (mode == "file" and "WindowCenter" not in ds):  # no window in the file: min-max
+            want = (x - x.min()) / (x.max() - x.min())
+        else:
+            c, w = (first(ds.WindowCenter), first(ds.WindowWidth)) if mode == "file" else map(float, mode.split(","))
+            want = window_ref(x, c, w)
+        if ds.PhotometricInterpretation == "MONOCHROME1":
+            want = 1 - want
+        _, got, _ = dump("image", path, mode)
+        ok = got is not None and got.shape == (1,) + x.shape + (3,)
+        err = float(np.abs(got[0, :, :, 0] - want).max()) if ok else float("inf")
+        check(ok and err < 1e-6 and np.array_equal(got[..., 0], got[..., 2]),
+              f"{rel} window {mode}: max |movl - reference| = {err:.2g} (grey in all 3 channels)")
+# A window the file does not have falls back to min-max.
+_, got, _ = dump("image", os.path.join(FILES, "JPGExtended.dcm"), "file")
+_, mm, _ = dump("image", os.path.join(FILES, "JPGExtended.dcm"), "minmax")
+check(got is not None and np.array_equal(got, mm), "no Window Center/Width in the file: file = minmax")
+
+# Multi-frame: the first frame, or all of them.
+for rel in ("examples_ybr_color.dcm", "rtdose.dcm", "SC_rgb_rle_2frame.dcm"):
+    path = os.path.join(FILES, rel)
+    n = int(pydicom.dcmread(path).NumberOfFrames)
+    _, one, _ = dump("image", path, "file")
+    _, every, _ = dump("image", path, "file", "all")
+    check(one is not None and every is not None and one.shape[0] == 1 and every.shape[0] == n and n > 1
+          and np.array_equal(one[0], every[0]), f"{rel}: 1 frame by default, all {n} with all")
+
+# ---- DICOM bad input ----
+expect_error(os.path.join(FILES, "MR_truncated.dcm"), "truncated DICOM (pydicom's MR_truncated)")
+expect_error(os.path.join(FILES, "rtdose_1frame.dcm"), "RT dose whose frame pointer has no frame count")
+expect_error(os.path.join(FILES, "JPEG2000-embedded-sequence-delimiter.dcm"), "JPEG 2000 stream GDCM cannot decode")
+expect_error(os.path.join(FILES, "rtplan.dcm"), "DICOM without pixel data")
+with open(os.path.join(FILES, "CT_small.dcm"), "rb") as f:
+    ct = f.read()
+rng = random.Random(12)
+for i, cut in enumerate([132, 400, len(ct) // 2, len(ct) - 10]):
+    p = os.path.join(tmp, f"cut{i}.dcm")
+    with open(p, "wb") as f:
+        f.write(ct[:cut])
+    expect_error(p, f"CT_small cut to {cut} of {len(ct)} bytes")
+for i in range(30):  # random byte damage: an error or a decode, never a crash or a hang
+    b = bytearray(ct)
+    for _ in range(rng.randint(1, 40)):
+        b[rng.randrange(132, len(b))] = rng.randrange(256)
+    p = os.path.join(tmp, f"damaged{i}.dcm")
+    with open(p, "wb") as f:
+        f.write(b)
+    r = subprocess.run([DUMP, "image", p, os.path.join(tmp, "d.npy")], capture_output=True, text=True, timeout=20)
+    if r.returncode not in (0, 2) or (r.returncode == 2 and len(r.stderr.strip().splitlines()) != 1):
+        check(False, f"damaged CT_small #{i}: exit {r.returncode}, stderr {r.stderr.strip()[:200]}")
+check(True, "30 randomly damaged copies of CT_small: exit 0 or 2 with one line, no crash")
+
+# ---- JPEG against Pillow ----
+def pil_rgb(path):
+    im = ImageOps.exif_transpose(Image.open(path))
+    return np.asarray(im.convert("RGB"), dtype=np.float32) / 255
+
+
+def compare_jpeg(path, what):
+    _, got, _ = dump("image", path)
+    want = pil_rgb(path)
+    ok = got is not None and got.shape == (1,) + want.shape
+    check(ok and np.array_equal(got[0], want), f"{what}: {want.shape[1]}x{want.shape[0]} equal to Pillow's decode")
+
+
+compare_jpeg(PHOTO, "photograph (baseline RGB)")
+photo = Image.open(PHOTO)
+for variant, kw in [("grey", dict(mode="L")), ("progressive", dict(progressive=True)),
+                    ("4:2:0 subsampled q70", dict(quality=70, subsampling=2)), ("4:4:4 q95", dict(quality=95, subsampling=0))]:
+    p = os.path.join(tmp, f"v_{variant.split()[0]}.jpg")
+    im = photo.convert(kw.pop("mode")) if "mode" in kw else photo
+    im.save(p, **kw)
+    compare_jpeg(p, f"photograph re-saved {variant}")
+for k in range(1, 9):
+    p = os.path.join(tmp, f"exif{k}.jpg")
+    exif = Image.Exif()
+    exif[0x0112] = k
+    photo.crop((0, 0, 320, 200)).save(p, exif=exif.tobytes(), quality=90)
+    compare_jpeg(p, f"EXIF orientation {k}")
+p = os.path.join(tmp, "cmyk.jpg")
+photo.convert("CMYK").save(p)
+check("CMYK" in expect_error(p, "CMYK JPEG refused"), "CMYK: the message says CMYK")
+with open(PHOTO, "rb") as f:
+    jpg = f.read()
+for cut in (2, 300, len(jpg) // 2):
+    p = os.path.join(tmp, f"cut{cut}.jpg")
+    with open(p, "wb") as f:
+        f.write(jpg[:cut])
+    expect_error(p, f"JPEG cut to {cut} bytes")
+p = os.path.join(tmp, "garbage.jpg")
+with open(p, "wb") as f:
+    f.write(b"\xff\xd8\xff" + bytes(rng.randrange(256) for _ in range(2000)))
+expect_error(p, "JPEG marker followed by garbage")
+p = os.path.join(tmp, "notimage.png")
+with open(p, "w") as f:
+    f.write("hello\n")
+check("not a PNG, JPEG or DICOM" in expect_error(p, "text file named .png"), "unknown format: says what was expected")
+
+shutil.rmtree(tmp, ignore_errors=True)
+print(f"{len(failures)} failure(s)")
+sys.exit(1 if failures else 0)
