@@ -15,7 +15,7 @@ sudo_cmd=""
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
       libclblast-dev libiniparser-dev libcjson-dev libpng-dev libzip-dev libjpeg-dev libgdcm-dev libcairo2-dev libutf8proc-dev zlib1g-dev fonts-dejavu-core python3 python3-numpy python3-pip unzip)
 if [ $want_test = 1 ]; then
-  pkgs+=(python3-torch python3-torchvision python3-regex python3-wcwidth python-matplotlib-data libgdcm-tools oclgrind slurmctld slurmd slurm-client munge)
+  pkgs+=(python3-torch python3-torchvision python3-regex python3-wcwidth python-matplotlib-data oclgrind slurmctld slurmd slurm-client munge)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
