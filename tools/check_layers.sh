@@ -4,7 +4,7 @@
 #     ("encoder/encoder.h"), of a module the including module may use, never
 #     with "..", and a *_internal.h only from its own folder; the modules
 #     without OpenCL (core, kinds, ops/desc, ops/ref, data, plot, experiment,
-#     sweep, shift, text, imgio) include no OpenCL or CLBlast header;
+#     sweep, shift, text, imgio, explain) include no OpenCL or CLBlast header;
 #  2. the compiler agrees: a header of every module compiles with the include
 #     folder the build gives each module that may use it, and fails ("No such
 #     file") with the include folder of every module that may not.
@@ -16,7 +16,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 table="$build/layers.txt"
 [ -f "$table" ] || { echo "check_layers: $table missing (configure the build first)"; exit 2; }
 
-no_cl=" core kinds ops/desc ops/ref data plot experiment sweep shift text imgio "
+no_cl=" core kinds ops/desc ops/ref data plot experiment sweep shift text imgio explain "
 fail=0; checked=0
 declare -A farm_of dir_of
 while read -r name dir farm; do farm_of[$name]=$farm; dir_of[$name]=$dir; done <"$table"

@@ -123,11 +123,6 @@ static int parse_devices(parse_keep *k, const char *v, bench_opts *o, int max)
     return MOVL_OK;
 }
 
-static const char usage[] =
-    "usage: movl bench [--device SEL[,SEL...]]... | --all  [--arch A[,B...]] [--batch N[,M...]] [--size S]\n"
-    "                  [--iters K] [--classes C] [--weights W] [--ff] [--json] [--no-self-test]\n"
-    "       movl bench --compare A.json B.json ... [--png PATH]";
-
 static int parse(int argc, char **argv, bench_opts *o, int *compare_mode, parse_keep *k)
 {
     memset(o, 0, sizeof *o);
@@ -175,7 +170,7 @@ static int parse(int argc, char **argv, bench_opts *o, int *compare_mode, parse_
         else if (!strcmp(a, "--ff"))
             o->ff = 1;
         else if (!cli_common_flag(a) && (rc = bad("unknown option or missing value '%s'", a)))
-            fprintf(stderr, "%s\n", usage);
+            cli_usage("bench", stderr);
     }
     if (rc != MOVL_OK)
         return rc;

@@ -1,5 +1,5 @@
 /* movl classify --arch A --weights W [--device D] [--size S] [--top K] [--json]
- *               [--save-tensors F.safetensors] IMAGE.png...
+ *               [--save-tensors F.safetensors] IMAGE...
  * Top-K ImageNet classes of each image with the frozen encoder. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -76,11 +76,7 @@ static void top_k(const float *p, int n, int k, int *idx)
 
 static int usage(const char *msg)
 {
-    fprintf(stderr,
-            "movl classify: %s\nusage: movl classify --arch ARCH --weights FILE.safetensors [--device SEL] "
-            "[--size S] [--top K] [--json] [--save-tensors OUT.safetensors] IMAGE.png...\n",
-            msg);
-    return MOVL_ERR_INPUT;
+    return cli_usage_error("classify", msg); /* the text: tools/command_usage.c */
 }
 
 int cmd_classify(int argc, char **argv)

@@ -89,7 +89,7 @@ int cmd_devices(int argc, char **argv)
             check = 1;
         else if (!cli_common_flag(argv[i])) {
             fprintf(stderr, "movl devices: unknown option '%s' (expected --json or --check)\n", argv[i]);
-            return MOVL_ERR_INPUT;
+            return cli_usage_error("devices", NULL);
         }
     }
     char err[MOVL_ERRLEN];

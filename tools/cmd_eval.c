@@ -28,14 +28,13 @@ int cmd_eval(int argc, char **argv)
         else if (argv[i][0] != '-' && !run)
             run = argv[i];
         else {
-            fprintf(stderr, "movl eval: unexpected argument '%s'\nusage: movl eval RUN_DIR [--data PATH] "
-                            "[--split test|val|train] [--device SEL] [--json] [--shift all|NAME[:S],...]\n", argv[i]);
-            return MOVL_ERR_INPUT;
+            char msg[300];
+            snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[i]);
+            return cli_usage_error("eval", msg);
         }
     }
     if (!run) {
-        fprintf(stderr, "movl eval: missing RUN_DIR\nusage: movl eval RUN_DIR [--data PATH] [--split S] [--json]\n");
-        return MOVL_ERR_INPUT;
+        return cli_usage_error("eval", "missing RUN_DIR");
     }
     char err[MOVL_ERRLEN] = "";
     int rc = shift ? movl_eval_shift_run(run, data, split, shift, device, json, err)

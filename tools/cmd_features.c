@@ -24,15 +24,15 @@ int cmd_features(int argc, char **argv)
         else if (argv[i][0] != '-' && !ini)
             ini = argv[i];
         else {
-            fprintf(stderr, "movl features: unexpected argument '%s'\n", argv[i]);
+            char msg[300];
+            snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[i]);
             free(over);
-            return MOVL_ERR_INPUT;
+            return cli_usage_error("features", msg);
         }
     }
     if (!ini || !out) {
-        fprintf(stderr, "movl features: usage: movl features EXP.ini --out FILE.safetensors [-s section.key=value]\n");
         free(over);
-        return MOVL_ERR_INPUT;
+        return cli_usage_error("features", "give an experiment file and --out");
     }
     char err[MOVL_ERRLEN] = "";
     movl_experiment *e = calloc(1, sizeof *e);

@@ -1,4 +1,4 @@
-/* movl predict RUN_DIR [--device SEL] [--json] IMAGE.png... */
+/* movl predict RUN_DIR [--device SEL] [--json] IMAGE... */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +29,7 @@ int cmd_predict(int argc, char **argv)
             images[n++] = argv[i];
     }
     if (!run || n == 0) {
-        fprintf(stderr, "movl predict: usage: movl predict RUN_DIR [--device SEL] [--json] IMAGE.png...\n");
+        cli_usage_error("predict", "give a run folder and at least one image"); /* tools/command_usage.c */
         free(images);
         return MOVL_ERR_INPUT;
     }

@@ -333,8 +333,7 @@ int cmd_report(int argc, char **argv)
             dirs[n++] = argv[i];
     }
     if (n == 0 || (csv && !group)) {
-        fprintf(stderr, "movl report: usage: movl report RUN_DIR...\n"
-                        "       movl report --group [--csv] RUN_DIR...   (grouped over seeds)\n");
+        cli_usage_error("report", csv && !group ? "--csv goes with --group" : "give one or more run folders");
         free(dirs);
         return MOVL_ERR_INPUT;
     }

@@ -13,10 +13,6 @@
 #include "kinds/shift_kinds.h"
 #include "shift/shift.h"
 
-#define USAGE                                                                                                          \
-    "usage: movl shift IN.npz --out OUT.npz --corrupt NAME:SEVERITY [--seed N] [--modality M]\n"                      \
-    "       movl shift DATASET --grid OUT.png [--corrupt all|NAME[:S],...] [--split test] [--index I] [--seed N] "     \
-    "[--modality M]\n"
 
 static int parse_u64(const char *s, unsigned long long *v)
 {
@@ -55,13 +51,13 @@ int cmd_shift(int argc, char **argv)
         else if (argv[i][0] != '-' && !in)
             in = argv[i];
         else {
-            fprintf(stderr, "movl shift: unexpected argument '%s'\n" USAGE, argv[i]);
-            return MOVL_ERR_INPUT;
+            char msg[300];
+            snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[i]);
+            return cli_usage_error("shift", msg);
         }
     }
     if (!in || !out == !grid) {
-        fprintf(stderr, "movl shift: %s\n" USAGE, !in ? "missing the dataset" : "give one of --out and --grid");
-        return MOVL_ERR_INPUT;
+        return cli_usage_error("shift", !in ? "missing the dataset" : "give one of --out and --grid");
     }
     int m = -1;
     for (int k = 0; movl_modality_names[k]; k++)

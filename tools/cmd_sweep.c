@@ -21,17 +21,7 @@
 #include "sweep/sweep.h"
 #include "sweep_cli.h"
 
-static int usage(const char *msg)
-{
-    fprintf(stderr,
-            "movl sweep: %s\n"
-            "usage: movl sweep EXP.ini [-s section.key=value ...] [--out DIR] [--devices all|SEL,SEL...]\n"
-            "       movl sweep EXP.ini [-s ...] [--out DIR] --slurm [SBATCH OPTIONS...]\n"
-            "       movl sweep collect DIR\n"
-            "       movl sweep run-point DIR INDEX [--device SEL]\n",
-            msg);
-    return MOVL_ERR_INPUT;
-}
+static int usage(const char *msg) { return cli_usage_error("sweep", msg); }
 
 /* Paths in sweep.ini become absolute, so that points started from another
  * folder (a Slurm node's job directory) read the same files. */

@@ -38,14 +38,7 @@ static int make_run_dir(const movl_experiment *e, char *out, size_t n, char *err
     return MOVL_ERR_RUN;
 }
 
-static int usage(const char *msg)
-{
-    fprintf(stderr,
-            "movl train: %s\nusage: movl train EXP.ini [-s section.key=value ...] [--device SEL]\n"
-            "       movl train --resume RUN_DIR\n",
-            msg);
-    return MOVL_ERR_INPUT;
-}
+static int usage(const char *msg) { return cli_usage_error("train", msg); }
 
 int cmd_train(int argc, char **argv)
 {

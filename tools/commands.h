@@ -3,6 +3,7 @@
 #define MOVL_COMMANDS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 int cmd_devices(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
@@ -14,6 +15,23 @@ int cmd_features(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_shift(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+
+/* The command table (command_usage.c): entry points and one usage text per command, for --help
+ * and for usage errors. */
+int cli_command_count(void);
+const char *cli_command_name(int i);    /* in the order movl --help lists them */
+const char *cli_command_summary(int i); /* its line in movl --help */
+/* Runs command (argv[0]) with its arguments, or prints its usage on stdout when --help or -h is
+ * among them (MOVL_OK); *found = 0 when there is no such command. */
+int cli_command_run(const char *command, int argc, char **argv, int *found);
+/* The command's usage text ("usage: movl COMMAND ...", then its options) into f. */
+void cli_usage(const char *command, FILE *f);
+/* "movl COMMAND: MSG" (when msg is not empty) and the usage on stderr; returns MOVL_ERR_INPUT. */
+int cli_usage_error(const char *command, const char *msg);
+/* 1 when an argument of the command is --help or -h (not the value of -s, nor one passed on to
+ * another program, e.g. after sweep's --slurm). */
+int cli_help_requested(const char *command, int argc, char **argv);
 
 /* Shared option scanning: "-v" anywhere after the command raises verbosity,
  * "--no-self-test" turns the driver self-test off. */

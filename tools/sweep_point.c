@@ -18,8 +18,8 @@
 
 static int usage(const char *msg)
 {
-    fprintf(stderr, "movl sweep run-point: %s\nusage: movl sweep run-point DIR INDEX [--device SEL]\n", msg);
-    return MOVL_ERR_INPUT;
+    fprintf(stderr, "movl sweep run-point: %s\n", msg);
+    return cli_usage_error("sweep", NULL);
 }
 
 /* The device of a Slurm task that was given none: with several GPUs on the

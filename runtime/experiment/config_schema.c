@@ -195,7 +195,7 @@ static const movl_cfg_spec TABLE[] = {
      .help = "shift suite on the test split at the end: empty = none, all, or NAME[:SEVERITY],...", FIELD(eval.shift)},
 
     {.section = "output", .key = "save_prompt_png", .type = MOVL_CFG_BOOL, .def = "true",
-     .help = "write the learned prompt as a PNG", FIELD(output.save_prompt_png)},
+     .help = "write the learned prompt as PNGs (prompt.png, prompt_applied.png)", FIELD(output.save_prompt_png)},
     {.section = "output", .key = "checkpoint_every", .type = MOVL_CFG_INT, .def = "0", .min = 0, .max = IMAX,
      .help = "checkpoint every this many steps; 0 = at the end of every epoch only", FIELD(output.checkpoint_every)},
 

@@ -79,4 +79,27 @@ void movl_plot_reliability_colors(unsigned char acc[3], unsigned char gap[3], un
 int movl_plot_reliability_write(const char *path, const movl_plot_reliability *r, int width, int height,
                                 char *err);
 
+/* Pictures side by side (plot_images.c; movl explain's attribution maps):
+ * each panel a size x size RGB picture drawn k times larger with nearest-
+ * neighbour sampling, k = ceil(256 / size) (1 from 256 px on), with a
+ * label above it and, optionally, the boundary of a mask outlined (the
+ * region a prompt acts on); a title above everything. */
+typedef struct movl_plot_image_panel {
+    const char *label;            /* above the panel; NULL = none */
+    const unsigned char *rgb;     /* [size][size][3] */
+    const unsigned char *outline; /* [size][size]: the edges between 1s and 0s (or the picture's border) are drawn;
+                                     NULL = none */
+} movl_plot_image_panel;
+
+/* The PNG's size for npanels panels of size px pictures: width =
+ * npanels * k * size + (npanels + 1) * 16, height = 64 + k * size + 16 (a
+ * 40 px title band and a 24 px label band above the pictures). */
+void movl_plot_images_size(int size, int npanels, int *width, int *height);
+
+/* Draws the panels into a PNG at path (temporary name, renamed).
+ * MOVL_ERR_INPUT: no panels, size outside 1..4096 or an image wider than
+ * cairo allows; MOVL_ERR_RUN: cairo or file error; one line in err naming path. */
+int movl_plot_images_write(const char *path, const char *title, int size, const movl_plot_image_panel *panels,
+                           int npanels, char *err);
+
 #endif

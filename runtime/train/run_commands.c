@@ -99,6 +99,7 @@ int tr_open_run(trainer *t, movl_experiment *e, const char *run_dir, const char 
          * run's dataset while it is there, as before. */
         need_data = !model_class_names(t, w) && access(e->data.path, F_OK) == 0;
         t->model_only = !need_data;
+        t->names_only = need_data;
     }
     movl_weights_close(w);
     if (rc)

@@ -160,7 +160,10 @@ static int end_of_epoch(trainer *t, const stage *s, int epoch, double lr_p, doub
              m.auc_defined ? m.auc : NAN, s->train_prompt ? lr_p : 0.0, s->train_head ? lr_h : 0.0,
              t->timing.train_seconds + (movl_now() - t->timing.interval_start));
     append_history(t, row);
-    printf("%s epoch %d/%d: train loss %.4f, val acc %.4f, val auc %.4f%s\n", s->name, epoch + 1, s->epochs, loss,
+    char loss_shown[32] = "-"; /* the starting point (epoch 0) had no training step */
+    if (isfinite(loss))
+        snprintf(loss_shown, sizeof loss_shown, "%.4f", loss);
+    printf("%s epoch %d/%d: train loss %s, val acc %.4f, val auc %.4f%s\n", s->name, epoch + 1, s->epochs, loss_shown,
            m.acc, m.auc_defined ? m.auc : NAN, better ? " (best so far)" : "");
     fflush(stdout);
     movl_metrics_free(&m);
@@ -379,6 +382,9 @@ static int write_outputs(trainer *t, movl_metrics *val, movl_metrics *test, char
     if (t->model.has_prompt && e->output.save_prompt_png && t->best.params.delta) {
         path_in(t, "prompt.png", path, sizeof path);
         if ((rc = tr_save_prompt_png(t, t->best.params.delta, path, err)))
+            goto fail;
+        path_in(t, "prompt_applied.png", path, sizeof path);
+        if ((rc = tr_save_prompt_applied_png(t, t->best.params.delta, path, err)))
             goto fail;
     }
     path_in(t, "confusion.csv", path, sizeof path);

@@ -7,8 +7,8 @@
 
 /* Trains exp in run_dir (created by the caller, config.ini written) or, with
  * resume, continues the run whose checkpoint is in run_dir. Writes
- * metrics.csv, model.safetensors, prompt.png, confusion.csv and summary.json
- * there, each through a temporary name. Returns MOVL_OK, MOVL_ERR_INPUT (bad
+ * metrics.csv, model.safetensors, prompt.png and prompt_applied.png (prompted
+ * methods), confusion.csv and summary.json there, each through a temporary name. Returns MOVL_OK, MOVL_ERR_INPUT (bad
  * data or weights), MOVL_ERR_RUN, or MOVL_INTERRUPTED. */
 int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, char *err);
 
@@ -32,7 +32,7 @@ int movl_eval_run(const char *run_dir, const char *data_path, const char *split,
 int movl_eval_shift_run(const char *run_dir, const char *data_path, const char *split, const char *spec,
                         const char *device, int json, char *err);
 
-/* movl predict: class and probability of each PNG image under a finished run. */
+/* movl predict: class and probability of each image (PNG, JPEG, DICOM) under a finished run. */
 int movl_predict_run(const char *run_dir, const char *device, const char *const *images, int n, int json, char *err);
 
 /* movl features: frozen plain features of every split of exp's dataset

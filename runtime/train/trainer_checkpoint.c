@@ -1,5 +1,5 @@
-/* Snapshots of the trained parameters (model selection), the model file,
- * the learned prompt as a PNG, and the resume checkpoint: one safetensors
+/* Snapshots of the trained parameters (model selection), the model file
+ * and the resume checkpoint: one safetensors
  * file (MOVL_CHECKPOINT_FILE) with every tensor and, in its metadata, the
  * progress as JSON, written through a temporary name and renamed, so a kill
  * at any moment leaves either the previous checkpoint or the new one. */
@@ -12,7 +12,6 @@
 
 #include "core/common.h"
 #include "core/file_io.h"
-#include "core/png_write.h"
 #include "train/trainer_internal.h"
 #include "core/weights.h"
 
@@ -194,37 +193,6 @@ int tr_save_model(trainer *t, const snapshot *s, const char *path, char *err)
     free(mtext);
     free(out);
     free(names);
-    return rc;
-}
-
-int tr_save_prompt_png(trainer *t, const float *delta, const char *path, char *err)
-{
-    int S = t->dims.image_size;
-    size_t plane = (size_t)S * S;
-    float *img = malloc(sizeof(float) * 3 * plane);
-    unsigned char *mask = malloc(plane), *rgb = malloc(3 * plane);
-    if (!img || !mask || !rgb) {
-        free(img);
-        free(mask);
-        free(rgb);
-        movl_set_error(err, "out of host memory rendering the prompt");
-        return MOVL_ERR_RUN;
-    }
-    movl_prompt_expand(&t->model.prompt_desc, 0, 0, delta, img, mask);
-    /* Additive prompts are shown as what they add in pixel units around mid
-     * grey; shrink_pad values are pixels. Unprompted pixels are black. */
-    int additive = t->model.prompt_desc.type != MOVL_PROMPT_SHRINK_PAD;
-    for (size_t i = 0; i < plane; i++)
-        for (int c = 0; c < 3; c++) {
-            float v = img[c * plane + i];
-            float px = additive ? 0.5f + v * t->dims.std[c] : v;
-            px = mask[i] ? fminf(fmaxf(px, 0.0f), 1.0f) : 0.0f;
-            rgb[i * 3 + (size_t)c] = (unsigned char)lrintf(px * 255.0f);
-        }
-    int rc = movl_png_write_rgb(path, S, S, rgb, err);
-    free(img);
-    free(mask);
-    free(rgb);
     return rc;
 }
 

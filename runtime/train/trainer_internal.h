@@ -1,8 +1,9 @@
 /* The state of one training run, shared by the trainer's files:
  * trainer_setup.c (device, data, encoder, buffers), trainer_steps.c (one
  * optimisation step per kind of stage), trainer_eval.c (features, scores,
- * metrics), trainer_checkpoint.c (checkpoints and resume), trainer.c (stages,
- * epochs, model selection, the run directory). */
+ * metrics), trainer_checkpoint.c (checkpoints and resume), trainer_prompt_png.c
+ * (the prompt's pictures), trainer.c (stages, epochs, model selection, the run
+ * directory); run_commands.c and run_model.c use finished runs. */
 #ifndef MOVL_TRAINER_INTERNAL_H
 #define MOVL_TRAINER_INTERNAL_H
 
@@ -164,6 +165,7 @@ typedef struct trainer {
     int quiet;            /* eval/predict: logs go to stderr so stdout stays machine-readable */
     int model_only;       /* predict: no dataset; classes (and class names) preset from the model file */
     int inference;        /* eval/predict/features: the encoder is loaded frozen whatever the method */
+    int names_only;       /* predict/explain: the dataset is read only for its class names (no summary printed) */
     movl_device dev;
     int dev_open;
     movl_encoder *enc;
@@ -222,8 +224,11 @@ int tr_load_model(trainer *t, const char *path, char *err);
 /* Everything needed to continue: parameters, optimiser state, progress, best snapshot. */
 int tr_save_resume(trainer *t, char *err);
 int tr_load_resume(trainer *t, char *err);
-/* Writes a prompt snapshot as a PNG (3 x image_size x image_size, values mapped to 0..255). */
+/* trainer_prompt_png.c: a prompt snapshot as a PNG (additive prompts around mid grey, shrink_pad as
+ * pixels, unprompted pixels black), and the first validation image with it applied, as the encoder
+ * sees it; both upscaled (nearest neighbour, a whole factor) to at least 256 px a side. */
 int tr_save_prompt_png(trainer *t, const float *delta, const char *path, char *err);
+int tr_save_prompt_applied_png(trainer *t, const float *delta, const char *path, char *err);
 
 /* trainer_timing.c: the time split, measured with the monotonic clock at
  * phase boundaries only (no device sync of its own: a step ends with its

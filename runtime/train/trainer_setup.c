@@ -57,7 +57,8 @@ static int load_data(trainer *t, char *err)
                        t->host.dataset.split[2].n);
         return MOVL_ERR_INPUT;
     }
-    movl_dataset_print_summary(&t->host.dataset, t->quiet ? stderr : stdout);
+    if (!t->names_only)
+        movl_dataset_print_summary(&t->host.dataset, t->quiet ? stderr : stdout);
     t->dims.classes = t->host.dataset.num_classes;
     return MOVL_OK;
 }
