@@ -31,6 +31,7 @@ import io
 import json
 import os
 import pickle
+import struct
 import sys
 import zipfile
 from array import array
@@ -175,9 +176,18 @@ class RestrictedUnpickler(pickle._Unpickler):
             raise InputError("refusing NEWOBJ of %r" % (cls,))
         self.append(cls())
 
+    def _load_bytearray8(self):
+        # the stock one allocates the declared length (up to 2^63) before reading: read, then count
+        (n,) = struct.unpack("<Q", self.read(8))
+        data = self.read(n)
+        if len(data) != n:
+            raise InputError("pickle truncated in a BYTEARRAY8 of %d bytes (%d present)" % (n, len(data)))
+        self.append(bytearray(data))
+
     dispatch = dict(pickle._Unpickler.dispatch)
     dispatch[pickle.BUILD[0]] = _load_build
     dispatch[pickle.NEWOBJ[0]] = _load_newobj
+    dispatch[pickle.BYTEARRAY8[0]] = _load_bytearray8
 
     def find_class(self, module, name):
         if module == "torch" and name in STORAGE_TYPES:

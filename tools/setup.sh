@@ -15,7 +15,7 @@ sudo_cmd=""
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
       libclblast-dev libiniparser-dev libcjson-dev libpng-dev libzip-dev libjpeg-dev libgdcm-dev libcairo2-dev libutf8proc-dev zlib1g-dev fonts-dejavu-core python3 python3-numpy python3-pip unzip)
 if [ $want_test = 1 ]; then
-  pkgs+=(python3-torch python3-torchvision python3-regex python3-wcwidth python-matplotlib-data oclgrind slurmctld slurmd slurm-client munge)
+  pkgs+=(python3-torch python3-torchvision python3-regex python3-wcwidth python-matplotlib-data oclgrind clang libclang-rt-14-dev slurmctld slurmd slurm-client munge)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
@@ -55,6 +55,12 @@ if [ $want_test = 1 ] && [ ! -d .deps/python/pydicom ]; then
       pylibjpeg-libjpeg==2.3.0 pylibjpeg-openjpeg==2.5.0 \
     || python3 -m pip install -q --no-deps --target .deps/python pydicom==3.0.2 pylibjpeg==2.1.0 \
       pylibjpeg-libjpeg==2.3.0 pylibjpeg-openjpeg==2.5.0
+fi
+
+# atheris (Apache-2.0), the Python fuzzer of the checkpoint converter's unpickler (tools/fuzz.sh) only.
+if [ $want_test = 1 ] && [ ! -d .deps/python/atheris ]; then
+  /usr/bin/python3 -m pip install -q --no-deps --target .deps/python atheris==2.3.0 \
+    || python3 -m pip install -q --no-deps --target .deps/python atheris==2.3.0
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null

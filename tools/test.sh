@@ -38,4 +38,6 @@ ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
 # The sweep tests too: they run the movl binary through fork/exec, signals and
 # Slurm, where leaks and bad frees would otherwise go unseen (about 2 minutes).
 ctest --test-dir build-asan -R "^(sweep_e2e|slurm_e2e)$" --output-on-failure -j"$jobs"
+echo "== fuzzing: every regression input, then ${MOVL_FUZZ_RUNS:-20000} seeded inputs per harness (tools/fuzz.sh) =="
+MOVL_FUZZ_RUNS=${MOVL_FUZZ_RUNS:-20000} tools/fuzz.sh
 echo "== all tests passed =="

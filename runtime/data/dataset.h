@@ -14,6 +14,10 @@
 #include "core/image.h"
 #include "imgio/image_read.h"
 
+/* The most classes a dataset may have (as [data] num_classes allows): a label
+ * of 65536 or more in a file is an error, not a request for that many classes. */
+#define MOVL_MAX_CLASSES 65536
+
 enum { MOVL_SPLIT_TRAIN = 0, MOVL_SPLIT_VAL = 1, MOVL_SPLIT_TEST = 2, MOVL_NSPLITS = 3 };
 extern const char *const movl_split_names[MOVL_NSPLITS]; /* "train", "val", "test" */
 

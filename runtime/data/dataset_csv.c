@@ -177,13 +177,13 @@ static int assign_labels(movl_dataset *ds, const char *csv, row *rows, int n, co
         for (int i = 0; i < n; i++) {
             long v = 0;
             parse_int(rows[i].label, &v);
-            if (v < 0 || v >= INT_MAX || (o->num_classes > 0 && v >= o->num_classes)) {
+            if (v < 0 || v >= MOVL_MAX_CLASSES || (o->num_classes > 0 && v >= o->num_classes)) {
                 if (o->num_classes > 0)
                     movl_set_error(err, "%s:%d: label %ld is outside the class range 0..%d (num_classes %d)", csv,
                                    rows[i].line, v, o->num_classes - 1, o->num_classes);
                 else
-                    movl_set_error(err, "%s:%d: label %ld is not a valid class index (expected 0 or more)", csv,
-                                   rows[i].line, v);
+                    movl_set_error(err, "%s:%d: label %ld is not a valid class index (expected 0..%d)", csv,
+                                   rows[i].line, v, MOVL_MAX_CLASSES - 1);
                 return MOVL_ERR_INPUT;
             }
             e[i].label = (int)v;

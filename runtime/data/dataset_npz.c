@@ -212,13 +212,13 @@ static int load_split(zip_t *za, const char *path, int s, const movl_dataset_opt
     size_t per = (size_t)w * (size_t)h * (size_t)ch;
     for (int i = 0; i < n; i++) {
         int64_t v = read_int(lp + (size_t)i * (size_t)lsz, lsz, lsigned);
-        if (v < 0 || v > INT_MAX - 1 || (o->num_classes > 0 && v >= o->num_classes)) {
+        if (v < 0 || v >= MOVL_MAX_CLASSES || (o->num_classes > 0 && v >= o->num_classes)) {
             if (o->num_classes > 0)
                 movl_set_error(err, "%s: %s[%d] = %lld is outside the class range 0..%d (num_classes %d)", path, lkey,
                                i, (long long)v, o->num_classes - 1, o->num_classes);
             else
-                movl_set_error(err, "%s: %s[%d] = %lld is not a valid class index (expected 0 or more)", path, lkey,
-                               i, (long long)v);
+                movl_set_error(err, "%s: %s[%d] = %lld is not a valid class index (expected 0..%d)", path, lkey,
+                               i, (long long)v, MOVL_MAX_CLASSES - 1);
             rc = MOVL_ERR_INPUT;
             goto done;
         }

@@ -29,24 +29,37 @@ void movl_shuffle(int n, uint64_t seed, uint64_t epoch, int *perm)
     fisher_yates(perm, n, &r);
 }
 
+/* qsort order of sample indices by (label, index): the per-class lists in file order. */
+static const int *sort_labels;
+static int by_label(const void *a, const void *b)
+{
+    int i = *(const int *)a, j = *(const int *)b;
+    if (sort_labels[i] != sort_labels[j])
+        return sort_labels[i] < sort_labels[j] ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
 void movl_ds_assign_splits(const int *labels, int n, int num_classes, const movl_dataset_opts *o, int *split_of)
 {
+    (void)num_classes; /* classes without samples get nothing; one pass over the sorted samples, not one per class */
     int *idx = malloc(sizeof(int) * ((size_t)n + 1));
     if (!idx) { /* cannot happen for any realistic n; keep everything in train rather than crash */
         for (int i = 0; i < n; i++)
             split_of[i] = MOVL_SPLIT_TRAIN;
         return;
     }
-    for (int c = 0; c < num_classes; c++) {
-        int nc = 0;
-        for (int i = 0; i < n; i++)
-            if (labels[i] == c)
-                idx[nc++] = i;
-        if (!nc)
-            continue;
+    for (int i = 0; i < n; i++)
+        idx[i] = i;
+    sort_labels = labels;
+    qsort(idx, (size_t)n, sizeof(int), by_label);
+    for (int start = 0; start < n;) {
+        int c = labels[idx[start]], nc = 0;
+        while (start + nc < n && labels[idx[start + nc]] == c)
+            nc++;
+        int *cls = idx + start;
         movl_rng r;
         movl_rng_seed(&r, movl_rng_hash2(o->split_seed, (uint64_t)c));
-        fisher_yates(idx, nc, &r);
+        fisher_yates(cls, nc, &r);
         int ntest = (int)floor(nc * o->test_frac + 0.5), nval = (int)floor(nc * o->val_frac + 0.5);
         if (ntest + nval > nc - 1) { /* keep one of every class in train: val gives way first */
             nval = nc - 1 - ntest > 0 ? nc - 1 - ntest : 0;
@@ -54,7 +67,8 @@ void movl_ds_assign_splits(const int *labels, int n, int num_classes, const movl
                 ntest = nc - 1;
         }
         for (int k = 0; k < nc; k++)
-            split_of[idx[k]] = k < ntest ? MOVL_SPLIT_TEST : k < ntest + nval ? MOVL_SPLIT_VAL : MOVL_SPLIT_TRAIN;
+            split_of[cls[k]] = k < ntest ? MOVL_SPLIT_TEST : k < ntest + nval ? MOVL_SPLIT_VAL : MOVL_SPLIT_TRAIN;
+        start += nc;
     }
     free(idx);
 }

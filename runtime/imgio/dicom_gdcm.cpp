@@ -25,6 +25,7 @@
 extern "C" {
 #include "core/common.h"
 #include "imgio/dicom_decode.h"
+#include "imgio/dicom_scan.h"
 }
 
 namespace {
@@ -83,6 +84,9 @@ int decode(const char *path, int all_frames, movl_dicom_pixels *out, char *err)
     gdcm::Trace::WarningOff(); // GDCM's notes on odd files go to stderr otherwise; errors are ours to word
     gdcm::Trace::ErrorOff();
     gdcm::Trace::DebugOff();
+    int scanned = movl_dicom_scan_file(path, err); // before GDCM allocates what a corrupt length says
+    if (scanned != MOVL_OK)
+        return scanned;
     gdcm::ImageReader reader;
     reader.SetFileName(path);
     if (!reader.Read()) {
@@ -132,12 +136,20 @@ int decode(const char *path, int all_frames, movl_dicom_pixels *out, char *err)
     }
     const unsigned w = image.GetDimension(0), h = image.GetDimension(1);
     const unsigned nframes = image.GetNumberOfDimensions() > 2 ? image.GetDimension(2) : 1;
-    if (w == 0 || h == 0 || nframes == 0 || w > 65535 || h > 65535) {
+    if (w == 0 || h == 0 || nframes == 0 || nframes > 65536 || w > 65535 || h > 65535) {
         movl_set_error(err, "%s: image size %ux%u with %u frames is not an image", path, w, h, nframes);
         return MOVL_ERR_INPUT;
     }
     const size_t npx = (size_t)w * h, per_frame = npx * (size_t)spp;
     const size_t need = (per_frame * nframes * (size_t)alloc + 7) / 8;
+    const unsigned keep_frames = all_frames ? nframes : 1;
+    // Bounds on what one file may make movl allocate (the pixels GDCM decodes, and the kept samples as
+    // doubles): 1 GiB and 64 Mi samples, e.g. 256 frames of 512 x 512 kept, 2048 of them decoded.
+    if (need > (size_t)1 << 30 || per_frame * keep_frames > (size_t)1 << 26) {
+        movl_set_error(err, "%s: %ux%u pixels x %u frames x %d samples is more than one image file may hold here "
+                       "(1 GiB decoded, 64 Mi samples kept)", path, w, h, nframes, spp);
+        return MOVL_ERR_INPUT;
+    }
     const unsigned long len = image.GetBufferLength();
     const gdcm::Tag pixel_data(0x7fe0, 0x0010);
     const gdcm::ByteValue *native = ds.FindDataElement(pixel_data) ? ds.GetDataElement(pixel_data).GetByteValue() : nullptr;
@@ -291,6 +303,9 @@ struct quiet_stderr {
     int saved = -1;
     quiet_stderr()
     {
+#ifdef MOVL_FUZZING // the fuzzer's crash reports go to stderr, also from inside a decode
+        return;
+#endif
         if (movl_verbose)
             return;
         std::fflush(stderr);

@@ -70,7 +70,11 @@ def expect_error(path, what, *extra):
 # ---- DICOM stored values against pydicom ----
 # Files pydicom decodes and movl must decode too (every one whose pixel data pydicom reads, less the
 # 16/32-bit colour RLE files that movl refuses: checked below).
-MALFORMED = {"rtdose_1frame.dcm", "rtdose_expb_1frame.dcm", "rtdose_rle_1frame.dcm"}  # GDCM asserts on these
+# Files pydicom reads (with warnings) that movl refuses, and the reason it gives: GDCM asserts on the RT dose
+# files (a frame pointer without a frame count); SC_rgb_jpeg.dcm is written implicit VR under an explicit-VR
+# header, which sends GDCM's fallback readers to allocate 1.3 GB out of a misread length.
+MALFORMED = {"rtdose_1frame.dcm": "malformed DICOM", "rtdose_expb_1frame.dcm": "malformed DICOM",
+             "rtdose_rle_1frame.dcm": "malformed DICOM", "SC_rgb_jpeg.dcm": "has no value representation"}
 REFUSED = {"SC_rgb_rle_16bit.dcm", "SC_rgb_rle_16bit_2frame.dcm", "SC_rgb_rle_32bit.dcm", "SC_rgb_rle_32bit_2frame.dcm"}
 paths = sorted(glob.glob(FILES + "/*.dcm")) + sorted(
     p for p in glob.glob(FILES + "/dicomdirtests/**/*", recursive=True)
@@ -88,8 +92,8 @@ for path in paths:
             ref = apply_color_lut(ref, ds)
     except Exception:
         continue  # pydicom cannot decode it: no reference (the corrupt ones are tested below)
-    if os.path.basename(path) in MALFORMED:  # a frame pointer without a frame count: GDCM's own check fails
-        check("malformed DICOM" in expect_error(path, f"{name} refused"), f"{name}: says why")
+    if os.path.basename(path) in MALFORMED:
+        check(MALFORMED[os.path.basename(path)] in expect_error(path, f"{name} refused"), f"{name}: says why")
         continue
     if os.path.basename(path) in REFUSED:
         msg = expect_error(path, f"{name} refused")
@@ -182,6 +186,13 @@ for i, cut in enumerate([132, 400, len(ct) // 2, len(ct) - 10]):
     with open(p, "wb") as f:
         f.write(ct[:cut])
     expect_error(p, f"CT_small cut to {cut} of {len(ct)} bytes")
+huge = bytearray(ct)  # a length of 4 GiB - 2 where CT_small's pixel data says 32768: refused before GDCM allocates it
+at = huge.rfind(b"\xe0\x7f\x10\x00OW\x00\x00")
+huge[at + 8:at + 12] = (0xFFFFFFFE).to_bytes(4, "little")
+p = os.path.join(tmp, "huge_length.dcm")
+with open(p, "wb") as f:
+    f.write(huge)
+check("declares 4294967294 bytes" in expect_error(p, "pixel data declaring 4 GiB"), "huge length: names the element")
 for i in range(30):  # random byte damage: an error or a decode, never a crash or a hang
     b = bytearray(ct)
     for _ in range(rng.randint(1, 40)):

@@ -1,0 +1,17 @@
+# libFuzzer harnesses, one per input path (docs/RELIABILITY.md), built with -DMOVL_FUZZ=ON and clang;
+# tools/fuzz.sh builds them (target fuzz_all), replays the regression corpora and fuzzes for a bounded time.
+set(MOVL_FUZZ_HARNESSES image safetensors ini npz csv folder bench_json)
+add_library(movl_fuzz_util STATIC ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_util.c)
+target_link_libraries(movl_fuzz_util PUBLIC movlrt)
+add_custom_target(fuzz_all)
+foreach(h IN LISTS MOVL_FUZZ_HARNESSES)
+  set(extra "")
+  if(h STREQUAL "bench_json")
+    set(extra ${CMAKE_SOURCE_DIR}/tools/bench_compare.c)
+  endif()
+  add_executable(fuzz_${h} ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_${h}.c ${extra})
+  target_include_directories(fuzz_${h} PRIVATE ${CMAKE_SOURCE_DIR}/tests/fuzz ${CMAKE_SOURCE_DIR}/tools)
+  target_link_libraries(fuzz_${h} PRIVATE movl_fuzz_util)
+  target_link_options(fuzz_${h} PRIVATE -fsanitize=fuzzer)
+  add_dependencies(fuzz_all fuzz_${h})
+endforeach()
