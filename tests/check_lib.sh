@@ -28,3 +28,23 @@ expect() {
     echo "  (expected to match: $pattern)"
   fi
 }
+
+# clip_golden DIR SEED SIZE TEMPLATE CLASS...: a random-weight CLIP checkpoint with its dataset and open_clip's
+# outputs (tests/golden/make_clip_golden.py) in DIR; sets PY. Exits the test 77 (skipped) without
+# /usr/bin/python3 or PyTorch, 1 when the generator fails.
+clip_golden() {
+  PY=/usr/bin/python3
+  [ -x "$PY" ] || { echo "/usr/bin/python3 missing: skipped"; exit 77; }
+  "$PY" tests/golden/make_clip_golden.py "$@" >/dev/null
+  local st=$?
+  [ $st = 77 ] && { echo "PyTorch missing: skipped"; exit 77; }
+  [ $st = 0 ] || { echo "FAIL: make_clip_golden.py exited $st"; exit 1; }
+}
+
+# clip_ini_head NAME SEED RUNS GOLDEN: the [experiment], [encoder] and [data] sections of an experiment on
+# clip_golden's files (64 px CLIP ViT-B/32), on stdout
+clip_ini_head() {
+  printf '[experiment]\nname = %s\nseed = %s\noutput_dir = %s\n' "$1" "$2" "$3"
+  printf '[encoder]\narch = clip_vit_b_32\nweights = %s/weights.safetensors\nsize = 64\n' "$4"
+  printf '[data]\npath = %s/data.npz\n' "$4"
+}

@@ -19,27 +19,14 @@ set -u
 movl=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-PY=/usr/bin/python3
-[ -x "$PY" ] || { echo "/usr/bin/python3 missing: skipped"; exit 77; }
 source "$(dirname "${BASH_SOURCE[0]}")/check_lib.sh"
 export MOVL_STOP_AFTER_STEPS=
 
-$PY tests/golden/make_clip_golden.py "$tmp/g" 9 64 "a photo of a {}." a b c >/dev/null
-st=$?
-[ $st = 77 ] && { echo "PyTorch missing: skipped"; exit 77; }
-[ $st = 0 ] || { echo "FAIL: make_clip_golden.py exited $st"; exit 1; }
+clip_golden "$tmp/g" 9 64 "a photo of a {}." a b c
 
-cat >"$tmp/base.ini" <<EOF
-[experiment]
-name = base
-seed = 2
-output_dir = $tmp/runs
-[encoder]
-arch = clip_vit_b_32
-weights = $tmp/g/weights.safetensors
-size = 64
-[data]
-path = $tmp/g/data.npz
+{
+  clip_ini_head base 2 "$tmp/runs" "$tmp/g"
+  cat <<EOF
 [prompt]
 type = padding
 size = 8
@@ -53,6 +40,7 @@ lp_epochs = 2
 prompt_optimizer = adam
 prompt_lr = 0.01
 EOF
+} >"$tmp/base.ini"
 # a non-zero prompt from the start (init normal), so the maps go through a prompt that acts
 for run in "pad" "vp train.method=vp" "shrink prompt.type=shrink_pad"; do
   set -- $run

@@ -4,6 +4,8 @@
  * Attribution maps of a finished run's class logit (docs/EXPLAIN.md). */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,46 @@ static int parse_double(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
+/* The numeric options, each with its range and the words of its error: 1 when A is one of them (its value V
+ * parsed into O, *rc set), 0 otherwise. */
+static int numeric_option(movl_explain_run_opts *o, const char *a, const char *v, int *rc)
+{
+    enum { COUNT, SEED, REAL };
+    static const struct {
+        const char *name;
+        double lo, hi;
+        int kind;
+        size_t at; /* the field of movl_explain_run_opts */
+        const char *want;
+    } opts[] = {
+        {"--class", 0, 1 << 20, COUNT, offsetof(movl_explain_run_opts, cls), "a class index (0, 1, ...)"},
+        {"--samples", 1, 100000, COUNT, offsetof(movl_explain_run_opts, samples), "a count in 1..100000"},
+        {"--steps", 1, 100000, COUNT, offsetof(movl_explain_run_opts, steps), "a count in 1..100000"},
+        {"--check-grad", 1, 10000, COUNT, offsetof(movl_explain_run_opts, check_grad), "a count in 1..10000"},
+        {"--seed", 0, 2147483647.0, SEED, offsetof(movl_explain_run_opts, seed), "a seed in 0..2147483647"},
+        {"--noise", 0, 10, REAL, offsetof(movl_explain_run_opts, noise), "a number in 0..10"},
+        {"--check-step", 1e-6, 10, REAL, offsetof(movl_explain_run_opts, check_step), "a step in 1e-6..10"},
+    };
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        if (strcmp(a, opts[k].name))
+            continue;
+        long l = 0;
+        double d = 0;
+        int bad = opts[k].kind == REAL ? parse_double(v, opts[k].lo, opts[k].hi, &d)
+                                       : parse_long(v, (long)opts[k].lo, (long)opts[k].hi, &l);
+        *rc = bad ? bad_number(a, v, opts[k].want) : MOVL_OK;
+        char *field = (char *)o + opts[k].at;
+        if (opts[k].kind == COUNT)
+            *(int *)field = (int)l;
+        else if (opts[k].kind == SEED)
+            *(uint64_t *)field = (uint64_t)l;
+        else
+            *(double *)field = d;
+        return 1;
+    }
+    return 0;
+}
+
 int cmd_explain(int argc, char **argv)
 {
     movl_explain_run_opts o = movl_explain_run_defaults();
@@ -52,8 +94,6 @@ int cmd_explain(int argc, char **argv)
     for (int i = 1; i < argc && rc == MOVL_OK; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long l;
-        double d;
         char err[MOVL_ERRLEN];
         if (!strcmp(a, "--json"))
             o.json = 1;
@@ -69,33 +109,7 @@ int cmd_explain(int argc, char **argv)
                 rc = MOVL_ERR_INPUT;
             }
             i++;
-        } else if (!strcmp(a, "--class")) {
-            rc = parse_long(v, 0, 1 << 20, &l) ? bad_number(a, v, "a class index (0, 1, ...)") : MOVL_OK;
-            o.cls = (int)l;
-            i++;
-        } else if (!strcmp(a, "--samples")) {
-            rc = parse_long(v, 1, 100000, &l) ? bad_number(a, v, "a count in 1..100000") : MOVL_OK;
-            o.samples = (int)l;
-            i++;
-        } else if (!strcmp(a, "--steps")) {
-            rc = parse_long(v, 1, 100000, &l) ? bad_number(a, v, "a count in 1..100000") : MOVL_OK;
-            o.steps = (int)l;
-            i++;
-        } else if (!strcmp(a, "--check-grad")) {
-            rc = parse_long(v, 1, 10000, &l) ? bad_number(a, v, "a count in 1..10000") : MOVL_OK;
-            o.check_grad = (int)l;
-            i++;
-        } else if (!strcmp(a, "--seed")) {
-            rc = parse_long(v, 0, 2147483647L, &l) ? bad_number(a, v, "a seed in 0..2147483647") : MOVL_OK;
-            o.seed = (uint64_t)l;
-            i++;
-        } else if (!strcmp(a, "--noise")) {
-            rc = parse_double(v, 0, 10, &d) ? bad_number(a, v, "a number in 0..10") : MOVL_OK;
-            o.noise = d;
-            i++;
-        } else if (!strcmp(a, "--check-step")) {
-            rc = parse_double(v, 1e-6, 10, &d) ? bad_number(a, v, "a step in 1e-6..10") : MOVL_OK;
-            o.check_step = d;
+        } else if (numeric_option(&o, a, v, &rc)) {
             i++;
         } else if (!strcmp(a, "--out")) {
             o.out_dir = v;
