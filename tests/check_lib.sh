@@ -48,3 +48,22 @@ clip_ini_head() {
   printf '[encoder]\narch = clip_vit_b_32\nweights = %s/weights.safetensors\nsize = 64\n' "$4"
   printf '[data]\npath = %s/data.npz\n' "$4"
 }
+
+# resume_ini OUTPUT_DIR WEIGHTS DATA: the small MoVL experiment of the resume, concurrency and disk-fault tests
+# on stdout (EfficientNet-Lite0 at 32 x 32, 96 images, batch 16: LP steps 1-12, MoVL steps 13-24); callers
+# append the sections they add ([output], [eval])
+resume_ini() {
+  printf '[experiment]\nseed = 5\noutput_dir = %s\n' "$1"
+  printf '[encoder]\narch = efficientnet_lite0\nweights = %s\nsize = 32\n' "$2"
+  printf '[data]\npath = %s\nmax_train = 96\nmax_eval = 64\n' "$3"
+  printf '[prompt]\ntype = padding\nsize = 4\n'
+  printf '[train]\nmethod = movl\nlp_epochs = 2\nepochs = 2\nbatch_size = 16\nprompt_lr = 0.05\nhead_lr = 0.01\n'
+}
+
+# need_files FILE...: exits the test 77 (skipped) when a file that tools/setup.sh fetches is missing
+need_files() {
+  local f
+  for f in "$@"; do
+    [ -f "$f" ] || { echo "$f missing (tools/setup.sh fetches it): skipped"; exit 77; }
+  done
+}

@@ -422,31 +422,7 @@ fi
 
 echo "== resume ($((SECONDS - start)) s)"
 # movl at 32 x 32 on 96 images, batch 16: lp_init steps 1-12 (2 epochs), movl steps 13-24 (2 epochs)
-cat >"$tmp/r.ini" <<EOF
-[experiment]
-seed = 5
-output_dir = $tmp/resume
-[encoder]
-arch = efficientnet_lite0
-weights = $weights
-size = 32
-[data]
-path = $pneu
-max_train = 96
-max_eval = 64
-[prompt]
-type = padding
-size = 4
-[train]
-method = movl
-lp_epochs = 2
-epochs = 2
-batch_size = 16
-prompt_lr = 0.05
-head_lr = 0.01
-[eval]
-batch_size = 32
-EOF
+{ resume_ini "$tmp/resume" "$weights" "$pneu"; printf '[eval]\nbatch_size = 32\n'; } >"$tmp/r.ini"
 R=$tmp/resume
 # -v: the reference run also prints its time split (and must not change its results)
 MOVL_TRACE="$tmp/trace.full" "$movl" train "$tmp/r.ini" -v -s experiment.name=full >"$tmp/full.log" 2>&1

@@ -1,9 +1,11 @@
 /* Pieces several subcommands share: common flags, device checks, and the
- * clean-up of run folders that never started. */
+ * clean-up of run folders that never started and of dead writers' temporary files. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,4 +69,39 @@ int cli_remove_unstarted_run(const char *dir, char *err)
         return MOVL_ERR_INPUT;
     }
     return MOVL_OK;
+}
+
+/* The writer's PID of a temporary file name "NAME.tmp.PID" or "NAME.tmp.PID.N", or 0. */
+static long temporary_writer(const char *name)
+{
+    const char *t = strstr(name, ".tmp.");
+    if (!t || t == name)
+        return 0;
+    char *end;
+    long pid = strtol(t + 5, &end, 10);
+    if (pid <= 0 || end == t + 5)
+        return 0;
+    if (*end == '.') {
+        const char *n = end + 1;
+        strtol(n, &end, 10);
+        if (end == n)
+            return 0;
+    }
+    return *end ? 0 : pid;
+}
+
+void cli_remove_dead_temporaries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char p[PATH_MAX + 512];
+    for (struct dirent *e; (e = readdir(d));) {
+        long pid = temporary_writer(e->d_name);
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (pid && kill((pid_t)pid, 0) != 0 && errno == ESRCH && lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+            remove(p);
+    }
+    closedir(d);
 }

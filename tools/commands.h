@@ -49,5 +49,8 @@ int cli_device_check(const char *selector, int self_test, char *name, size_t nam
  * files included. Only plain files go; a sub-folder is someone else's data
  * (MOVL_ERR_INPUT). A folder with a checkpoint, or none at all: MOVL_OK. */
 int cli_remove_unstarted_run(const char *dir, char *err);
+/* Removes DIR's temporary files (NAME.tmp.PID, NAME.tmp.PID.N: core/file_io.h) whose writer PID is no
+ * longer running: what a SIGKILL mid-write leaves. Call it only while holding the folder's lock. */
+void cli_remove_dead_temporaries(const char *dir);
 
 #endif

@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "core/common.h"
+#include "core/file_lock.h"
 #include "device/device.h"
 #include "sweep/sweep.h"
 #include "sweep_cli.h"
@@ -57,18 +57,11 @@ static const char *task_device(char *buf, size_t n)
 /* One process per point at a time: a second sweep on the same folder (or a
  * Slurm array resubmitted while the first still runs) must not train the same
  * run folder twice. The lock lives as long as this process (fd left open). */
-static int lock_point(const char *dir, const char *name)
+static int lock_point(const char *dir, const char *name, int *busy, char *err)
 {
     char p[PATH_MAX + 512];
     snprintf(p, sizeof p, "%s/logs/%s.lock", dir, name);
-    int fd = open(p, O_RDWR | O_CREAT, 0644);
-    if (fd < 0)
-        return -1;
-    if (flock(fd, LOCK_EX | LOCK_NB)) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return movl_lock_take(p, busy, err);
 }
 
 int sweep_run_point(int argc, char **argv)
@@ -101,11 +94,17 @@ int sweep_run_point(int argc, char **argv)
         return rc;
     }
     const movl_sweep_point *p = &s.points[idx];
-    int lock = lock_point(dir, p->name);
-    if (lock < 0) {
-        printf("%s: already running in another process (%s/logs/%s.lock)\n", p->name, dir, p->name);
+    int busy;
+    int lock = lock_point(dir, p->name, &busy, err);
+    if (lock < 0 && busy) {
+        printf("%s: already running in another process (%s)\n", p->name, err);
         movl_sweep_free(&s);
         return MOVL_ERR_BUSY;
+    }
+    if (lock < 0) {
+        fprintf(stderr, "movl sweep run-point: %s\n", err);
+        movl_sweep_free(&s);
+        return MOVL_ERR_RUN;
     }
     if (!device)
         device = task_device(devbuf, sizeof devbuf);

@@ -12,7 +12,8 @@
 #define MOVL_ERR_INPUT 2
 /* The device gave wrong results in the driver self-test. */
 #define MOVL_ERR_DEVICE 3
-/* movl sweep run-point: another process is running that point (sysexits' EX_TEMPFAIL). */
+/* Another process holds the lock: movl sweep run-point on a point being run, movl train on a run folder
+ * being trained (sysexits' EX_TEMPFAIL). */
 #define MOVL_ERR_BUSY 75
 /* A forked child could not exec its program (the shell's "cannot run" code). */
 #define MOVL_ERR_EXEC 127
