@@ -518,6 +518,8 @@ int movl_train_run(const movl_experiment *exp, const char *run_dir, int resume, 
     }
     if (t.hooks.trace)
         fclose(t.hooks.trace);
+    if (t.hooks.events_on)
+        close(t.hooks.events_fd);
     tr_free(&t);
     return rc;
 }

@@ -157,6 +157,8 @@ typedef struct tr_timing {
 typedef struct tr_hooks {
     FILE *trace;          /* MOVL_TRACE: one JSON line per step */
     long stop_after;      /* MOVL_STOP_AFTER_STEPS: stop as if signalled after this many steps */
+    int events_on, events_fd; /* MOVL_EVENTS: a log of phase changes, "PHASE STAGE STEP SECONDS" per line, each
+                               * written at once, so that a test killing the process knows where it stopped */
 } tr_hooks;
 
 typedef struct trainer {
@@ -236,6 +238,8 @@ int tr_save_prompt_applied_png(trainer *t, const float *delta, const char *path,
 void tr_timing_start(trainer *t);
 /* Closes the running phase and starts p; returns the phase that ran. */
 tr_phase tr_phase_enter(trainer *t, tr_phase p);
+/* The current phase to the MOVL_EVENTS log, if any (tr_phase_enter writes each change). */
+void tr_phase_event(const trainer *t);
 /* Phase seconds as of now (the running phase included) into sec; returns the wall seconds. */
 double tr_timing_now(const trainer *t, double sec[TR_NPHASES]);
 /* The split as of now (the running phase included) as {"setup_s": ..., ..., "wall_s", "sessions"}. */

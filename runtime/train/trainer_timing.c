@@ -2,9 +2,12 @@
  * at phase boundaries with the monotonic clock, so the phases add up to the
  * wall time. Carried through resumes in the checkpoint, written to
  * summary.json and printed by movl train -v. */
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/common.h"
 #include "train/trainer_internal.h"
@@ -32,6 +35,21 @@ void tr_timing_start(trainer *t)
     m->session_start = m->phase_start = movl_now();
     m->phase = TR_PHASE_SETUP;
     m->sessions = 1;
+    const char *ev = getenv("MOVL_EVENTS");
+    t->hooks.events_fd = ev && *ev ? open(ev, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+    t->hooks.events_on = t->hooks.events_fd >= 0;
+    tr_phase_event(t);
+}
+
+void tr_phase_event(const trainer *t)
+{
+    if (!t->hooks.events_on)
+        return;
+    char line[96];
+    int n = snprintf(line, sizeof line, "%s %d %ld %.6f\n", phases[t->timing.phase].name, t->progress.stage,
+                     t->progress.global_step, movl_now() - t->timing.session_start);
+    if (write(t->hooks.events_fd, line, (size_t)n) != n)
+        return; /* a test hook: nothing to report to */
 }
 
 tr_phase tr_phase_enter(trainer *t, tr_phase p)
@@ -42,6 +60,8 @@ tr_phase tr_phase_enter(trainer *t, tr_phase p)
     m->phase_seconds[was] += now - m->phase_start;
     m->phase = p;
     m->phase_start = now;
+    if (p != was)
+        tr_phase_event(t);
     return was;
 }
 
