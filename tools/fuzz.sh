@@ -60,12 +60,6 @@ for h in "${harnesses[@]}"; do
     [ "$h" = folder ] && runs=$((runs / 5))
     budget=(-runs="$runs" -seed=1)
   fi
-  # CI (MOVL_FUZZ_RUNS) replays the image corpus but does not search with it: the search still finds
-  # crashes inside GDCM itself (tests/fuzz/known/, docs/RELIABILITY.md), which movl cannot fix from outside
-  if [ "$h" = image ] && [ -n "${MOVL_FUZZ_RUNS:-}" ]; then
-    echo "fuzz image: ok, $(ls "$corpus" | wc -l) regression inputs replayed (search: known GDCM crashes, see docs/RELIABILITY.md)"
-    continue
-  fi
   if [ "$seconds" -gt 0 ] || [ -n "${MOVL_FUZZ_RUNS:-}" ]; then
     if ! ASAN_OPTIONS=$asan "${run[@]}" "${opts[@]}" "${budget[@]}" "$work" "$seeds" "$corpus" >>"$log" 2>&1; then
       echo "fuzz $h: finding (build-fuzz/fuzz_$h.log, input in build-fuzz/artifacts/):"; tail -30 "$log"; status=1

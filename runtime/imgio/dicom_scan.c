@@ -5,7 +5,8 @@
  * sequence, item or fragment list whose contents are walked in turn, their
  * delimiters being elements of length 0; sequences and items of defined
  * length are walked within their own bounds; fragments of encapsulated pixel
- * data are raw bytes, checked and skipped. */
+ * data are raw bytes, checked and skipped (RLE Lossless and JPEG 2000 ones
+ * also checked against the image's geometry: dicom_codec_check.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 
 #include "core/common.h"
 
+#include "imgio/dicom_codec_check.h"
 #include "imgio/dicom_scan.h"
 
 static unsigned rd16(const unsigned char *p, int big)
@@ -59,7 +61,70 @@ typedef struct walker {
     int explicit_vr, big;
     char *why;
     size_t whylen;
+    int codec;                 /* CODEC_RLE, CODEC_J2K: the pixel data's fragments are checked against image */
+    movl_dicom_geometry image; /* from the top-level (0028,xxxx) elements */
+    long fragments;            /* of the top-level pixel data, its offset table included */
 } walker;
+
+enum { CODEC_NONE, CODEC_RLE, CODEC_J2K };
+
+/* The codec check a transfer syntax needs. */
+static int codec_of(const char *ts)
+{
+    static const char *const j2k[] = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.92",
+                                      "1.2.840.10008.1.2.4.93", "1.2.840.10008.1.2.4.201",
+                                      "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"};
+    if (!strcmp(ts, "1.2.840.10008.1.2.5"))
+        return CODEC_RLE;
+    for (size_t i = 0; i < sizeof j2k / sizeof j2k[0]; i++)
+        if (!strcmp(ts, j2k[i]))
+            return CODEC_J2K;
+    return CODEC_NONE;
+}
+
+/* A top-level image attribute the codec checks need (US values; Number of Frames is an IS string). */
+static void note_geometry(walker *w, unsigned element, const unsigned char *v, size_t len)
+{
+    movl_dicom_geometry *g = &w->image;
+    if (element == 0x0008) {
+        unsigned long frames = 0;
+        size_t i = 0;
+        while (i < len && v[i] == ' ')
+            i++;
+        for (; i < len && v[i] >= '0' && v[i] <= '9' && frames < 1000000; i++)
+            frames = frames * 10 + (unsigned long)(v[i] - '0');
+        g->frames = frames;
+        return;
+    }
+    if (len < 2)
+        return;
+    unsigned value = rd16(v, w->big);
+    if (element == 0x0002)
+        g->samples = value;
+    else if (element == 0x0010)
+        g->rows = value;
+    else if (element == 0x0011)
+        g->columns = value;
+    else if (element == 0x0100)
+        g->bits_allocated = value;
+}
+
+/* A fragment of the top-level pixel data: the first is the offset table; RLE: each other one a frame. */
+static int check_fragment(walker *w, const unsigned char *f, size_t len)
+{
+    if (w->fragments++ == 0)
+        return WALK_OK;
+    if (w->codec == CODEC_J2K)
+        return movl_j2k_fragment_check(f, len, &w->image, w->why, w->whylen) ? WALK_BAD : WALK_OK;
+    if (w->fragments == 2 && movl_rle_geometry_check(&w->image, w->why, w->whylen))
+        return WALK_BAD;
+    if ((unsigned long)(w->fragments - 1) > w->image.frames) {
+        snprintf(w->why, w->whylen, "RLE pixel data holds more fragments than its %lu frames (one per frame)",
+                 w->image.frames);
+        return WALK_BAD;
+    }
+    return movl_rle_fragment_check(f, len, &w->image, w->why, w->whylen) ? WALK_BAD : WALK_OK;
+}
 
 /* Whether the value at q (len bytes) starts with an item tag: how an implicit-VR sequence shows itself. */
 static int starts_with_item(const walker *w, const unsigned char *q, size_t len)
@@ -116,6 +181,12 @@ static int walk(walker *w, size_t *pos, size_t end, int meta, int fragments, int
             len = rd32(p + at + 4, big);
         }
         *pos = at + head;
+        if (group == 0xFFFE && (element == 0xE00D || element == 0xE0DD) && len != 0) {
+            /* GDCM reads a delimiter's length as a value to allocate (3 GB on a fuzzed file) */
+            snprintf(w->why, w->whylen, "delimiter (FFFE,%04X) at byte %zu has length %u (expected 0)", element, at,
+                     (unsigned)len);
+            return WALK_BAD;
+        }
         if (len == 0xFFFFFFFFu) {
             if (is_un) { /* an undefined-length UN holds implicit VR little endian, up to its sequence delimiter */
                 walker inner = *w;
@@ -132,6 +203,11 @@ static int walk(walker *w, size_t *pos, size_t end, int meta, int fragments, int
                 int rc = walk(w, pos, end, 0, 1, depth + 1, NULL, 0); /* fragments up to the sequence delimiter */
                 if (rc != WALK_OK)
                     return rc;
+                if (w->codec == CODEC_RLE && depth == 0 && w->fragments - 1 != (long)w->image.frames) {
+                    snprintf(w->why, w->whylen, "RLE pixel data holds %ld fragments for %lu frames (one per frame)",
+                             w->fragments > 0 ? w->fragments - 1 : 0, w->image.frames);
+                    return WALK_BAD;
+                }
             }
             continue; /* a sequence or item: its elements follow, up to its delimiter */
         }
@@ -152,7 +228,17 @@ static int walk(walker *w, size_t *pos, size_t end, int meta, int fragments, int
             int rc = walk(w, &inner, *pos + len, 0, 0, depth + 1, NULL, 0);
             if (rc != WALK_OK)
                 return rc;
+            if (inner != *pos + len) { /* GDCM reads that last element on, past the container's end */
+                snprintf(w->why, w->whylen, "element at byte %zu crosses the end of its %s (%04X,%04X) at byte %zu",
+                         inner, group == 0xFFFE ? "item" : "sequence", group, element, *pos + len);
+                return WALK_BAD;
+            }
         }
+        if (w->codec && depth == 0 && !meta && group == 0x0028)
+            note_geometry(w, element, p + *pos, len);
+        if (w->codec && fragments == 1 && depth == 1 && group == 0xFFFE && element == 0xE000 &&
+            check_fragment(w, p + *pos, len) != WALK_OK)
+            return WALK_BAD;
         if (meta && group == 0x0002 && element == 0x0010 && ts) {
             size_t k = len < ts_len - 1 ? len : ts_len - 1;
             memcpy(ts, p + *pos, k);
@@ -200,7 +286,7 @@ static int scan_deflated(const unsigned char *p, size_t n, char *why, size_t why
     inflateEnd(&z);
     if (!out)
         return 0;
-    walker w = {out, 1, 0, why, whylen};
+    walker w = {out, 1, 0, why, whylen, 0, {0, 0, 1, 0, 1}, 0};
     size_t pos = 0;
     /* a broken or cut stream is refused: GDCM would read what inflated before the break */
     if (rc != Z_STREAM_END) {
@@ -216,11 +302,17 @@ static int scan_deflated(const unsigned char *p, size_t n, char *why, size_t why
 
 int movl_dicom_scan_lengths(const unsigned char *p, size_t n, char *why, size_t whylen)
 {
-    walker w = {p, 1, 0, why, whylen};
+    walker w = {p, 1, 0, why, whylen, 0, {0, 0, 1, 0, 1}, 0};
     size_t pos = 0;
     char ts[80] = "";
     if (n >= 132 && !memcmp(p + 128, "DICM", 4)) {
         pos = 132;
+        /* GDCM reads a file whose meta group is missing by guessing, and one guess (big endian) misreads
+           lengths of up to 4 GiB out of little-endian values and allocates them */
+        if (n < 140 || rd16(p + 132, 0) != 0x0002) {
+            snprintf(why, whylen, "no file meta group (0002,xxxx) after 'DICM' at byte 132, as PS3.10 requires");
+            return -1;
+        }
         int rc = walk(&w, &pos, n, 1, 0, 0, ts, sizeof ts); /* the meta group: explicit VR little endian */
         if (rc != WALK_OK)
             return rc == WALK_BAD ? -1 : 0;
@@ -230,6 +322,7 @@ int movl_dicom_scan_lengths(const unsigned char *p, size_t n, char *why, size_t 
     if (ts[0]) {
         w.explicit_vr = strcmp(ts, "1.2.840.10008.1.2") != 0;
         w.big = !strcmp(ts, "1.2.840.10008.1.2.2");
+        w.codec = codec_of(ts);
     } else { /* no meta group: explicit if a VR follows the first tag, as GDCM guesses too */
         w.explicit_vr = pos + 6 <= n && p[pos + 4] >= 'A' && p[pos + 4] <= 'Z' && p[pos + 5] >= 'A' &&
                         p[pos + 5] <= 'Z';

@@ -193,17 +193,107 @@ p = os.path.join(tmp, "huge_length.dcm")
 with open(p, "wb") as f:
     f.write(huge)
 check("declares 4294967294 bytes" in expect_error(p, "pixel data declaring 4 GiB"), "huge length: names the element")
-for i in range(30):  # random byte damage: an error or a decode, never a crash or a hang
-    b = bytearray(ct)
-    for _ in range(rng.randint(1, 40)):
-        b[rng.randrange(132, len(b))] = rng.randrange(256)
-    p = os.path.join(tmp, f"damaged{i}.dcm")
+
+
+def rle_variant(name, what, edit):
+    """MR_small_RLE.dcm (16-bit grey: 2 segments) with its first frame's RLE header changed by edit(bytes, at,
+    fragment length), at being the header's first byte; movl's one-line error on it."""
+    with open(os.path.join(FILES, "MR_small_RLE.dcm"), "rb") as f:
+        b = bytearray(f.read())
+    px = b.rfind(b"\xe0\x7f\x10\x00OB\x00\x00\xff\xff\xff\xff")
+    bot = px + 12  # the offset table item, then the first fragment item
+    frag = bot + 8 + int.from_bytes(b[bot + 4:bot + 8], "little")
+    assert b[frag:frag + 4] == b"\xfe\xff\x00\xe0", "MR_small_RLE.dcm: no fragment where expected"
+    edit(b, frag + 8, int.from_bytes(b[frag + 4:frag + 8], "little"))
+    p = os.path.join(tmp, name)
     with open(p, "wb") as f:
         f.write(b)
-    r = subprocess.run([DUMP, "image", p, os.path.join(tmp, "d.npy")], capture_output=True, text=True, timeout=20)
-    if r.returncode not in (0, 2) or (r.returncode == 2 and len(r.stderr.strip().splitlines()) != 1):
-        check(False, f"damaged CT_small #{i}: exit {r.returncode}, stderr {r.stderr.strip()[:200]}")
-check(True, "30 randomly damaged copies of CT_small: exit 0 or 2 with one line, no crash")
+    return expect_error(p, what)
+
+
+def put32(b, at, v):
+    b[at:at + 4] = v.to_bytes(4, "little")
+
+
+# GDCM 3.0 divides by the header's segment count and reads offsets past its 15 slots (it crashed on a fuzzed
+# file: tests/fuzz/corpus/image/gdcm_rle_segment_count_segv); movl checks the header and runs first
+for count in (0, 3, 0xFFFFFFF0):
+    msg = rle_variant(f"rle_count{count}.dcm", f"RLE header naming {count} segments",
+                      lambda b, at, n: put32(b, at, count))
+    check(f"names {count} segments, 1 samples of 16 bits need 2" in msg, f"RLE {count} segments: says why")
+msg = rle_variant("rle_offset.dcm", "RLE segment offset past its fragment", lambda b, at, n: put32(b, at + 8, n + 100))
+check("RLE segment 2 starts at byte" in msg, "RLE offset past the fragment: says why")
+msg = rle_variant("rle_first.dcm", "RLE first segment not at byte 64", lambda b, at, n: put32(b, at + 4, 60))
+check("RLE segment 1 starts at byte 60" in msg, "RLE first offset: says why")
+msg = rle_variant("rle_runs.dcm", "RLE segment whose runs end past the fragment", lambda b, at, n: put32(b, at + 8, n - 2))
+check("RLE segment 2 does not decode to 64 x 64 bytes" in msg, "RLE runs cut: says why")
+with open(os.path.join(FILES, "SC_rgb_rle_2frame.dcm"), "rb") as f:
+    b = f.read()
+at = b.find(b"\x28\x00\x08\x00IS\x02\x002 ")
+check(at > 0, "SC_rgb_rle_2frame.dcm: Number of Frames found")
+p = os.path.join(tmp, "rle_frames.dcm")
+with open(p, "wb") as f:
+    f.write(b[:at + 8] + b"3 " + b[at + 10:])
+check("holds 2 fragments for 3 frames" in expect_error(p, "RLE with fewer fragments than frames"), "RLE frames: says why")
+
+
+def survives_damage(data, name, first, most):
+    """30 copies of data with 1..most random bytes from first on changed: each decodes or gets a one-line error."""
+    for i in range(30):
+        b = bytearray(data)
+        for _ in range(rng.randint(1, most)):
+            b[rng.randrange(first, len(b))] = rng.randrange(256)
+        p = os.path.join(tmp, f"damaged_{name.split()[0]}{i}.dcm")
+        with open(p, "wb") as f:
+            f.write(b)
+        r = subprocess.run([DUMP, "image", p, os.path.join(tmp, "d.npy")], capture_output=True, text=True, timeout=20)
+        if r.returncode not in (0, 2) or (r.returncode == 2 and len(r.stderr.strip().splitlines()) != 1):
+            check(False, f"damaged {name} #{i}: exit {r.returncode}, stderr {r.stderr.strip()[:200]}")
+            return
+    check(True, f"30 damaged copies of {name}: exit 0 or 2 with one line, no crash")
+
+
+with open(os.path.join(FILES, "MR_small_RLE.dcm"), "rb") as f:
+    mr_rle = f.read()
+survives_damage(mr_rle, "MR_small_RLE (its RLE header and runs)", len(mr_rle) - 400, 8)
+nometa = bytearray(ct)  # 'DICM' followed by something other than the meta group: GDCM's guess allocated 1.6 GB
+nometa[132:134] = b"\x02\x05"
+p = os.path.join(tmp, "no_meta.dcm")
+with open(p, "wb") as f:
+    f.write(nometa)
+check("no file meta group (0002,xxxx) after 'DICM'" in expect_error(p, "no meta group after DICM"), "no meta: says why")
+crossing = bytearray(ct)  # an element longer than its item: GDCM reads on past the item and allocated 1 GB
+at = crossing.find(b"\x10\x00\x20\x00LO\x08\x001234ABCD")
+check(at > 0, "CT_small: the second item's (0010,0020) found")
+crossing[at + 6] = 13
+p = os.path.join(tmp, "crossing.dcm")
+with open(p, "wb") as f:
+    f.write(crossing)
+check("crosses the end of its item" in expect_error(p, "element crossing its item's end"), "crossing: says why")
+with open(os.path.join(FILES, "MR_small_jp2klossless.dcm"), "rb") as f:
+    j2k = f.read()
+siz = j2k.find(b"\xff\x4f\xff\x51") + 6  # Rsiz, then Xsiz, Ysiz, XOsiz, YOsiz, XTsiz, YTsiz (big endian)
+check(siz > 6, "MR_small_jp2klossless.dcm: SIZ marker found")
+# OpenJPEG sizes its tile arrays from SIZ before reading a tile: a fuzzed width of 16777728 took 1 s and 337 MB
+for name, at, value, says in (("j2k_width", 2, 16777728, "codestream of 16777728 x 64 pixels with 1 components in an "
+                                                           "image of 64 x 64"),
+                              ("j2k_tiles", 18, 0, "tiles of 0 x 64 pixels (at most 4096 tiles")):
+    b = bytearray(j2k)
+    b[siz + at:siz + at + 4] = value.to_bytes(4, "big")
+    p = os.path.join(tmp, name + ".dcm")
+    with open(p, "wb") as f:
+        f.write(b)
+    check(says in expect_error(p, f"JPEG 2000 SIZ: {name}"), f"{name}: says why")
+with open(os.path.join(FILES, "MR_small_RLE.dcm"), "rb") as f:
+    b = bytearray(f.read())
+at = b.rfind(b"\xfe\xff\xdd\xe0\x00\x00\x00\x00")  # the pixel data's sequence delimiter: length 3 GB
+check(at > 0, "MR_small_RLE.dcm: sequence delimiter found")
+b[at + 4:at + 8] = (0xC6000000).to_bytes(4, "little")
+p = os.path.join(tmp, "delimiter.dcm")
+with open(p, "wb") as f:
+    f.write(b)
+check("has length 3321888768 (expected 0)" in expect_error(p, "delimiter with a length"), "delimiter: says why")
+survives_damage(ct, "CT_small", 132, 40)  # random byte damage: an error or a decode, never a crash or a hang
 
 # ---- JPEG against Pillow ----
 def pil_rgb(path):
