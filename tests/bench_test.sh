@@ -208,6 +208,11 @@ printf '{"devices": [{"name": "x", "peak": {"gflop_s": 1}}]}' >other.json
 expect 2 "missing\.json: cannot open" "$movl" bench --compare a.json missing.json
 expect 2 "bad\.json: not valid JSON" "$movl" bench --compare bad.json
 expect 2 "other\.json: not a 'movl bench --json' document: devices\[0\] lacks" "$movl" bench --compare other.json
+# a size of 3.4e10 (found by fuzzing: undefined behaviour where it was cast to int)
+printf '{"devices": [{"name": "x", "peak": {"gflop_s": 1, "gb_s": 1}, "runs": [{"arch": "resnet18", "batch": 2,
+  "size": 3.4e10, "forward_img_s": 1, "train_step_img_s": 1}]}]}' >huge.json
+expect 2 "huge\.json: not a 'movl bench --json' document: devices\[0\]\.runs\[0\] lacks a whole number 'size' from 1 to 1048576 \(not 3\.4e\+10\)" \
+  "$movl" bench --compare huge.json
 expect 2 "--compare expects one or more JSON files" "$movl" bench --compare
 expect 2 "--compare takes JSON files and --png only" "$movl" bench --compare a.json --batch 2
 expect 2 "--compare takes JSON files and --png only" "$movl" bench --compare a.json --ff

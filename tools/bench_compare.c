@@ -42,12 +42,14 @@ static double number(const cJSON *o, const char *key)
     return cJSON_IsNumber(x) ? x->valuedouble : NAN;
 }
 
+#define MAX_WHOLE (1 << 20) /* batch and image size */
+
 /* Checks the fields --compare reads; one line naming the file and the first missing one. */
 static int validate(const cJSON *root, const char *file, char *err)
 {
     const cJSON *devs = item(root, "devices");
     const char *what = NULL;
-    char where[64] = "";
+    char where[64] = "", bad_whole[96];
     if (!cJSON_IsObject(root) || !cJSON_IsArray(devs) || cJSON_GetArraySize(devs) == 0)
         what = "a non-empty array 'devices'";
     for (int d = 0; !what && d < cJSON_GetArraySize(devs); d++) {
@@ -68,6 +70,14 @@ static int validate(const cJSON *root, const char *file, char *err)
             for (int k = 0; !what && k < 4; k++)
                 if (isnan(number(run, keys[k])))
                     what = keys[k];
+            for (int k = 0; !what && k < 2; k++) { /* batch, size: read as int */
+                double v = number(run, keys[k]);
+                if (!(v >= 1 && v <= MAX_WHOLE && v == floor(v))) {
+                    snprintf(bad_whole, sizeof bad_whole, "a whole number '%s' from 1 to %d (not %g)", keys[k],
+                             MAX_WHOLE, v);
+                    what = bad_whole;
+                }
+            }
         }
     }
     if (what)
