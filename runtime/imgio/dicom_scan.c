@@ -140,6 +140,7 @@ static int walk(walker *w, size_t *pos, size_t end, int meta, int fragments, int
 {
     const unsigned char *p = w->p;
     int open = 0; /* undefined-length sequences opened in this call (until_delimiter walks) */
+    long seqs = 0; /* at the top level: undefined-length sequences open */
     if (depth > 64)
         return WALK_STOP;
     while (*pos + 8 <= end) {
@@ -181,6 +182,17 @@ static int walk(walker *w, size_t *pos, size_t end, int meta, int fragments, int
             len = rd32(p + at + 4, big);
         }
         *pos = at + head;
+        if (depth == 0 && !meta && fragments == 0) { /* the top level: item tags only inside sequences */
+            if (group == 0xFFFE && seqs == 0) {
+                /* GDCM then falls back to a mixed explicit/implicit reader that misreads lengths (2.7 GB) */
+                snprintf(w->why, w->whylen, "item tag (FFFE,%04X) at byte %zu outside any sequence", element, at);
+                return WALK_BAD;
+            }
+            if (group == 0xFFFE && element == 0xE0DD)
+                seqs--;
+            else if (group != 0xFFFE && len == 0xFFFFFFFFu && !is_un && !(group == 0x7FE0 && element == 0x0010))
+                seqs++;
+        }
         if (group == 0xFFFE && (element == 0xE00D || element == 0xE0DD) && len != 0) {
             /* GDCM reads a delimiter's length as a value to allocate (3 GB on a fuzzed file) */
             snprintf(w->why, w->whylen, "delimiter (FFFE,%04X) at byte %zu has length %u (expected 0)", element, at,

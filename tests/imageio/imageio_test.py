@@ -293,6 +293,12 @@ p = os.path.join(tmp, "delimiter.dcm")
 with open(p, "wb") as f:
     f.write(b)
 check("has length 3321888768 (expected 0)" in expect_error(p, "delimiter with a length"), "delimiter: says why")
+meta_end = 132 + 12 + int.from_bytes(ct[140:144], "little")  # (0002,0000) gives the meta group's length
+p = os.path.join(tmp, "stray_item.dcm")  # an item delimiter before the data set: GDCM misread 2.7 GB
+with open(p, "wb") as f:
+    f.write(ct[:meta_end] + b"\xfe\xff\x0d\xe0\x00\x00\x00\x00" + ct[meta_end:])
+check("item tag (FFFE,E00D) at byte %d outside any sequence" % meta_end in expect_error(p, "item tag outside a sequence"),
+      "stray item: says why")
 survives_damage(ct, "CT_small", 132, 40)  # random byte damage: an error or a decode, never a crash or a hang
 
 # ---- JPEG against Pillow ----
