@@ -109,7 +109,8 @@ static void note_geometry(walker *w, unsigned element, const unsigned char *v, s
         g->bits_allocated = value;
 }
 
-/* A fragment of the top-level pixel data: the first is the offset table; RLE: each other one a frame. */
+/* A fragment of the top-level pixel data: the first is the offset table; RLE: each other one a frame
+ * (their count is checked against the frames once the fragments end). */
 static int check_fragment(walker *w, const unsigned char *f, size_t len)
 {
     if (w->fragments++ == 0)
@@ -118,11 +119,6 @@ static int check_fragment(walker *w, const unsigned char *f, size_t len)
         return movl_j2k_fragment_check(f, len, &w->image, w->why, w->whylen) ? WALK_BAD : WALK_OK;
     if (w->fragments == 2 && movl_rle_geometry_check(&w->image, w->why, w->whylen))
         return WALK_BAD;
-    if ((unsigned long)(w->fragments - 1) > w->image.frames) {
-        snprintf(w->why, w->whylen, "RLE pixel data holds more fragments than its %lu frames (one per frame)",
-                 w->image.frames);
-        return WALK_BAD;
-    }
     return movl_rle_fragment_check(f, len, &w->image, w->why, w->whylen) ? WALK_BAD : WALK_OK;
 }
 
